@@ -1,0 +1,23 @@
+//! The error and panic paths: the event chooses what happens.
+//!
+//! - `error:<text>`: returns an error; `<text>` is posted to `/runtime/invocation/error`;
+//! - `panic:<text>`: panics with `<text>` (reported to `/runtime/invocation/error` before the
+//!   process aborts under `panic = "abort"`; under `panic = "unwind"` the instance lives on);
+//! - anything else: answers `ok: <event>`.
+
+use scf_bootstrap::{Context, Reply};
+
+fn handle(event: &[u8], _ctx: &Context, reply: &mut Reply) -> Result<(), String> {
+    let text = String::from_utf8_lossy(event);
+    if let Some(msg) = text.strip_prefix("error:") {
+        return Err(msg.to_string());
+    }
+    if let Some(msg) = text.strip_prefix("panic:") {
+        panic!("{msg}");
+    }
+    reply.push_str("ok: ");
+    reply.extend_from_slice(event);
+    Ok(())
+}
+
+scf_bootstrap::main!(handle);

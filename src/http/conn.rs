@@ -1,0 +1,303 @@
+//! The socket: one keep-alive connection to the runtime API and the receive arena.
+//!
+//! # Reconnect and retry rule
+//!
+//! A request is sent again on a new connection only when it is certain that the peer did not
+//! receive it whole, or when receiving it twice is harmless:
+//!
+//! - Before a result (`response` or `error`) is written on a connection that was used before,
+//!   the connection is checked without blocking; if the peer has closed it (or sent bytes
+//!   nobody asked for), a new connection is opened first. This covers a peer that closes
+//!   between requests without saying `Connection: close`.
+//! - If writing a request fails, the request never reached the peer whole (it has a
+//!   `Content-Length`), so it is written once more on a new connection.
+//! - If the request was written but the connection ends before the first byte of the answer,
+//!   the request may have arrived. `ready` (the first one counts) and `next` (the same event
+//!   again within one invocation) are safe to repeat and are sent once more; a result is
+//!   **not**, so the error is reported and the result is not posted twice.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::ops::Range;
+
+use super::response::{parse_head, Chunked, Framing, Head, MAX_BODY, MAX_HEAD};
+use crate::error::Error;
+
+/// Initial size of the receive arena: a head and a small event fit in one read.
+const INITIAL_RECV: usize = 16 * 1024;
+/// Least free space offered to one `read` call.
+const MIN_READ: usize = 4 * 1024;
+
+/// Whether a request may be sent again after the connection ended before its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Repeating it is harmless (`ready`, `next`).
+    Idempotent,
+    /// It must not arrive twice (a result).
+    Once,
+}
+
+/// A complete response; its body lies in [`Conn::buf`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Response {
+    pub head: Head,
+    pub body: (usize, usize),
+}
+
+impl Response {
+    pub fn body_range(&self) -> Range<usize> {
+        self.body.0..self.body.1
+    }
+}
+
+/// The connection and its receive arena.
+pub(crate) struct Conn {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+    /// Bytes received; `buf[..filled]` is valid. Always initialised, so growing it is the only
+    /// time memory is touched for the first time.
+    buf: Vec<u8>,
+    filled: usize,
+    /// End of the last response; bytes after it (up to `filled`) came unasked.
+    consumed: usize,
+    /// Has the current stream carried a request already?
+    used: bool,
+    /// The I/O error behind the last [`Error`], for diagnostics.
+    pub last_io: Option<io::Error>,
+}
+
+impl Conn {
+    /// A connection to `addr`; nothing is opened until the first request.
+    pub fn new(addr: SocketAddr) -> Conn {
+        Conn {
+            addr,
+            stream: None,
+            buf: vec![0; INITIAL_RECV],
+            filled: 0,
+            consumed: 0,
+            used: false,
+            last_io: None,
+        }
+    }
+
+    /// The receive arena; a [`Response`]'s ranges index into it.
+    pub fn buf(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Sends one request made of `parts` (written with one vectored write) and reads its
+    /// response, following the module's reconnect and retry rule.
+    pub fn roundtrip(&mut self, parts: &[&[u8]], retry: Retry) -> Result<Response, Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if self.stream.is_some() && self.used && retry == Retry::Once && self.peer_gone() {
+                self.stream = None;
+            }
+            if self.stream.is_none() {
+                self.connect()?;
+            }
+            if let Err(e) = self.write(parts) {
+                self.stream = None;
+                if attempt == 1 {
+                    continue;
+                }
+                self.last_io = Some(e);
+                return Err(Error::Write);
+            }
+            self.used = true;
+            match self.read_response() {
+                Ok(r) => return Ok(r),
+                Err(Error::Read) if attempt == 1 && retry == Retry::Idempotent => {
+                    self.stream = None;
+                }
+                Err(e) => {
+                    self.stream = None;
+                    self.filled = 0;
+                    self.consumed = 0;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self) -> Result<(), Error> {
+        match TcpStream::connect(self.addr) {
+            Ok(s) => {
+                // Each request is one write; never hold it back waiting for an ACK.
+                let _ = s.set_nodelay(true);
+                self.stream = Some(s);
+                self.used = false;
+                self.filled = 0;
+                self.consumed = 0;
+                Ok(())
+            }
+            Err(e) => {
+                self.last_io = Some(e);
+                Err(Error::Connect)
+            }
+        }
+    }
+
+    fn write(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        let stream = self.stream.as_mut().ok_or(io::ErrorKind::NotConnected)?;
+        let mut slices = [IoSlice::new(&[]); 4];
+        let mut n = 0;
+        for p in parts.iter().filter(|p| !p.is_empty()) {
+            slices[n] = IoSlice::new(p);
+            n += 1;
+        }
+        let mut bufs = &mut slices[..n];
+        while !bufs.is_empty() {
+            match stream.write_vectored(bufs) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(w) => IoSlice::advance_slices(&mut bufs, w),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Has the peer closed the idle connection (or sent something unasked)? One non-blocking
+    /// peek; an error other than "would block" also counts as gone.
+    fn peer_gone(&mut self) -> bool {
+        if self.consumed < self.filled {
+            return true;
+        }
+        let Some(stream) = self.stream.as_ref() else {
+            return true;
+        };
+        peek_nonblocking(stream)
+    }
+
+    /// Reads more bytes into the arena, growing it when full. `Ok(0)` is end of stream.
+    fn fill(&mut self, want: usize) -> Result<usize, Error> {
+        if self.buf.len() - self.filled < MIN_READ.min(want) {
+            let grown = (self.buf.len() * 2).max(self.filled + want);
+            self.buf.resize(grown, 0);
+        }
+        let stream = self.stream.as_mut().ok_or(Error::Read)?;
+        loop {
+            match stream.read(&mut self.buf[self.filled..]) {
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.last_io = Some(e);
+                    return Err(Error::Read);
+                }
+            }
+        }
+    }
+
+    fn read_response(&mut self) -> Result<Response, Error> {
+        // Forget the previous response; keep anything that arrived after it.
+        if self.consumed > 0 {
+            self.buf.copy_within(self.consumed..self.filled, 0);
+            self.filled -= self.consumed;
+            self.consumed = 0;
+        }
+        let head = loop {
+            if self.filled > 0 {
+                if let Some(h) = parse_head(&self.buf[..self.filled])? {
+                    if (100..200).contains(&h.status) && h.status != 101 {
+                        // Interim response: drop it and read the real one.
+                        self.buf.copy_within(h.len..self.filled, 0);
+                        self.filled -= h.len;
+                        continue;
+                    }
+                    break h;
+                }
+                if self.filled >= MAX_HEAD {
+                    return Err(Error::HeadTooLarge);
+                }
+            }
+            let before = self.filled;
+            match self.fill(MIN_READ) {
+                Ok(0) | Err(Error::Read) if before == 0 => return Err(Error::Read),
+                Ok(0) | Err(_) => return Err(Error::Truncated),
+                Ok(_) => {}
+            }
+        };
+
+        let start = head.len;
+        let end = match head.framing {
+            Framing::Length(n) => {
+                let end = start + n;
+                if self.buf.len() < end {
+                    // Grow once to the exact size, not by doubling.
+                    self.buf.resize(end, 0);
+                }
+                while self.filled < end {
+                    let want = end - self.filled;
+                    if self.fill(want)? == 0 {
+                        return Err(Error::Truncated);
+                    }
+                }
+                self.consumed = end;
+                end
+            }
+            Framing::Chunked => {
+                let mut dec = Chunked::new(start);
+                loop {
+                    let (filled, done) = dec.decode(&mut self.buf, self.filled)?;
+                    self.filled = filled;
+                    if done {
+                        break;
+                    }
+                    if self.fill(MIN_READ)? == 0 {
+                        return Err(Error::Truncated);
+                    }
+                }
+                // Bytes after the body stay after `decoded_end`: not consumed.
+                self.consumed = dec.decoded_end();
+                dec.decoded_end()
+            }
+            Framing::UntilClose => {
+                while self.fill(MIN_READ)? != 0 {
+                    if self.filled - start > MAX_BODY {
+                        return Err(Error::BodyTooLarge);
+                    }
+                }
+                self.consumed = self.filled;
+                self.filled
+            }
+        };
+        if head.close {
+            self.stream = None;
+        }
+        Ok(Response {
+            head,
+            body: (start, end),
+        })
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn peek_nonblocking(stream: &TcpStream) -> bool {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn recv(fd: i32, buf: *mut u8, len: usize, flags: i32) -> isize;
+    }
+    const MSG_PEEK: i32 = 0x2;
+    const MSG_DONTWAIT: i32 = 0x40;
+    let mut byte = 0u8;
+    // SAFETY: `recv` is the C library's; the fd is open for as long as `stream` is borrowed,
+    // and the buffer is one valid, writable byte. MSG_DONTWAIT keeps the call from blocking.
+    let n = unsafe { recv(stream.as_raw_fd(), &mut byte, 1, MSG_PEEK | MSG_DONTWAIT) };
+    // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
+    n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock
+}
+
+#[cfg(not(target_os = "linux"))]
+fn peek_nonblocking(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let r = stream.peek(&mut [0u8; 1]);
+    let _ = stream.set_nonblocking(false);
+    !matches!(r, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}

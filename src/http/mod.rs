@@ -1,0 +1,11 @@
+//! The HTTP/1.1 client, one concern per file.
+//!
+//! - [`response`]: the response parser, sans I/O: head (via `httparse`), framing
+//!   (`Content-Length`, `chunked`, until-close) and an in-place chunked decoder.
+//! - [`request`]: the bytes of each request the runtime sends, built once at start.
+//! - [`conn`]: the socket: one keep-alive `TcpStream`, vectored writes, the receive arena and
+//!   the reconnect/retry rule.
+
+pub(crate) mod conn;
+pub(crate) mod request;
+pub mod response;

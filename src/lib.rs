@@ -1,0 +1,204 @@
+//! A tiny, fast-starting runtime for [Tencent Cloud SCF] Custom Runtime functions written in
+//! Rust: your handler plus this crate make one static `bootstrap` binary.
+//!
+//! [Tencent Cloud SCF]: https://cloud.tencent.com/product/scf
+//!
+//! # The lifecycle
+//!
+//! SCF starts the `bootstrap` at the root of the code package and talks to it over plain
+//! HTTP/1.1 at `http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT`:
+//!
+//! 1. **init**: your init code runs (open clients, read files, start agents);
+//! 2. **ready**: `POST /runtime/init/ready` with the body `" "`;
+//! 3. **loop**: `GET /runtime/invocation/next` (a long poll) → your handler →
+//!    `POST /runtime/invocation/response` with the result, or
+//!    `POST /runtime/invocation/error` with a plain-text message.
+//!
+//! This crate owns the process entry and that loop (see `lifecycle.rs`); you supply a
+//! function through the [`main!`] macro and write no `unsafe`.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use scf_bootstrap::{Context, Reply};
+//!
+//! fn echo(event: &[u8], _ctx: &Context, reply: &mut Reply) {
+//!     reply.push_str("Echoing request: '");
+//!     reply.extend_from_slice(event);
+//!     reply.push_str("'");
+//! }
+//!
+//! scf_bootstrap::main!(echo);
+//! ```
+//!
+//! With an init phase whose state every invocation gets, and errors:
+//!
+//! ```no_run
+//! use scf_bootstrap::{Context, Reply};
+//! use std::io::Write;
+//!
+//! struct State { greeting: String }
+//!
+//! fn init() -> Result<State, std::env::VarError> {
+//!     Ok(State { greeting: std::env::var("GREETING")? })
+//! }
+//!
+//! fn handle(state: &mut State, event: &[u8], ctx: &Context, reply: &mut Reply)
+//!     -> Result<(), String>
+//! {
+//!     if event.is_empty() {
+//!         return Err(format!("empty event for {}", ctx.request_id()));
+//!     }
+//!     write!(reply, "{} {}", state.greeting, ctx.request_id()).map_err(|e| e.to_string())
+//! }
+//!
+//! scf_bootstrap::main!(init = init, handler = handle);
+//! ```
+//!
+//! - The event is a `&[u8]` borrowed from the runtime's receive buffer: never copied.
+//! - The [`Reply`] is one buffer cleared and reused for every invocation.
+//! - `Ok(())` (or `()`) posts the reply as the result; `Err(e)` posts `e`'s `Display` text
+//!   to `/runtime/invocation/error`.
+//! - An init error prints `scf-bootstrap: init failed: <text>` on stderr and exits with code 1
+//!   without reporting ready; the platform reports the failed init.
+//!
+//! # How the handler is linked
+//!
+//! [`main!`] expands to `fn main` (which calls into this crate) and to one `#[no_mangle]`
+//! function, `__scf_bootstrap_function_v1`, that runs the init phase and returns the boxed
+//! handler. The runtime reaches your code only through that `extern "Rust"` symbol, so its
+//! loop is compiled once, not per handler type. This crate defines no C `main`, so test
+//! harnesses and other binaries in a workspace link as usual; a binary that calls
+//! `scf_bootstrap` without the macro fails to link with an undefined
+//! `__scf_bootstrap_function_v1`. Use [`function!`] instead of [`main!`] to define the symbol
+//! without `fn main` (in a test that drives the runtime itself).
+//!
+//! # Panics
+//!
+//! With `panic = "abort"` (the release profile), a panic during an invocation is posted to
+//! `/runtime/invocation/error` as `panicked at <file>:<line>:<col>: <message>` before the
+//! process aborts; the platform then starts a fresh instance for the next event. With
+//! `panic = "unwind"` the panic is caught, posted the same way, and the same instance serves
+//! the next event, state intact; this costs about nothing on the warm path, and is the better
+//! choice when init is expensive and the handler may panic. With the nightly
+//! `-Cpanic=immediate-abort` build, the process ends at once and the platform reports the exit.
+//!
+//! # Exit codes
+//!
+//! - `2`: `SCF_RUNTIME_API` missing, or `SCF_RUNTIME_API_PORT` missing or not a port. One line
+//!   on stderr says which.
+//! - `1`: the init phase failed, or the runtime API could not be reached (refused at start,
+//!   or gone while waiting for the next event). One line on stderr says why.
+//!
+//! # The HTTP client
+//!
+//! One keep-alive `TcpStream` with `TCP_NODELAY`, each request one vectored write, responses
+//! parsed by `httparse`, `Content-Length`, `chunked` and until-close bodies, a head bounded
+//! by [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers, a body bounded by [`MAX_BODY`]. No read
+//! timeout: `/next` is a long poll. The reconnect/retry rule is in `http/conn.rs`: a result is
+//! never posted twice when the first may have arrived.
+//!
+//! # Size
+//!
+//! Dependencies are `httparse`, `itoa` and `memchr` only; the warm path formats nothing with
+//! `core::fmt`. See the README for the size, memory and allocation budgets and the commands
+//! that measure them.
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod context;
+mod diag;
+mod error;
+mod function;
+mod http;
+mod lifecycle;
+#[cfg(not(panic = "immediate-abort"))]
+mod panic;
+mod reply;
+
+pub use context::{Context, Environment};
+pub use error::Error;
+pub use function::{Function, IntoOutcome, Outcome, Stateful, Stateless};
+pub use http::response::{MAX_BODY, MAX_HEAD, MAX_HEADERS};
+pub use lifecycle::{EXIT_BAD_ENVIRONMENT, EXIT_FAILURE};
+pub use reply::Reply;
+
+/// Defines the bootstrap's `fn main` and links a handler into the runtime.
+///
+/// - `main!(handler)` for a handler without state:
+///   `fn(&[u8], &Context, &mut Reply) -> R`;
+/// - `main!(init = init, handler = handler)` with an init phase
+///   `fn() -> Result<S, E>` (`E: Display`) that runs before ready, and a handler
+///   `fn(&mut S, &[u8], &Context, &mut Reply) -> R`.
+///
+/// `R` is `()` or `Result<(), E>` with `E: Display` (see [`IntoOutcome`]). Closures work too.
+#[macro_export]
+macro_rules! main {
+    ($($args:tt)+) => {
+        $crate::function!($($args)+);
+
+        fn main() {
+            $crate::__private::start()
+        }
+    };
+}
+
+/// Links a handler into the runtime without defining `fn main`; same forms as [`main!`].
+#[macro_export]
+macro_rules! function {
+    (init = $init:expr, handler = $handler:expr $(,)?) => {
+        /// The one symbol the runtime links against: runs the init phase, returns the handler.
+        #[unsafe(no_mangle)]
+        pub fn __scf_bootstrap_function_v1() -> $crate::__private::Linked {
+            $crate::__private::stateful($init, $handler)
+        }
+    };
+    (handler = $handler:expr $(,)?) => {
+        $crate::function!($handler);
+    };
+    ($handler:expr $(,)?) => {
+        /// The one symbol the runtime links against: returns the handler.
+        #[unsafe(no_mangle)]
+        pub fn __scf_bootstrap_function_v1() -> $crate::__private::Linked {
+            $crate::__private::stateless($handler)
+        }
+    };
+}
+
+/// Implementation details of the macros; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::function::{stateful, stateless, Linked};
+
+    extern "Rust" {
+        /// Defined by [`main!`](crate::main) / [`function!`](crate::function) in the user's crate.
+        fn __scf_bootstrap_function_v1() -> Linked;
+    }
+
+    fn linked() -> Linked {
+        // SAFETY: the symbol is defined by this crate's macros, in the binary being linked,
+        // with exactly this signature (the `_v1` suffix changes if the signature does).
+        unsafe { __scf_bootstrap_function_v1() }
+    }
+
+    /// The process entry, called by the `fn main` that [`main!`](crate::main) defines.
+    #[inline]
+    pub fn start() -> ! {
+        crate::lifecycle::start(linked)
+    }
+
+    /// Runs the runtime for `count` events against the runtime API at `host:port`, with the
+    /// function the linked symbol returns, reporting ready first. For tests that drive the
+    /// runtime in-process (the allocation test); the error says which step failed.
+    pub fn serve_linked(host: &str, port: u16, count: u64) -> Result<(), &'static str> {
+        let api = crate::lifecycle::Api::new(host, port).map_err(|_| "bad runtime API address")?;
+        let mut f = linked().map_err(|_| "the init phase failed")?;
+        let mut rt = crate::lifecycle::Runtime::new(&api, crate::Environment::from_env());
+        rt.ready().map_err(|_| "ready failed")?;
+        match rt.serve(&mut *f, Some(count)) {
+            crate::lifecycle::Stop::Served => Ok(()),
+            crate::lifecycle::Stop::NextFailed => Err("fetching the next event failed"),
+        }
+    }
+}
