@@ -1,0 +1,423 @@
+//! The `scf-local` command line: `invoke`, `run`, `pack` and `bench`.
+//!
+//! Exit status: 0 when the invocation succeeded (or the command did its job), 1 when an
+//! invocation ran and failed (the result JSON says why), 2 for bad input (one line on
+//! stderr), 130 when interrupted.
+
+use std::io::{IsTerminal as _, Read as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Dialect, FunctionConfig, HeaderStyle};
+use crate::event;
+use crate::local_api;
+use crate::package::{self, Package};
+use crate::pool::Pool;
+
+/// Run a Tencent Cloud SCF Custom Runtime function locally.
+#[derive(Debug, Parser)]
+#[command(name = "scf-local", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Invoke the function once and print the result JSON.
+    Invoke(InvokeArgs),
+    /// Keep the function up and take events on `POST http://127.0.0.1:PORT/invoke`.
+    Run(RunArgs),
+    /// Write a deployable zip: `bootstrap` (mode 0755) at the root, plus extra files.
+    Pack(PackArgs),
+    /// Measure warm invocations in-process: latency and the emulator's own CPU time.
+    Bench(BenchArgs),
+}
+
+/// `--headers`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Headers {
+    /// `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (the documentation).
+    Doc,
+    /// `Scf_Runtime_Request_Id`, … (the walkthrough).
+    Seed,
+}
+
+/// The function: its code and its configuration.
+#[derive(Debug, Args)]
+pub struct FunctionArgs {
+    /// The code: a directory or a zip with an executable `bootstrap` at its root.
+    pub code: PathBuf,
+    /// `Timeout` in seconds, from event delivery to the result.
+    #[arg(long, default_value_t = 3.0)]
+    pub timeout: f64,
+    /// `InitTimeout` in seconds, from starting `bootstrap` to its ready.
+    #[arg(long, default_value_t = 65.0)]
+    pub init_timeout: f64,
+    /// `MemorySize` in MB.
+    #[arg(long, default_value_t = 128)]
+    pub memory: u32,
+    /// Kill an instance whose processes use more than `--memory` (result 434).
+    #[arg(long)]
+    pub enforce_memory: bool,
+    /// `Handler` (given to the runtime as `_HANDLER`).
+    #[arg(long, default_value = "index.main_handler")]
+    pub handler: String,
+    /// A user environment variable, `KEY=VALUE`; repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Spelling of the `/runtime/invocation/next` headers.
+    #[arg(long, value_enum, default_value_t = Headers::Doc)]
+    pub headers: Headers,
+    /// `FunctionName` (`SCF_FUNCTIONNAME`).
+    #[arg(long, default_value = "scf-local-function")]
+    pub function_name: String,
+    /// `TENCENTCLOUD_REGION`.
+    #[arg(long, default_value = "ap-guangzhou")]
+    pub region: String,
+    /// Bytes of log returned with a result (its tail, like the cloud's 4 KB); 0 for all.
+    #[arg(long, default_value_t = crate::log::CLOUD_LOG_LIMIT)]
+    pub log_limit: usize,
+    /// A fixed port for the runtime API (one instance only); by default the OS picks one per
+    /// instance.
+    #[arg(long)]
+    pub api_port: Option<u16>,
+}
+
+/// `scf-local invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// The function.
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// The event, as JSON text. Without --event or --event-file the event is read from
+    /// stdin, or is `{}` when stdin is a terminal.
+    #[arg(long, conflicts_with = "event_file")]
+    pub event: Option<String>,
+    /// A file holding the event.
+    #[arg(long)]
+    pub event_file: Option<PathBuf>,
+    /// Indent the result JSON.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+/// `scf-local run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The function.
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// Port of the local `POST /invoke` endpoint, on 127.0.0.1 (0: the OS picks one).
+    #[arg(long, default_value_t = 9000)]
+    pub port: u16,
+    /// Most instances at once; calls beyond get 432.
+    #[arg(long, default_value_t = 8)]
+    pub max_instances: usize,
+    /// Seconds an idle instance stays warm.
+    #[arg(long, default_value_t = 300.0)]
+    pub idle_timeout: f64,
+}
+
+/// `scf-local pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The built bootstrap executable (stored as `bootstrap`, mode 0755).
+    #[arg(long)]
+    pub bootstrap: PathBuf,
+    /// Another file or directory to put at the root of the zip, keeping its mode; repeatable.
+    #[arg(long)]
+    pub include: Vec<PathBuf>,
+    /// The zip to write.
+    #[arg(short, long, default_value = "function.zip")]
+    pub output: PathBuf,
+}
+
+/// `scf-local bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The function.
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// Warm invocations measured.
+    #[arg(long, default_value_t = 10_000)]
+    pub iterations: usize,
+    /// Warm invocations run first and not measured.
+    #[arg(long, default_value_t = 200)]
+    pub warmup: usize,
+    /// The event.
+    #[arg(
+        long,
+        default_value = r#"{"key1":"test value 1","key2":"test value 2"}"#
+    )]
+    pub event: String,
+}
+
+/// Bad input: reported as one line, exit status 2.
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+fn seconds(what: &str, s: f64) -> Result<Duration, Fatal> {
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| Fatal(format!("{what} must be a number of seconds, not {s}")))
+}
+
+impl FunctionArgs {
+    fn config(&self) -> Result<FunctionConfig, Fatal> {
+        let mut env = Vec::new();
+        for kv in &self.env {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| Fatal(format!("--env takes KEY=VALUE, not {kv:?}")))?;
+            env.push((k.to_owned(), v.to_owned()));
+        }
+        let headers = match self.headers {
+            Headers::Doc => HeaderStyle::Doc,
+            Headers::Seed => HeaderStyle::Seed,
+        };
+        let config = FunctionConfig {
+            function_name: self.function_name.clone(),
+            handler: self.handler.clone(),
+            timeout: seconds("--timeout", self.timeout)?,
+            init_timeout: seconds("--init-timeout", self.init_timeout)?,
+            memory_mb: self.memory,
+            enforce_memory: self.enforce_memory,
+            env,
+            region: self.region.clone(),
+            dialect: Dialect::Scf { headers },
+            log_limit: self.log_limit,
+            runtime_api_port: self.api_port,
+            max_instances: 1,
+            ..FunctionConfig::default()
+        };
+        Ok(config)
+    }
+
+    fn package(&self) -> Result<Package, Fatal> {
+        Package::open(&self.code).map_err(|e| Fatal(format!("{}: {e}", self.code.display())))
+    }
+
+    /// Fails early, with one line, when a fixed runtime API port is taken.
+    fn check_api_port(&self) -> Result<(), Fatal> {
+        if let Some(port) = self.api_port {
+            std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+                .map_err(|e| Fatal(format!("cannot use runtime API port 127.0.0.1:{port}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the command line and returns the process's exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Invoke(args) => invoke(args),
+        Command::Run(args) => run(args),
+        Command::Pack(args) => pack(args),
+        Command::Bench(args) => bench(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("scf-local: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    // One thread: the emulator waits on I/O, and one thread keeps a warm invocation free of
+    // cross-thread wake-ups.
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
+    async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+        match s {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    tokio::select! {
+        _ = recv(&mut term) => {}
+        _ = recv(&mut int) => {}
+        _ = recv(&mut hup) => {}
+    }
+}
+
+fn read_event(args: &InvokeArgs) -> Result<Vec<u8>, Fatal> {
+    let bytes = if let Some(e) = &args.event {
+        e.clone().into_bytes()
+    } else if let Some(path) = &args.event_file {
+        std::fs::read(path).map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?
+    } else if std::io::stdin().is_terminal() {
+        b"{}".to_vec()
+    } else {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Fatal(format!("cannot read the event from stdin: {e}")))?;
+        buf
+    };
+    event::check_json(&bytes)?;
+    Ok(bytes)
+}
+
+fn invoke(args: InvokeArgs) -> Result<ExitCode, Fatal> {
+    let config = args.function.config()?;
+    config.validate()?;
+    let event = read_event(&args)?;
+    args.function.check_api_port()?;
+    let package = args.function.package()?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let pool = Pool::new(config, package)?;
+        let result = tokio::select! {
+            r = pool.invoke(Bytes::from(event)) => Some(r),
+            _ = interrupted() => None,
+        };
+        pool.shutdown().await;
+        Ok::<_, Fatal>(result)
+    })?;
+    drop(rt);
+    let Some(result) = result else {
+        eprintln!("scf-local: interrupted");
+        return Ok(ExitCode::from(130));
+    };
+    println!(
+        "{}",
+        if args.pretty {
+            result.to_json_pretty()
+        } else {
+            result.to_json()
+        }
+    );
+    Ok(if result.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
+    let mut config = args.function.config()?;
+    config.max_instances = args.max_instances;
+    config.idle_timeout = seconds("--idle-timeout", args.idle_timeout)?;
+    config.validate()?;
+    args.function.check_api_port()?;
+    let package = args.function.package()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| Fatal(format!("cannot listen on {addr}: {e}")))?;
+        let addr = listener.local_addr()?;
+        let pool = Pool::new(config, package)?;
+        eprintln!(
+            "scf-local: {} from {} on http://{addr}{} (Ctrl-C to stop)",
+            pool.config().function_name,
+            args.function.code.display(),
+            local_api::INVOKE
+        );
+        local_api::serve(listener, pool.clone(), interrupted()).await;
+        pool.shutdown().await;
+        Ok::<_, Fatal>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pack(args: PackArgs) -> Result<ExitCode, Fatal> {
+    let size = package::pack(&args.bootstrap, &args.include, &args.output)?;
+    println!("{} {size} bytes", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// CPU time (user + system) this process has used.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills the zeroed struct we pass; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
+    let config = args.function.config()?;
+    config.validate()?;
+    event::check_json(args.event.as_bytes())?;
+    let package = args.function.package()?;
+    let rt = runtime()?;
+    let event = Bytes::from(args.event.clone());
+    let (mut times, cpu, wall, failures) = rt.block_on(async {
+        let pool = Pool::new(config, package)?;
+        let mut failures = 0usize;
+        for _ in 0..args.warmup.max(1) {
+            if !pool.invoke(event.clone()).await.succeeded() {
+                failures += 1;
+            }
+        }
+        let mut times = Vec::with_capacity(args.iterations);
+        let cpu0 = cpu_time();
+        let wall0 = Instant::now();
+        for _ in 0..args.iterations {
+            let t = Instant::now();
+            let r = pool.invoke(event.clone()).await;
+            times.push(t.elapsed());
+            if !r.succeeded() {
+                failures += 1;
+            }
+        }
+        let wall = wall0.elapsed();
+        let cpu = cpu_time() - cpu0;
+        pool.shutdown().await;
+        Ok::<_, Fatal>((times, cpu, wall, failures))
+    })?;
+    if times.is_empty() {
+        return Err(Fatal("--iterations must be at least 1".to_owned()));
+    }
+    times.sort();
+    let n = times.len();
+    let pct = |p: usize| times[(n * p / 100).min(n - 1)].as_secs_f64() * 1e6;
+    println!("invocations: {n} warm ({} failed)", failures);
+    println!(
+        "latency per invocation (us): median {:.1}  p90 {:.1}  p99 {:.1}  mean {:.1}",
+        pct(50),
+        pct(90),
+        pct(99),
+        wall.as_secs_f64() * 1e6 / n as f64
+    );
+    println!(
+        "scf-local CPU time per invocation (us): {:.1}",
+        cpu.as_secs_f64() * 1e6 / n as f64
+    );
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,219 @@
+//! A function's configuration: the settings `CreateFunction` takes, plus the emulator's own.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The sync event limit and the response limit of the platform: 6 MB.
+pub const SIX_MB: usize = 6 * 1024 * 1024;
+
+/// How the `/runtime/invocation/next` response spells its headers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HeaderStyle {
+    /// The current documentation: `request_id`, `memory_limit_in_mb`, `time_limit_in_ms`.
+    #[default]
+    Doc,
+    /// The walkthrough: `Scf_Runtime_Request_Id`, `Scf_Runtime_Memory_Limit_In_Mb`,
+    /// `Scf_Runtime_Time_Limit_In_Ms`.
+    Seed,
+}
+
+/// The runtime API a bootstrap talks to. Only SCF's exists today; other dialects (AWS Lambda's
+/// runtime API) plug in here and in their own server module beside [`crate::runtime_api`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// SCF's runtime API (`/runtime/init/ready`, `/runtime/invocation/next`, …).
+    Scf {
+        /// The spelling of the `/next` headers.
+        headers: HeaderStyle,
+    },
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect::Scf {
+            headers: HeaderStyle::Doc,
+        }
+    }
+}
+
+/// Everything that says how a function runs.
+///
+/// The defaults are the platform's: `Timeout` 3 s, `InitTimeout` 65 s, `MemorySize` 128 MB,
+/// handler `index.main_handler`, 6 MB event and response limits, 4 KB log tail.
+#[derive(Clone, Debug)]
+pub struct FunctionConfig {
+    /// `FunctionName`, given to the runtime as `SCF_FUNCTIONNAME`.
+    pub function_name: String,
+    /// `Handler`, given to the runtime as `_HANDLER`.
+    pub handler: String,
+    /// `Timeout`: from event delivery to the result.
+    pub timeout: Duration,
+    /// `InitTimeout`: from starting `bootstrap` to `/runtime/init/ready`.
+    pub init_timeout: Duration,
+    /// `MemorySize` in MB, sent as `memory_limit_in_mb`.
+    pub memory_mb: u32,
+    /// Kill an instance whose processes' resident memory goes over `MemorySize` (434).
+    /// Off by default: the emulator measures, the cloud's cgroup is not there.
+    pub enforce_memory: bool,
+    /// `Environment.Variables`, after the platform's variables.
+    pub env: Vec<(String, String)>,
+    /// `TENCENTCLOUD_REGION`.
+    pub region: String,
+    /// The runtime API dialect and header spelling.
+    pub dialect: Dialect,
+    /// Most instances running at once; beyond it an invocation gets 432.
+    pub max_instances: usize,
+    /// A warm instance idle this long is stopped.
+    pub idle_timeout: Duration,
+    /// Largest event accepted (406 beyond).
+    pub event_limit: usize,
+    /// Largest response accepted (407 beyond).
+    pub response_limit: usize,
+    /// Bytes of log returned with a result (the tail); 0 keeps all of it.
+    pub log_limit: usize,
+    /// Fixed port for the runtime API; `None` lets the OS choose one per instance.
+    /// A fixed port allows one instance only.
+    pub runtime_api_port: Option<u16>,
+    /// How often the memory of a busy instance's processes is sampled.
+    pub memory_sample_interval: Duration,
+}
+
+impl Default for FunctionConfig {
+    fn default() -> Self {
+        FunctionConfig {
+            function_name: "scf-local-function".to_owned(),
+            handler: "index.main_handler".to_owned(),
+            timeout: Duration::from_secs(3),
+            init_timeout: Duration::from_secs(65),
+            memory_mb: 128,
+            enforce_memory: false,
+            env: Vec::new(),
+            region: "ap-guangzhou".to_owned(),
+            dialect: Dialect::default(),
+            max_instances: 8,
+            idle_timeout: Duration::from_secs(300),
+            event_limit: SIX_MB,
+            response_limit: SIX_MB,
+            log_limit: crate::log::CLOUD_LOG_LIMIT,
+            runtime_api_port: None,
+            memory_sample_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A configuration the platform would refuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Prefixes of variable names the platform keeps for itself.
+pub const RESERVED_ENV_PREFIXES: [&str; 3] = ["SCF_", "QCLOUD_", "TENCENTCLOUD_"];
+
+/// Reserved names a user may still set: the role credentials, which the emulator cannot
+/// provide on its own.
+pub const CREDENTIAL_ENV: [&str; 3] = [
+    "TENCENTCLOUD_SECRETID",
+    "TENCENTCLOUD_SECRETKEY",
+    "TENCENTCLOUD_SESSIONTOKEN",
+];
+
+/// The platform's limit on all user variables together.
+pub const ENV_LIMIT: usize = 4 * 1024;
+
+impl FunctionConfig {
+    /// Checks the settings against the platform's limits (SCF-PROTOCOL.md section 5).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        let secs = self.timeout.as_secs_f64();
+        if !(0.001..=900.0).contains(&secs) {
+            return err(format!(
+                "Timeout must be within 1 ms and 900 s, not {secs} s"
+            ));
+        }
+        if self.init_timeout.is_zero() {
+            return err("InitTimeout must be more than 0".to_owned());
+        }
+        if !(64..=3072).contains(&self.memory_mb) {
+            return err(format!(
+                "MemorySize must be 64 to 3072 MB, not {}",
+                self.memory_mb
+            ));
+        }
+        if self.max_instances == 0 {
+            return err("the concurrency limit must be at least 1".to_owned());
+        }
+        if self.runtime_api_port.is_some() && self.max_instances != 1 {
+            return err("a fixed runtime API port allows one instance only".to_owned());
+        }
+        let mut total = 0;
+        for (k, v) in &self.env {
+            if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
+                return err(format!("invalid environment variable name {k:?}"));
+            }
+            let reserved = RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p));
+            if reserved && !CREDENTIAL_ENV.contains(&k.as_str()) {
+                return err(format!("environment variable {k} uses a prefix the platform reserves (SCF_, QCLOUD_, TENCENTCLOUD_)"));
+            }
+            total += k.len() + v.len();
+        }
+        if total > ENV_LIMIT {
+            return err(format!(
+                "environment variables take {total} bytes, over the platform's 4 KB"
+            ));
+        }
+        Ok(())
+    }
+
+    /// `time_limit_in_ms`.
+    pub(crate) fn timeout_ms(&self) -> u128 {
+        self.timeout.as_millis()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        FunctionConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn reserved_names_are_refused() {
+        let mut c = FunctionConfig::default();
+        c.env.push(("SCF_RUNTIME_API".into(), "x".into()));
+        assert!(c.validate().is_err());
+        c.env[0].0 = "TENCENTCLOUD_SECRETID".into();
+        c.validate().unwrap();
+        c.env.push(("BIG".into(), "x".repeat(5000)));
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn limits() {
+        let c = FunctionConfig {
+            memory_mb: 32,
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+        let c = FunctionConfig {
+            timeout: Duration::from_secs(901),
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+        let c = FunctionConfig {
+            runtime_api_port: Some(9001),
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

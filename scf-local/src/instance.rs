@@ -1,0 +1,433 @@
+//! One instance: a `bootstrap` process group, its runtime API server and its output.
+//!
+//! - started with the code root as working directory, stdin closed, the environment of
+//!   SCF-PROTOCOL.md section 3 plus the user's variables, in its own process group, with a
+//!   private `TMPDIR` removed with the instance;
+//! - `InitTimeout` runs from the start to the first `/runtime/init/ready`, `Timeout` from
+//!   the event's delivery to its result; past either the whole process group is killed;
+//! - the process's exit is noticed at once, in any phase, and ends the instance: the rest of
+//!   its process group is killed with it;
+//! - dropping an [`Instance`] kills its process group, so no path leaves a process behind.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio::time::sleep_until;
+
+use crate::config::{Dialect, FunctionConfig};
+use crate::invocation::{Delivery, Exchange, Outcome, Posted};
+use crate::log::InitReport;
+use crate::memory;
+use crate::output::{self, Output};
+use crate::package::Package;
+use crate::result::Status;
+use crate::runtime_api;
+
+/// How an instance failed to start; the instance is gone.
+#[derive(Debug)]
+pub(crate) struct StartFailure {
+    pub(crate) status: Status,
+    pub(crate) message: String,
+    pub(crate) output: Vec<u8>,
+    pub(crate) mem_usage: u64,
+}
+
+/// What one invocation on an instance produced.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) status: Status,
+    pub(crate) ret_msg: String,
+    pub(crate) err_msg: String,
+    pub(crate) output: Vec<u8>,
+    pub(crate) duration: Duration,
+    pub(crate) mem_usage: u64,
+}
+
+/// A running instance. See the module documentation.
+pub(crate) struct Instance {
+    pid: u32,
+    exchange: Arc<Exchange>,
+    output: Arc<Output>,
+    exit: Arc<Mutex<Option<ExitStatus>>>,
+    api_task: JoinHandle<()>,
+    reader_task: JoinHandle<()>,
+    wait_task: Option<JoinHandle<()>>,
+    peak_rss: u64,
+    /// When it last finished an invocation (or its init).
+    pub(crate) last_used: Instant,
+    _tmp: TempDir,
+}
+
+/// Kills every process of the group led by `pid`.
+fn kill_group(pid: u32) {
+    if let Ok(pgid) = i32::try_from(pid) {
+        // SAFETY: kill has no memory preconditions; a negative pid names the process group
+        // this instance created (our child is its leader, and the group id is not reused while
+        // the leader is unreaped or any member lives).
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+}
+
+/// "exit code 1", "killed by signal 9".
+pub(crate) fn describe_exit(status: Option<ExitStatus>) -> String {
+    match status {
+        Some(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("killed by signal {sig}"),
+            _ => "exited".to_owned(),
+        },
+        None => "exited".to_owned(),
+    }
+}
+
+/// The platform's variables (section 3), without the runtime API address.
+fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, String)> {
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut root = root.to_string_lossy().into_owned();
+    root.push('/');
+    vec![
+        ("_HANDLER".into(), cfg.handler.clone()),
+        ("SCF_FUNCTIONNAME".into(), cfg.function_name.clone()),
+        ("SCF_FUNCTIONVERSION".into(), "$LATEST".into()),
+        ("SCF_RUNTIME".into(), "CustomRuntime".into()),
+        ("TENCENTCLOUD_REGION".into(), cfg.region.clone()),
+        ("TENCENTCLOUD_APPID".into(), "1250000000".into()),
+        ("TENCENTCLOUD_UIN".into(), "100000000001".into()),
+        ("TENCENTCLOUD_TZ".into(), "UTC".into()),
+        ("TENCENTCLOUD_RUNENV".into(), "SCF".into()),
+        ("USER_CODE_ROOT".into(), root),
+        ("PATH".into(), path),
+        ("TMPDIR".into(), tmp.to_string_lossy().into_owned()),
+    ]
+}
+
+impl Instance {
+    /// Starts `bootstrap` and waits for its ready, within `InitTimeout`.
+    pub(crate) async fn start(
+        cfg: &FunctionConfig,
+        package: &Package,
+    ) -> Result<(Instance, InitReport), StartFailure> {
+        let begun = Instant::now();
+        let fail = |status, message: String| StartFailure {
+            status,
+            message,
+            output: Vec::new(),
+            mem_usage: 0,
+        };
+        let internal =
+            |what: &str, e: std::io::Error| fail(Status::InternalError, format!("{what}: {e}"));
+
+        let listener = runtime_api::bind(cfg.runtime_api_port)
+            .await
+            .map_err(|e| internal("cannot open the runtime API port", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| internal("runtime API port", e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix("scf-local-tmp-")
+            .tempdir()
+            .map_err(|e| internal("cannot create the instance's TMPDIR", e))?;
+        let (read, write) = output::pipe().map_err(|e| internal("cannot create a pipe", e))?;
+        let write2 = write
+            .try_clone()
+            .map_err(|e| internal("cannot create a pipe", e))?;
+
+        let mut cmd = tokio::process::Command::new(package.bootstrap());
+        cmd.current_dir(package.root())
+            .env_clear()
+            .envs(platform_env(cfg, package.root(), tmp.path()))
+            .envs(match cfg.dialect {
+                Dialect::Scf { .. } => runtime_api::runtime_env(addr),
+            })
+            .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(write))
+            .stderr(Stdio::from(write2))
+            .process_group(0);
+        // SAFETY: the closure runs between fork and exec and only calls prctl, which is
+        // async-signal-safe. It makes the kernel kill the bootstrap if the emulator dies
+        // without cleaning up (for example on SIGKILL).
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                Ok(())
+            });
+        }
+        let spawned_at = Instant::now();
+        let child = cmd.spawn();
+        drop(cmd); // closes our copies of the pipe's write end
+        let mut child = child.map_err(|e| {
+            let hint = match e.raw_os_error() {
+                Some(libc::EACCES) => " (is it executable? chmod 755 bootstrap)",
+                Some(libc::ENOEXEC) => " (not a program for this machine, or a script without #!)",
+                Some(libc::ENOENT) => " (missing, or its #! interpreter is missing)",
+                _ => "",
+            };
+            fail(
+                Status::ContainerInitError,
+                format!("cannot start bootstrap: {e}{hint}"),
+            )
+        })?;
+        let pid = child.id().unwrap_or(0);
+
+        let exchange = Arc::new(Exchange::default());
+        let exit = Arc::new(Mutex::new(None));
+        let wait_task = {
+            let exchange = exchange.clone();
+            let exit = exit.clone();
+            tokio::spawn(async move {
+                let status = child.wait().await.ok();
+                // The instance is over once its main process is: take the group with it.
+                kill_group(pid);
+                *exit.lock().unwrap_or_else(PoisonError::into_inner) = status;
+                exchange.mark_exited();
+            })
+        };
+        let (output, reader_task) = match Output::start(read, cfg.log_limit) {
+            Ok(x) => x,
+            Err(e) => {
+                kill_group(pid);
+                return Err(internal("cannot read the instance's output", e));
+            }
+        };
+        let settings = match cfg.dialect {
+            Dialect::Scf { headers } => Arc::new(runtime_api::Settings::new(
+                headers,
+                cfg.memory_mb,
+                cfg.timeout_ms(),
+                cfg.response_limit,
+            )),
+        };
+        let api_task = runtime_api::serve(listener, exchange.clone(), settings);
+        let mut instance = Instance {
+            pid,
+            exchange,
+            output,
+            exit,
+            api_task,
+            reader_task,
+            wait_task: Some(wait_task),
+            peak_rss: 0,
+            last_used: Instant::now(),
+            _tmp: tmp,
+        };
+
+        // Init: until the first ready, the process's exit, or InitTimeout.
+        let deadline = tokio::time::Instant::from_std(spawned_at + cfg.init_timeout);
+        let mut next_sample = tokio::time::Instant::now() + cfg.memory_sample_interval;
+        let ready = loop {
+            tokio::select! {
+                ready = instance.exchange.wait_ready() => break ready.ok_or(Status::ContainerInitError),
+                _ = sleep_until(deadline) => break Err(Status::InitTimeout),
+                _ = sleep_until(next_sample) => {
+                    next_sample += cfg.memory_sample_interval;
+                    if instance.sample_memory(cfg) {
+                        break Err(Status::MemoryLimitReached);
+                    }
+                }
+            }
+        };
+        match ready {
+            Ok(ready_at) => {
+                instance.last_used = Instant::now();
+                let mem_usage = instance.mem_usage();
+                let report = InitReport {
+                    pull_code: package.unpack_time(),
+                    init_runtime: spawned_at.duration_since(begun),
+                    init_function: ready_at.saturating_duration_since(spawned_at),
+                    mem_usage,
+                };
+                Ok((instance, report))
+            }
+            Err(status) => {
+                let mem_usage = instance.mem_usage();
+                let message = match status {
+                    Status::InitTimeout => format!(
+                        "init timeout: bootstrap did not post {} within InitTimeout {}",
+                        runtime_api::READY,
+                        secs(cfg.init_timeout)
+                    ),
+                    Status::MemoryLimitReached => instance.memory_message(cfg),
+                    _ => {
+                        let exit = instance.exit_status();
+                        format!(
+                            "bootstrap exited during init ({}) before posting {}",
+                            describe_exit(exit),
+                            runtime_api::READY
+                        )
+                    }
+                };
+                let output = instance.discard().await;
+                Err(StartFailure {
+                    status,
+                    message,
+                    output,
+                    mem_usage,
+                })
+            }
+        }
+    }
+
+    fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the main process has exited (the instance cannot be used).
+    pub(crate) fn is_exited(&self) -> bool {
+        self.exchange.is_exited()
+    }
+
+    /// Samples the group's memory; returns whether the limit is enforced and exceeded (the
+    /// group is then killed).
+    fn sample_memory(&mut self, cfg: &FunctionConfig) -> bool {
+        let rss = memory::group_rss(self.pid);
+        self.peak_rss = self.peak_rss.max(rss);
+        if cfg.enforce_memory && rss > u64::from(cfg.memory_mb) * 1024 * 1024 {
+            kill_group(self.pid);
+            return true;
+        }
+        false
+    }
+
+    fn memory_message(&self, cfg: &FunctionConfig) -> String {
+        format!(
+            "memory limit reached: the instance's processes used {:.2}MB, over MemorySize {}MB",
+            self.peak_rss as f64 / (1024.0 * 1024.0),
+            cfg.memory_mb
+        )
+    }
+
+    /// The peak memory seen so far: sampled group RSS, or the main process's high-water mark.
+    fn mem_usage(&mut self) -> u64 {
+        self.peak_rss = self.peak_rss.max(memory::high_water_mark(self.pid));
+        self.peak_rss
+    }
+
+    /// Output written since the last call.
+    pub(crate) fn take_output(&self) -> Vec<u8> {
+        self.output.take()
+    }
+
+    /// Runs one invocation: delivers the event and waits for its result within `Timeout`.
+    pub(crate) async fn invoke(
+        &mut self,
+        cfg: &FunctionConfig,
+        request_id: Arc<str>,
+        event: Bytes,
+    ) -> Ran {
+        let delivered = Instant::now();
+        self.exchange.begin(Delivery { request_id, event });
+        let deadline = tokio::time::Instant::from_std(delivered + cfg.timeout);
+        let mut next_sample =
+            tokio::time::Instant::from_std(delivered) + cfg.memory_sample_interval;
+        let mut memory_exceeded = false;
+        let (status, ret_msg, err_msg, ended) = loop {
+            tokio::select! {
+                biased;
+                outcome = self.exchange.wait_outcome() => break match outcome {
+                    Outcome::Posted(Posted::Response(body), at) => {
+                        (Status::Success, String::from_utf8_lossy(&body).into_owned(), String::new(), at)
+                    }
+                    Outcome::Posted(Posted::Error(body), at) => {
+                        (Status::UserCodeException, String::new(), String::from_utf8_lossy(&body).into_owned(), at)
+                    }
+                    Outcome::Posted(Posted::ResponseTooLarge, at) => (
+                        Status::ResponseTooLarge,
+                        String::new(),
+                        format!("the response is over the {} byte limit", cfg.response_limit),
+                        at,
+                    ),
+                    Outcome::Exited if memory_exceeded => {
+                        (Status::MemoryLimitReached, String::new(), self.memory_message(cfg), Instant::now())
+                    }
+                    Outcome::Exited => (
+                        Status::ProcessExited,
+                        String::new(),
+                        format!(
+                            "the runtime process exited during the invocation ({}); the instance is recycled",
+                            describe_exit(self.exit_status())
+                        ),
+                        Instant::now(),
+                    ),
+                },
+                _ = sleep_until(deadline) => {
+                    kill_group(self.pid);
+                    self.exchange.finish();
+                    let message = if self.exchange.fetched() {
+                        format!(
+                            "execution timeout: the runtime fetched the event but posted no result within Timeout {}",
+                            secs(cfg.timeout)
+                        )
+                    } else {
+                        format!(
+                            "timeout waiting for the event: the runtime did not fetch it from {} within Timeout {}",
+                            runtime_api::NEXT,
+                            secs(cfg.timeout)
+                        )
+                    };
+                    break (Status::TimeLimitReached, String::new(), message, Instant::now());
+                }
+                _ = sleep_until(next_sample), if !memory_exceeded => {
+                    next_sample += cfg.memory_sample_interval;
+                    // On a kill the next loop turn sees the exit and reports 434.
+                    memory_exceeded = self.sample_memory(cfg);
+                }
+            }
+        };
+        let duration = ended.saturating_duration_since(delivered);
+        let output = self.output.take();
+        self.last_used = Instant::now();
+        Ran {
+            status,
+            ret_msg,
+            err_msg,
+            output,
+            duration,
+            mem_usage: self.mem_usage(),
+        }
+    }
+
+    /// Kills the process group, waits for the main process to be reaped, and returns the
+    /// output not yet taken.
+    pub(crate) async fn discard(mut self) -> Vec<u8> {
+        kill_group(self.pid);
+        if let Some(task) = self.wait_task.as_mut() {
+            // SIGKILL cannot be ignored: this ends promptly. The bound only guards against a
+            // process stuck in the kernel.
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        self.wait_task = None;
+        self.output.take()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if !self.exchange.is_exited() {
+            kill_group(self.pid);
+        }
+        self.api_task.abort();
+        self.reader_task.abort();
+        if let Some(task) = self.wait_task.take() {
+            // Still running: the kill above makes the child exit; tokio reaps it.
+            task.abort();
+        }
+    }
+}
+
+/// "3s", "0.5s".
+fn secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
+}

@@ -1,0 +1,270 @@
+//! The state one instance shares between the platform side and its runtime API server.
+//!
+//! The lifecycle of SCF-PROTOCOL.md sections 2 and 4, without any HTTP:
+//!
+//! ```text
+//! start ──ready──▶ idle ──begin(event)──▶ queued ──next──▶ fetched ──post──▶ final ──finish──▶ idle
+//! ```
+//!
+//! - the first `ready` counts, later ones change nothing;
+//! - `next` waits until an event is queued, and hands out the same event again if asked twice
+//!   within one invocation;
+//! - the first posted response or error is final; later posts are refused;
+//! - the process exiting ends any phase.
+//!
+//! A runtime API server (one per dialect, see [`crate::runtime_api`]) turns HTTP requests into
+//! calls on [`Exchange`]; the instance drives the other side.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+/// What the runtime posted as the invocation's result.
+#[derive(Debug, Clone)]
+pub(crate) enum Posted {
+    /// `/runtime/invocation/response` with this body.
+    Response(Bytes),
+    /// `/runtime/invocation/error` with this body.
+    Error(Bytes),
+    /// A response over the limit.
+    ResponseTooLarge,
+}
+
+/// An event handed to the runtime.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    pub(crate) request_id: std::sync::Arc<str>,
+    pub(crate) event: Bytes,
+}
+
+/// Why a post was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// No invocation is in progress.
+    NoInvocation,
+    /// This invocation already has its result.
+    AlreadyFinal,
+}
+
+/// How the wait for a result ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Posted(Posted, Instant),
+    Exited,
+}
+
+struct Current {
+    delivery: Delivery,
+    fetched: bool,
+    posted: Option<(Posted, Instant)>,
+}
+
+#[derive(Default)]
+struct State {
+    ready: Option<Instant>,
+    exited: bool,
+    current: Option<Current>,
+}
+
+/// See the module documentation.
+#[derive(Default)]
+pub(crate) struct Exchange {
+    state: Mutex<State>,
+    /// Wakes `/next` long polls.
+    event_queued: Notify,
+    /// Wakes the platform side: ready, result or exit.
+    changed: Notify,
+}
+
+impl Exchange {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ---- runtime side (called by the runtime API server) ----
+
+    /// `/runtime/init/ready`. Returns whether this was the first one.
+    pub(crate) fn ready(&self) -> bool {
+        let mut s = self.lock();
+        if s.ready.is_some() {
+            return false;
+        }
+        s.ready = Some(Instant::now());
+        drop(s);
+        self.changed.notify_waiters();
+        true
+    }
+
+    /// `/runtime/invocation/next`: waits for an event with no time limit.
+    pub(crate) async fn next(&self) -> Delivery {
+        loop {
+            let notified = self.event_queued.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut s = self.lock();
+                if let Some(cur) = s.current.as_mut() {
+                    if cur.posted.is_none() {
+                        cur.fetched = true;
+                        return cur.delivery.clone();
+                    }
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// `/runtime/invocation/response` or `/runtime/invocation/error`.
+    pub(crate) fn post(&self, posted: Posted) -> Result<(), Refused> {
+        let mut s = self.lock();
+        let cur = s.current.as_mut().ok_or(Refused::NoInvocation)?;
+        if cur.posted.is_some() {
+            return Err(Refused::AlreadyFinal);
+        }
+        cur.posted = Some((posted, Instant::now()));
+        drop(s);
+        self.changed.notify_waiters();
+        Ok(())
+    }
+
+    // ---- platform side (called by the instance) ----
+
+    /// The process ended: whatever phase it was in is over.
+    pub(crate) fn mark_exited(&self) {
+        self.lock().exited = true;
+        self.changed.notify_waiters();
+    }
+
+    pub(crate) fn is_exited(&self) -> bool {
+        self.lock().exited
+    }
+
+    /// Waits for the first ready (`Some(time)`) or the process's exit (`None`).
+    pub(crate) async fn wait_ready(&self) -> Option<Instant> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = self.lock();
+                if s.ready.is_some() {
+                    return s.ready;
+                }
+                if s.exited {
+                    return None;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Queues an event for `/next`.
+    pub(crate) fn begin(&self, delivery: Delivery) {
+        self.lock().current = Some(Current {
+            delivery,
+            fetched: false,
+            posted: None,
+        });
+        self.event_queued.notify_waiters();
+    }
+
+    /// Waits for the result of the current invocation or the process's exit.
+    pub(crate) async fn wait_outcome(&self) -> Outcome {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = self.lock();
+                if let Some((posted, at)) = s.current.as_ref().and_then(|c| c.posted.clone()) {
+                    return Outcome::Posted(posted, at);
+                }
+                if s.exited {
+                    return Outcome::Exited;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Whether the runtime fetched the current event.
+    pub(crate) fn fetched(&self) -> bool {
+        self.lock().current.as_ref().is_some_and(|c| c.fetched)
+    }
+
+    /// Closes the current invocation without a result (the platform gave up on it): later
+    /// posts are refused as `AlreadyFinal` and `/next` waits for the next event.
+    pub(crate) fn finish(&self) {
+        let mut s = self.lock();
+        if let Some(cur) = s.current.as_mut() {
+            if cur.posted.is_none() {
+                cur.posted = Some((Posted::Error(Bytes::new()), Instant::now()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn delivery(id: &str, event: &'static [u8]) -> Delivery {
+        Delivery {
+            request_id: id.into(),
+            event: Bytes::from_static(event),
+        }
+    }
+
+    #[tokio::test]
+    async fn first_ready_counts() {
+        let ex = Exchange::default();
+        assert!(ex.ready());
+        assert!(!ex.ready());
+        assert!(ex.wait_ready().await.is_some());
+    }
+
+    #[tokio::test]
+    async fn next_long_polls_and_repeats() {
+        let ex = Arc::new(Exchange::default());
+        let ex2 = ex.clone();
+        let waiter = tokio::spawn(async move { ex2.next().await });
+        tokio::task::yield_now().await;
+        ex.begin(delivery("a", b"{}"));
+        let d = waiter.await.unwrap();
+        assert_eq!(&*d.request_id, "a");
+        // Asked twice within one invocation: the same event.
+        assert_eq!(&*ex.next().await.request_id, "a");
+        assert!(ex.fetched());
+    }
+
+    #[tokio::test]
+    async fn first_post_is_final() {
+        let ex = Exchange::default();
+        assert_eq!(
+            ex.post(Posted::Response(Bytes::new())).unwrap_err(),
+            Refused::NoInvocation
+        );
+        ex.begin(delivery("a", b"{}"));
+        ex.post(Posted::Response(Bytes::from_static(b"1"))).unwrap();
+        assert_eq!(
+            ex.post(Posted::Error(Bytes::new())).unwrap_err(),
+            Refused::AlreadyFinal
+        );
+        match ex.wait_outcome().await {
+            Outcome::Posted(Posted::Response(b), _) => assert_eq!(&b[..], b"1"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn exit_ends_waits() {
+        let ex = Exchange::default();
+        ex.mark_exited();
+        assert!(ex.wait_ready().await.is_none());
+        ex.begin(delivery("a", b"{}"));
+        assert!(matches!(ex.wait_outcome().await, Outcome::Exited));
+    }
+}

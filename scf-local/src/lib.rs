@@ -1,0 +1,66 @@
+//! `scf_local`: Tencent Cloud SCF's side of the Custom Runtime protocol, on your machine.
+//!
+//! It starts a function's `bootstrap` the way the platform does and serves it the runtime API
+//! (`/runtime/init/ready`, `/runtime/invocation/next`, `/runtime/invocation/response`,
+//! `/runtime/invocation/error`), with the platform's lifecycle, limits, status codes, log
+//! lines and result JSON. Any language works: the bootstrap only needs HTTP.
+//!
+//! The library is what the `scf-local` binary and any other front end (the cloud API, another
+//! runtime API dialect) share:
+//!
+//! - [`Package`]: the code, a directory or a zip;
+//! - [`FunctionConfig`]: `Timeout`, `InitTimeout`, `MemorySize`, `Handler`, variables, and
+//!   the emulator's own knobs (concurrency, idle time, log tail, header spelling);
+//! - [`Pool`]: instances of one function; [`Pool::invoke`] runs one event and returns an
+//!   [`InvocationResult`], whose [`InvocationResult::to_json`] is the platform's `Result`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use scf_local::{FunctionConfig, Package, Pool};
+//!
+//! let package = Package::open("function.zip".as_ref())?;
+//! let pool = Pool::new(FunctionConfig::default(), package)?;
+//! let event = br#"{"key1": "test value 1"}"#;
+//! scf_local::event::check_json(event)?;
+//! let result = pool.invoke(bytes::Bytes::from_static(event)).await;
+//! println!("{}", result.to_json());
+//! pool.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Where the files are, in the platform's words:
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`package`] | the code package and `bootstrap`; `pack` writes one |
+//! | `instance` | one instance: process group, environment, init, timeouts, exit, memory |
+//! | `invocation` | the lifecycle shared by an instance and its runtime API (no HTTP) |
+//! | [`runtime_api`] | SCF's runtime API over HTTP (the only dialect-specific module) |
+//! | [`pool`] | warm reuse, concurrency limit, idle reclaim |
+//! | [`result`] | the `Result` JSON and the status codes |
+//! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
+//! | [`event`] | the `InvalidParameterValue` check of `Invoke` |
+//! | [`local_api`] | `POST /invoke` of `scf-local run` |
+//! | [`cli`] | the command line |
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod cli;
+pub mod config;
+pub mod event;
+mod instance;
+mod invocation;
+pub mod local_api;
+pub mod log;
+mod memory;
+mod output;
+pub mod package;
+pub mod pool;
+pub mod result;
+pub mod runtime_api;
+
+pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
+pub use package::{Package, PackageError};
+pub use pool::{Pool, PoolStats};
+pub use result::{InvocationResult, Status};
