@@ -120,6 +120,7 @@ mod reply;
 pub use context::{Context, Environment};
 pub use error::Error;
 pub use function::{Function, IntoOutcome, Outcome, Stateful, Stateless};
+pub use http::response;
 pub use http::response::{MAX_BODY, MAX_HEAD, MAX_HEADERS};
 pub use lifecycle::{EXIT_BAD_ENVIRONMENT, EXIT_FAILURE};
 pub use reply::Reply;

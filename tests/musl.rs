@@ -1,0 +1,148 @@
+//! The deployable build: `x86_64-unknown-linux-musl`, release profile (`panic = "abort"`).
+//! Builds the examples for musl, checks the binary is static and within the size budget,
+//! runs 1000 warm invocations and checks peak RSS, and checks panic reporting under abort.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Stable musl release `echo`, stripped: at most this many bytes (README, "Numbers").
+const SIZE_BUDGET: u64 = 420 * 1024;
+/// Peak RSS of `echo` after 1000 warm 1 KB invocations, in KB.
+const RSS_BUDGET_KB: u64 = 400;
+
+/// Builds the examples once for musl in release, in a target dir of their own (the outer
+/// `cargo test` may hold the main one).
+fn musl_examples() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap().join("musl-test");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-musl",
+                "--example",
+                "echo",
+                "--example",
+                "faults",
+            ])
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("x86_64-unknown-linux-musl/release/examples")
+    })
+}
+
+/// Program header types of an ELF64 little-endian file.
+fn program_headers(bytes: &[u8]) -> Vec<u32> {
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(bytes[4], 2, "ELF64");
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    (0..phnum)
+        .map(|i| {
+            let o = phoff + i * phentsize;
+            u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn static_and_within_size_budget() {
+    let echo = musl_examples().join("echo");
+    let bytes = std::fs::read(&echo).unwrap();
+    const PT_INTERP: u32 = 3;
+    const PT_DYNAMIC: u32 = 2;
+    let phs = program_headers(&bytes);
+    assert!(!phs.contains(&PT_INTERP), "echo asks for a dynamic loader");
+    assert!(!phs.contains(&PT_DYNAMIC), "echo has a dynamic section");
+    // ET_EXEC (2), not a static-pie ET_DYN (3): no self-relocation at start.
+    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 2, "not ET_EXEC");
+    let size = bytes.len() as u64;
+    assert!(
+        size <= SIZE_BUDGET,
+        "echo is {size} bytes, over the budget of {SIZE_BUDGET}"
+    );
+    eprintln!("echo (stable, musl, release): {size} bytes");
+}
+
+fn vm_hwm_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn thousand_warm_invocations_within_rss_budget() {
+    let mut api = FakeApi::new();
+    let child = start(&musl_examples().join("echo"), api.port(), &[]);
+    api.expect("POST", "/runtime/init/ready");
+    let event = vec![b'x'; 1024];
+    for i in 0..1000 {
+        let r = api.next_request();
+        assert_eq!(r.path, "/runtime/invocation/next");
+        api.event(&format!("w-{i}"), &event);
+        let r = api.next_request();
+        assert_eq!(r.path, "/runtime/invocation/response");
+        assert_eq!(r.body.len(), 1024 + "Echoing request: ''".len());
+        api.answer(200, &[], b"", Send::Length, After::KeepAlive);
+    }
+    // The bootstrap is now blocked in its next long poll.
+    api.next_request_checked();
+    let hwm = vm_hwm_kb(child.id());
+    stop(child);
+    eprintln!("echo VmHWM after 1000 warm 1 KB invocations: {hwm} KB");
+    assert!(
+        hwm <= RSS_BUDGET_KB,
+        "peak RSS {hwm} KB > {RSS_BUDGET_KB} KB"
+    );
+    assert_eq!(api.connections, 1);
+}
+
+trait NextCheck {
+    fn next_request_checked(&mut self);
+}
+impl NextCheck for FakeApi {
+    fn next_request_checked(&mut self) {
+        assert_eq!(self.next_request().path, "/runtime/invocation/next");
+    }
+}
+
+#[test]
+fn panic_under_abort_is_reported_before_the_process_ends() {
+    let mut api = FakeApi::new();
+    let child = start(&musl_examples().join("faults"), api.port(), &[]);
+    api.expect("POST", "/runtime/init/ready");
+    api.next_request_checked();
+    api.event("abort-1", b"panic:out of cheese");
+    let reply = api.next_request();
+    assert_eq!(reply.path, "/runtime/invocation/error");
+    assert!(
+        reply.text().ends_with(": out of cheese") && reply.text().starts_with("panicked at "),
+        "{}",
+        reply.text()
+    );
+    api.answer(200, &[], b"", Send::Length, After::KeepAlive);
+    let (status, err) = finish(child);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "SIGABRT expected: {status:?} {err}"
+    );
+    assert!(err.contains("out of cheese"), "{err}");
+}
