@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build, run and test this project. Idempotent; quiet
+# when everything is there. Sourced or run by demo.sh, test.sh and .ci/run.
+set -euo pipefail
+
+say() { echo "setup: $*" >&2; }
+
+if ! command -v rustup >/dev/null 2>&1; then
+    say "rustup is required (the musl target is installed through it): https://rustup.rs"
+    exit 1
+fi
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    say "installing the Rust target x86_64-unknown-linux-musl (static binaries for SCF's CentOS 7.6)"
+    rustup target add x86_64-unknown-linux-musl >&2 || {
+        say "could not install x86_64-unknown-linux-musl; run: rustup target add x86_64-unknown-linux-musl"
+        exit 1
+    }
+fi
+
+# Debian packages: musl-gcc (the benchmark's C floor), curl (the bash bootstraps), unzip.
+missing=()
+command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+if [ ${#missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        say "installing ${missing[*]}"
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    else
+        say "missing ${missing[*]}: install them with your package manager"
+        exit 1
+    fi
+fi
