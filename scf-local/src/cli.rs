@@ -4,7 +4,7 @@
 //! invocation ran and failed (the result JSON says why), 2 for bad input (one line on
 //! stderr), 130 when interrupted.
 
-use std::io::{IsTerminal as _, Read as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,7 +98,7 @@ pub struct InvokeArgs {
     #[command(flatten)]
     pub function: FunctionArgs,
     /// The event, as JSON text. Without --event or --event-file the event is read from
-    /// stdin, or is `{}` when stdin is a terminal.
+    /// stdin; it is `{}` when stdin is a terminal or empty.
     #[arg(long, conflicts_with = "event_file")]
     pub event: Option<String>,
     /// A file holding the event.
@@ -278,6 +278,10 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>, Fatal> {
         std::io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| Fatal(format!("cannot read the event from stdin: {e}")))?;
+        // No input at all (stdin closed or /dev/null): the platform's default event.
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            buf = b"{}".to_vec();
+        }
         buf
     };
     event::check_json(&bytes)?;
@@ -305,14 +309,13 @@ fn invoke(args: InvokeArgs) -> Result<ExitCode, Fatal> {
         eprintln!("scf-local: interrupted");
         return Ok(ExitCode::from(130));
     };
-    println!(
-        "{}",
-        if args.pretty {
-            result.to_json_pretty()
-        } else {
-            result.to_json()
-        }
-    );
+    let json = if args.pretty {
+        result.to_json_pretty()
+    } else {
+        result.to_json()
+    };
+    // A closed stdout (`| head`) is not worth a panic; the exit status still tells.
+    let _ = writeln!(std::io::stdout().lock(), "{json}");
     Ok(if result.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -350,7 +353,11 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
 
 fn pack(args: PackArgs) -> Result<ExitCode, Fatal> {
     let size = package::pack(&args.bootstrap, &args.include, &args.output)?;
-    println!("{} {size} bytes", args.output.display());
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{} {size} bytes",
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -57,6 +57,8 @@ pub(crate) enum Outcome {
 
 struct Current {
     delivery: Delivery,
+    /// A previous invocation ran on this instance (its result is final).
+    follows: bool,
     fetched: bool,
     posted: Option<(Posted, Instant)>,
 }
@@ -123,6 +125,15 @@ impl Exchange {
         if cur.posted.is_some() {
             return Err(Refused::AlreadyFinal);
         }
+        // No request id travels with a post: a runtime can only be answering an event it has
+        // fetched. A post before that is a late one for the previous invocation.
+        if !cur.fetched {
+            return Err(if cur.follows {
+                Refused::AlreadyFinal
+            } else {
+                Refused::NoInvocation
+            });
+        }
         cur.posted = Some((posted, Instant::now()));
         drop(s);
         self.changed.notify_waiters();
@@ -162,11 +173,15 @@ impl Exchange {
 
     /// Queues an event for `/next`.
     pub(crate) fn begin(&self, delivery: Delivery) {
-        self.lock().current = Some(Current {
+        let mut s = self.lock();
+        let follows = s.current.is_some();
+        s.current = Some(Current {
             delivery,
+            follows,
             fetched: false,
             posted: None,
         });
+        drop(s);
         self.event_queued.notify_waiters();
     }
 
@@ -248,6 +263,12 @@ mod tests {
             Refused::NoInvocation
         );
         ex.begin(delivery("a", b"{}"));
+        // Not fetched yet: nothing to answer.
+        assert_eq!(
+            ex.post(Posted::Response(Bytes::new())).unwrap_err(),
+            Refused::NoInvocation
+        );
+        ex.next().await;
         ex.post(Posted::Response(Bytes::from_static(b"1"))).unwrap();
         assert_eq!(
             ex.post(Posted::Error(Bytes::new())).unwrap_err(),
@@ -257,6 +278,14 @@ mod tests {
             Outcome::Posted(Posted::Response(b), _) => assert_eq!(&b[..], b"1"),
             other => panic!("{other:?}"),
         }
+        // A late post while the next event waits unfetched belongs to the previous one.
+        ex.begin(delivery("b", b"{}"));
+        assert_eq!(
+            ex.post(Posted::Response(Bytes::new())).unwrap_err(),
+            Refused::AlreadyFinal
+        );
+        assert_eq!(&*ex.next().await.request_id, "b");
+        ex.post(Posted::Response(Bytes::from_static(b"2"))).unwrap();
     }
 
     #[tokio::test]

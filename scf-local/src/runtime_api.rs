@@ -7,7 +7,7 @@
 //! | `POST /runtime/invocation/response` | `200`; over the response limit `413` (result 407) |
 //! | `POST /runtime/invocation/error` | `200` (result 430) |
 //! | a post after the first result | `409` with a JSON error; changes nothing |
-//! | a post with no invocation in progress | `400` with a JSON error |
+//! | a post before the current event was fetched | `409` if it follows an earlier invocation (a late post for that one), else `400`; JSON error |
 //! | a known path with another method | `405` with a JSON error |
 //! | any other path | `404` with a JSON error |
 //!
