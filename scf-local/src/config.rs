@@ -114,16 +114,11 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Prefixes of variable names the platform keeps for itself.
+/// Prefixes of variable names the platform keeps for itself. The cloud refuses user
+/// variables with them; the emulator accepts them and lets them replace its own values, so
+/// the variables of other regions or older platform versions (`SCF_NAMESPACE`, role
+/// credentials, another `TENCENTCLOUD_APPID`) can be reproduced.
 pub const RESERVED_ENV_PREFIXES: [&str; 3] = ["SCF_", "QCLOUD_", "TENCENTCLOUD_"];
-
-/// Reserved names a user may still set: the role credentials, which the emulator cannot
-/// provide on its own.
-pub const CREDENTIAL_ENV: [&str; 3] = [
-    "TENCENTCLOUD_SECRETID",
-    "TENCENTCLOUD_SECRETKEY",
-    "TENCENTCLOUD_SESSIONTOKEN",
-];
 
 /// The platform's limit on all user variables together.
 pub const ENV_LIMIT: usize = 4 * 1024;
@@ -158,10 +153,6 @@ impl FunctionConfig {
             if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
                 return err(format!("invalid environment variable name {k:?}"));
             }
-            let reserved = RESERVED_ENV_PREFIXES.iter().any(|p| k.starts_with(p));
-            if reserved && !CREDENTIAL_ENV.contains(&k.as_str()) {
-                return err(format!("environment variable {k} uses a prefix the platform reserves (SCF_, QCLOUD_, TENCENTCLOUD_)"));
-            }
             total += k.len() + v.len();
         }
         if total > ENV_LIMIT {
@@ -188,12 +179,13 @@ mod tests {
     }
 
     #[test]
-    fn reserved_names_are_refused() {
+    fn variables() {
         let mut c = FunctionConfig::default();
-        c.env.push(("SCF_RUNTIME_API".into(), "x".into()));
-        assert!(c.validate().is_err());
-        c.env[0].0 = "TENCENTCLOUD_SECRETID".into();
+        c.env.push(("SCF_NAMESPACE".into(), "default".into()));
         c.validate().unwrap();
+        c.env.push(("A=B".into(), "x".into()));
+        assert!(c.validate().is_err());
+        c.env.pop();
         c.env.push(("BIG".into(), "x".repeat(5000)));
         assert!(c.validate().is_err());
     }

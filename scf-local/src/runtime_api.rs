@@ -12,7 +12,7 @@
 //! | any other path | `404` with a JSON error |
 //!
 //! Everything specific to SCF's dialect (paths, header names, answers) is in this file; the
-//! lifecycle behind it is [`crate::invocation::Exchange`]. Another dialect (AWS Lambda's
+//! lifecycle behind it is `invocation::Exchange`. Another dialect (AWS Lambda's
 //! runtime API) is another module serving the same `Exchange`.
 
 use std::convert::Infallible;

@@ -246,7 +246,14 @@ fn a_child_that_would_outlive_the_bootstrap_is_killed() {
 fn next_headers_and_environment() {
     let (r, out, s) = invoke_fixture(
         "headers",
-        &["--env", "MY_VAR=hello", "--handler", "main.run"],
+        &[
+            "--env",
+            "MY_VAR=hello",
+            "--handler",
+            "main.run",
+            "--env",
+            "SCF_NAMESPACE=default",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = r["Result"]["RetMsg"].as_str().unwrap().to_ascii_lowercase();
@@ -259,6 +266,7 @@ fn next_headers_and_environment() {
     assert!(text.contains("\nscf_runtime_api=127.0.0.1\n"), "{text}");
     assert!(text.contains("\nscf_runtime_api_port="), "{text}");
     assert!(text.contains("\ntencentcloud_runenv=scf\n"), "{text}");
+    assert!(text.contains("\nscf_namespace=default\n"), "{text}");
     assert!(text.contains("\nstdin=/dev/null\n"), "{text}");
     let code = s.path().join("headers").canonicalize().unwrap();
     let cwd = format!("\ncwd={}\n", code.display()).to_ascii_lowercase();
@@ -383,7 +391,13 @@ fn bad_input_is_one_clear_line() {
         &invoke(&s, &echo_dir, &["--memory", "10"]),
         "MemorySize",
     );
-    assert_bad_input(&s, &invoke(&s, &echo_dir, &["--env", "SCF_X=1"]), "reserve");
+    assert_bad_input(
+        &s,
+        &invoke(&s, &echo_dir, &["--env", "=1"]),
+        "invalid environment variable name",
+    );
+    let big = format!("BIG={}", "x".repeat(5000));
+    assert_bad_input(&s, &invoke(&s, &echo_dir, &["--env", &big]), "4 KB");
     assert_bad_input(
         &s,
         &invoke(&s, &echo_dir, &["--env", "NOEQUALS"]),
@@ -547,6 +561,40 @@ sleep 300
         ret.contains("NoInvocation") && ret.contains(" 400 method=405"),
         "{ret}"
     );
+    assert_no_process_in(s.path());
+    s.assert_tmp_clean();
+}
+
+#[test]
+fn interrupted_invoke_stops_its_instance() {
+    let s = Scratch::new();
+    let code = s.copy_fixture("sleepy");
+    let mut cmd = s.cmd();
+    cmd.arg("invoke").arg(&code).args(["--timeout", "60"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Wait until the bootstrap runs and has the event.
+    let until = std::time::Instant::now() + BOUND;
+    while processes_in(s.path()).is_empty() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the bootstrap never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling a child we started and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let until = std::time::Instant::now() + BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < until, "invoke ignored SIGINT");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130));
     assert_no_process_in(s.path());
     s.assert_tmp_clean();
 }

@@ -15,10 +15,18 @@ fn our_children() -> Vec<u32> {
     let me = std::process::id();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
         let rest = stat.rsplit(')').next().unwrap_or("");
-        let ppid: u32 = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        let ppid: u32 = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
         if ppid == me && alive(pid) {
             found.push(pid);
         }
@@ -31,7 +39,11 @@ fn assert_nothing_left(scratch: &Scratch) {
     while !our_children().is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(our_children().is_empty(), "instances left running: {:?}", our_children());
+    assert!(
+        our_children().is_empty(),
+        "instances left running: {:?}",
+        our_children()
+    );
     assert_no_process_in(scratch.path());
     scratch.assert_tmp_clean();
 }
@@ -53,7 +65,10 @@ fn pool_under_load_reuses_instances_and_leaks_nothing() {
     // Before any thread of this test binary creates a temporary file.
     std::env::set_var("TMPDIR", scratch.tmp());
     let zip = pack(&scratch, &echo, &[]);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     rt.block_on(async {
         // 10 000 sequential invocations: one cold start, then the same warm instance.
@@ -71,7 +86,10 @@ fn pool_under_load_reuses_instances_and_leaks_nothing() {
     rt.block_on(async {
         // 1 000 invocations from 8 callers at once: at most 8 instances.
         let package = Package::open(&zip).unwrap();
-        let config = FunctionConfig { max_instances: 8, ..FunctionConfig::default() };
+        let config = FunctionConfig {
+            max_instances: 8,
+            ..FunctionConfig::default()
+        };
         let pool = Pool::new(config, package).unwrap();
         let callers: Vec<_> = (0..8)
             .map(|c| {
@@ -145,7 +163,10 @@ fn pool_under_load_reuses_instances_and_leaks_nothing() {
     assert_nothing_left(&scratch);
 
     // An event over 6 MB is refused before any instance starts (406).
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let pool = Pool::new(FunctionConfig::default(), Package::open(&zip).unwrap()).unwrap();
         let big = Bytes::from(vec![b' '; 6 * 1024 * 1024 + 1]);
