@@ -410,6 +410,67 @@ mod tests {
         assert_eq!(safe_relative("/etc/passwd"), None);
     }
 
+    fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        for (name, mode, data) in entries {
+            let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
+            if mode & S_IFMT == S_IFLNK {
+                let target = std::str::from_utf8(data).unwrap();
+                w.add_symlink(*name, target, options).unwrap();
+            } else {
+                w.start_file(*name, options).unwrap();
+                w.write_all(data).unwrap();
+            }
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn unzip_keeps_modes_and_removes_its_directory() {
+        let bytes = zip_of(&[
+            ("bootstrap", 0o755, b"#!/bin/sh\n"),
+            ("lib/data.txt", 0o640, b"x"),
+            ("link", S_IFLNK | 0o777, b"lib/data.txt"),
+        ]);
+        let package = Package::from_zip_bytes(&bytes).unwrap();
+        let root = package.root().to_path_buf();
+        let mode = |p: &str| fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("bootstrap"), 0o755);
+        assert_eq!(mode("lib/data.txt"), 0o640);
+        assert_eq!(
+            fs::read_link(root.join("link")).unwrap(),
+            Path::new("lib/data.txt")
+        );
+        drop(package);
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn unzip_refuses_escapes() {
+        for entries in [
+            &[("bootstrap", 0o755, &b""[..]), ("../x", 0o644, b"")][..],
+            &[("bootstrap", 0o755, b""), ("/abs", 0o644, b"")],
+            &[
+                ("bootstrap", 0o755, b""),
+                ("up", S_IFLNK | 0o777, b"../../etc"),
+            ],
+            &[("bootstrap", 0o755, b""), ("abs", S_IFLNK | 0o777, b"/etc")],
+        ] {
+            let err = Package::from_zip_bytes(&zip_of(entries)).unwrap_err();
+            assert!(matches!(err, PackageError::UnsafeEntry(_)), "{err}");
+        }
+    }
+
+    #[test]
+    fn bootstrap_checks() {
+        let err = Package::from_zip_bytes(&zip_of(&[("index.sh", 0o755, b"")])).unwrap_err();
+        assert_eq!(err.status(), Status::HandlerNotFound);
+        let err = Package::from_zip_bytes(&zip_of(&[("bootstrap", 0o644, b"")])).unwrap_err();
+        assert!(matches!(err, PackageError::NotExecutable(0o644)), "{err}");
+        let err = Package::from_zip_bytes(b"not a zip").unwrap_err();
+        assert!(matches!(err, PackageError::InvalidZip(_)), "{err}");
+    }
+
     #[test]
     fn link_targets() {
         assert!(link_stays_inside(Path::new("a"), "b"));
