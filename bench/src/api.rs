@@ -1,0 +1,422 @@
+//! The in-harness runtime API: the platform's side of SCF's protocol with as little work per
+//! request as possible, so that what is measured is the bootstrap.
+//!
+//! - One thread accepts; one thread serves each connection (a keep-alive bootstrap has one;
+//!   the bash bootstrap opens one per `curl`).
+//! - The answer to `/runtime/invocation/next` is built once per [`Plan`] (head and event in
+//!   one buffer) and written with one system call; the answer to a POST is a constant.
+//! - Events are handed out by a counter under a mutex: during a warm window a bootstrap's
+//!   `/next` never waits for the harness thread, which sleeps until the window ends.
+//! - Each result is checked: its length and its last bytes always, its whole content for the
+//!   first result of every plan (a full compare of every 1 MB result would be the server's
+//!   largest cost).
+//!
+//! A *generation* is one bootstrap process: [`ApiServer::begin`] starts a new one and turns
+//! away connections of the previous process still waiting for an event.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::http::{Conn, Route, Start};
+
+/// The answer to every accepted POST.
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+/// The answer to an unknown path.
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+/// Request id given with every event (fixed: no bootstrap here echoes it back).
+pub const REQUEST_ID: &str = "6d5a1c0e-bench-4c1d-9e0a-000000000001";
+
+/// An event to hand out, and the answer expected for it.
+pub struct Plan {
+    /// The whole `/next` answer: head and event.
+    next_answer: Vec<u8>,
+    /// `Echoing request: '<event>'`.
+    expected: Vec<u8>,
+}
+
+impl Plan {
+    /// A plan that hands out `event`.
+    pub fn new(event: &[u8]) -> Plan {
+        let mut next_answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nrequest_id: {REQUEST_ID}\r\n\
+             memory_limit_in_mb: 128\r\ntime_limit_in_ms: 3000\r\nContent-Length: {}\r\n\r\n",
+            event.len()
+        )
+        .into_bytes();
+        next_answer.extend_from_slice(event);
+        Plan {
+            next_answer,
+            expected: crate::expected_reply(event),
+        }
+    }
+}
+
+/// What happened in one window (or the cold start) of one generation.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// When `POST /runtime/init/ready` was read in full.
+    pub ready_at: Option<Instant>,
+    /// Events handed out.
+    pub delivered: u64,
+    /// Results (responses or errors) received.
+    pub results: u64,
+    /// When the first and the last result were read in full.
+    pub first_result_at: Option<Instant>,
+    /// See `first_result_at`.
+    pub last_result_at: Option<Instant>,
+    /// The first wrong result or posted error, if any.
+    pub failure: Option<String>,
+}
+
+struct State {
+    generation: u64,
+    plan: Option<Arc<Plan>>,
+    /// Events still to hand out in this window.
+    to_deliver: u64,
+    /// The next result is compared in full.
+    check_fully: bool,
+    /// The harness thread waits for results: wake it.
+    harness_waiting: bool,
+    tally: Tally,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when there are events to hand out or the generation changed.
+    events: Condvar,
+    /// Signalled (only when the harness waits) on ready and results.
+    results: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A connection thread never panics while holding the lock; if one did, the state is
+        // still consistent counters, so go on with it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The in-harness runtime API server on 127.0.0.1.
+pub struct ApiServer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl ApiServer {
+    /// Binds a port chosen by the OS and starts accepting.
+    pub fn start() -> io::Result<ApiServer> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                generation: 0,
+                plan: None,
+                to_deliver: 0,
+                check_fully: true,
+                harness_waiting: false,
+                tally: Tally::default(),
+            }),
+            events: Condvar::new(),
+            results: Condvar::new(),
+        });
+        let accept_shared = Arc::clone(&shared);
+        thread::Builder::new()
+            .name("api-accept".into())
+            .spawn(move || accept_loop(listener, accept_shared))?;
+        Ok(ApiServer { addr, shared })
+    }
+
+    /// The port bootstraps connect to.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Starts a new generation (a new bootstrap process) that will get `count` events of
+    /// `plan`. Connections of the previous generation are turned away.
+    pub fn begin(&self, plan: Arc<Plan>, count: u64) {
+        let mut s = self.shared.lock();
+        s.generation += 1;
+        s.tally = Tally::default();
+        s.plan = Some(plan);
+        s.to_deliver = count;
+        s.check_fully = true;
+        drop(s);
+        self.shared.events.notify_all();
+    }
+
+    /// Within the current generation, starts a window: `count` more events of `plan`, with a
+    /// fresh tally (`ready_at` is kept).
+    pub fn window(&self, plan: Arc<Plan>, count: u64) {
+        let mut s = self.shared.lock();
+        let ready_at = s.tally.ready_at;
+        s.tally = Tally {
+            ready_at,
+            ..Tally::default()
+        };
+        s.plan = Some(plan);
+        s.to_deliver = count;
+        s.check_fully = true;
+        drop(s);
+        self.shared.events.notify_all();
+    }
+
+    /// Stops handing out events in this window.
+    pub fn stop(&self) {
+        self.shared.lock().to_deliver = 0;
+    }
+
+    /// The tally so far.
+    #[cfg(test)]
+    pub fn tally(&self) -> Tally {
+        self.shared.lock().tally.clone()
+    }
+
+    /// Waits until `done` holds for the tally, a failure is recorded, `alive` says the
+    /// bootstrap is gone, or `timeout` passes; returns the tally then.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        mut alive: impl FnMut() -> bool,
+        done: impl Fn(&Tally) -> bool,
+    ) -> Result<Tally, String> {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.shared.lock();
+        loop {
+            if s.tally.failure.is_some() || done(&s.tally) {
+                s.harness_waiting = false;
+                return Ok(s.tally.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                s.harness_waiting = false;
+                return Err(format!("timed out after {timeout:?}"));
+            }
+            if !alive() {
+                s.harness_waiting = false;
+                return Err("the bootstrap exited".into());
+            }
+            s.harness_waiting = true;
+            // Wake up now and then to see whether the bootstrap is still alive.
+            let slice = (deadline - now).min(Duration::from_millis(50));
+            s = self
+                .shared
+                .results
+                .wait_timeout(s, slice)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let generation = shared.lock().generation;
+        let shared = Arc::clone(&shared);
+        // A failed spawn drops the connection: the bootstrap sees it and the harness reports.
+        let _ = thread::Builder::new()
+            .name("api-conn".into())
+            .spawn(move || serve(stream, &shared, generation));
+    }
+}
+
+/// Serves one connection until it closes, errs, or belongs to a past generation.
+fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
+    let mut conn = Conn::new(stream);
+    loop {
+        let msg = match conn.read_message() {
+            Ok(Some(msg)) => msg,
+            Ok(None) | Err(_) => return,
+        };
+        let close = msg.close;
+        let written = match msg.start {
+            Start::Request(Route::Ready) => {
+                let mut s = shared.lock();
+                if s.generation != generation {
+                    return;
+                }
+                s.tally.ready_at.get_or_insert_with(Instant::now);
+                wake_harness(shared, s);
+                conn.consume(msg);
+                conn.write_all_vectored(&[OK])
+            }
+            Start::Request(Route::Next) => {
+                conn.consume(msg);
+                let Some(plan) = next_event(shared, generation) else {
+                    return;
+                };
+                conn.write_all_vectored(&[&plan.next_answer])
+            }
+            Start::Request(route @ (Route::Response | Route::Error)) => {
+                let now = Instant::now();
+                let mut s = shared.lock();
+                if s.generation != generation {
+                    return;
+                }
+                let failure = if route == Route::Error {
+                    Some(format!(
+                        "posted an error: {}",
+                        String::from_utf8_lossy(conn.body(&msg))
+                    ))
+                } else {
+                    let full = s.check_fully;
+                    s.check_fully = false;
+                    s.plan
+                        .as_ref()
+                        .and_then(|p| check(&p.expected, conn.body(&msg), full))
+                };
+                let t = &mut s.tally;
+                t.results += 1;
+                t.first_result_at.get_or_insert(now);
+                t.last_result_at = Some(now);
+                if t.failure.is_none() {
+                    t.failure = failure;
+                }
+                wake_harness(shared, s);
+                conn.consume(msg);
+                conn.write_all_vectored(&[OK])
+            }
+            Start::Request(Route::Other) | Start::Response(_) => {
+                conn.consume(msg);
+                conn.write_all_vectored(&[NOT_FOUND])
+            }
+        };
+        if written.is_err() || close {
+            return;
+        }
+    }
+}
+
+fn wake_harness(shared: &Shared, s: MutexGuard<'_, State>) {
+    let waiting = s.harness_waiting;
+    drop(s);
+    if waiting {
+        shared.results.notify_all();
+    }
+}
+
+/// Long poll: waits for an event of `generation`; `None` once that generation is over.
+fn next_event(shared: &Shared, generation: u64) -> Option<Arc<Plan>> {
+    let mut s = shared.lock();
+    loop {
+        if s.generation != generation {
+            return None;
+        }
+        if s.to_deliver > 0 {
+            s.to_deliver -= 1;
+            s.tally.delivered += 1;
+            return s.plan.clone();
+        }
+        s = shared.events.wait(s).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Compares a result with the expected reply: in full, or by length and last bytes.
+fn check(expected: &[u8], got: &[u8], full: bool) -> Option<String> {
+    let tail = expected.len().min(64);
+    let same = expected.len() == got.len()
+        && expected[expected.len() - tail..] == got[got.len() - tail..]
+        && (!full || expected == got);
+    if same {
+        None
+    } else {
+        let shown = &got[..got.len().min(120)];
+        Some(format!(
+            "wrong result ({} bytes, expected {}): {}",
+            got.len(),
+            expected.len(),
+            String::from_utf8_lossy(shown)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn roundtrip(s: &mut TcpStream, req: &[u8]) -> Vec<u8> {
+        s.write_all(req).unwrap();
+        let mut conn = Conn::new(s.try_clone().unwrap());
+        let m = conn.read_message().unwrap().unwrap();
+        let body = conn.body(&m).to_vec();
+        body
+    }
+
+    #[test]
+    fn serves_one_invocation() {
+        let server = ApiServer::start().unwrap();
+        server.begin(Arc::new(Plan::new(b"{\"a\":1}")), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        roundtrip(
+            &mut s,
+            b"POST /runtime/init/ready HTTP/1.1\r\nContent-Length: 1\r\n\r\n ",
+        );
+        let event = roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
+        assert_eq!(event, b"{\"a\":1}");
+        let reply = crate::expected_reply(&event);
+        let mut req = format!(
+            "POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            reply.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(&reply);
+        roundtrip(&mut s, &req);
+        let t = server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap();
+        assert!(t.ready_at.is_some());
+        assert_eq!(t.delivered, 1);
+        assert!(t.failure.is_none(), "{:?}", t.failure);
+    }
+
+    #[test]
+    fn wrong_result_is_recorded() {
+        let server = ApiServer::start().unwrap();
+        server.begin(Arc::new(Plan::new(b"x")), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
+        roundtrip(
+            &mut s,
+            b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 2\r\n\r\nno",
+        );
+        let t = server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap();
+        assert!(t.failure.unwrap().contains("wrong result"));
+    }
+
+    #[test]
+    fn past_generation_is_turned_away() {
+        let server = ApiServer::start().unwrap();
+        server.begin(Arc::new(Plan::new(b"x")), 0);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        s.write_all(b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n")
+            .unwrap();
+        // Let the connection thread start waiting, then start a new generation.
+        thread::sleep(Duration::from_millis(100));
+        server.begin(Arc::new(Plan::new(b"y")), 1);
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        assert!(
+            rest.is_empty(),
+            "the old connection must be closed unanswered"
+        );
+        assert_eq!(server.tally().delivered, 0);
+    }
+
+    #[test]
+    fn check_compares() {
+        assert!(check(b"abc", b"abc", true).is_none());
+        assert!(check(b"abc", b"abd", false).is_some());
+        assert!(check(b"abc", b"ab", false).is_some());
+        let mut long = vec![b'a'; 200];
+        let expected = long.clone();
+        long[0] = b'b';
+        assert!(check(&expected, &long, false).is_none());
+        assert!(check(&expected, &long, true).is_some());
+    }
+}

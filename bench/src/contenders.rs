@@ -1,0 +1,372 @@
+//! The contenders: how each `bootstrap` is built, where its code directory is, how big its
+//! binary and its deploy zip are.
+//!
+//! Every contender ends up as a code directory `<target>/bench/<id>/` holding an executable
+//! `bootstrap` (plus `index.sh` for bash), which is what both the in-harness server and
+//! `scf-local run` start, and a deploy zip `<target>/bench/<id>.zip` made like the
+//! platform wants it (`bootstrap` at the root, mode 0755).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+use crate::Workspace;
+
+/// The musl target every compiled contender is built for.
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// The nightly flags of the project's documented min-size build (the root README).
+const MIN_SIZE_RUSTFLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static \
+     -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
+
+/// One runtime in the comparison.
+pub struct Contender {
+    /// Short name, used in progress lines, file names and the chart.
+    pub id: &'static str,
+    /// Name in the report.
+    pub name: &'static str,
+    /// How it is built, for the report.
+    pub how: String,
+    /// Built, skipped or pending.
+    pub state: State,
+}
+
+/// Whether a contender can be measured.
+pub enum State {
+    /// Built and ready to run.
+    Ready(Built),
+    /// Could not be built here; the reason is printed and written in the report.
+    Skipped(String),
+    /// Waits for work elsewhere in the project.
+    Pending(String),
+}
+
+/// A built contender.
+pub struct Built {
+    /// The code directory (`bootstrap` at its root).
+    pub dir: PathBuf,
+    /// Stripped size of the bootstrap binary, or of the scripts for bash.
+    pub size: u64,
+    /// Size of the deploy zip.
+    pub zip_size: u64,
+}
+
+impl Contender {
+    /// The built contender, if it is ready.
+    pub fn built(&self) -> Option<&Built> {
+        match &self.state {
+            State::Ready(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Builds every contender, printing what it runs. Only a missing floor is an error: without
+/// it no ratio means anything.
+pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, String> {
+    let bench_dir = ws.target.join("bench");
+    fs::create_dir_all(&bench_dir).map_err(|e| format!("{}: {e}", bench_dir.display()))?;
+    let mut all = Vec::new();
+    for (id, name) in [
+        ("ours", "ours (stable)"),
+        ("ours-min", "ours (nightly min-size)"),
+        ("floor", "floor (C, musl-gcc -Os)"),
+        ("tencent_scf", "tencent_scf 0.1.3"),
+        ("bash", "bash + curl"),
+        ("lambda_runtime", "lambda_runtime"),
+    ] {
+        let (how, state) = if skip.iter().any(|s| s == id) && id != "floor" {
+            (String::new(), State::Skipped("left out with --skip".into()))
+        } else {
+            eprintln!("== building {name}");
+            let (how, result) = match id {
+                "ours" => build_ours(ws),
+                "ours-min" => build_ours_min(ws),
+                "floor" => build_floor(ws),
+                "tencent_scf" => build_tencent_scf(ws),
+                "bash" => build_bash(ws),
+                _ => (
+                    "a hello/echo function on lambda_runtime, built for musl".into(),
+                    Err(Outcome::Pending(
+                        "pending: needs `scf-local --api aws` (issue 6)".into(),
+                    )),
+                ),
+            };
+            let state = match result {
+                Ok(files) => State::Ready(finish(ws, id, &files)?),
+                Err(Outcome::Skipped(why)) => {
+                    if id == "floor" {
+                        return Err(format!("the floor could not be built: {why}"));
+                    }
+                    State::Skipped(why)
+                }
+                Err(Outcome::Pending(why)) => State::Pending(why),
+            };
+            (how, state)
+        };
+        match &state {
+            State::Ready(b) => eprintln!(
+                "   {id}: bootstrap {} bytes, zip {} bytes",
+                b.size, b.zip_size
+            ),
+            State::Skipped(why) => eprintln!("   {id}: skipped: {why}"),
+            State::Pending(why) => eprintln!("   {id}: {why}"),
+        }
+        all.push(Contender {
+            id,
+            name,
+            how,
+            state,
+        });
+    }
+    Ok(all)
+}
+
+/// Why a contender is not built.
+enum Outcome {
+    Skipped(String),
+    Pending(String),
+}
+
+/// Files of a built contender: `(name in the code directory, source path, executable)`.
+type Files = Vec<(&'static str, PathBuf, bool)>;
+
+/// Runs a build command, its output going to our stderr.
+fn run(cmd: &mut Command) -> Result<(), Outcome> {
+    eprintln!("   $ {}", show(cmd));
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| Outcome::Skipped(format!("cannot run {:?}: {e}", cmd.get_program())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Outcome::Skipped(format!(
+            "`{}` failed ({status})",
+            show(cmd)
+        )))
+    }
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            s += &format!("{}=\"{}\" ", k.to_string_lossy(), v.to_string_lossy());
+        }
+    }
+    s += &cmd.get_program().to_string_lossy();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s += &a.to_string_lossy();
+    }
+    s
+}
+
+/// `cargo` through rustup's proxy (so `+nightly` works), without flags from the caller's
+/// environment: the contenders' flags come from `.cargo/config.toml` or are given here.
+fn cargo(ws: &Workspace) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(&ws.root)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("RUSTC")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
+}
+
+fn build_ours(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how = format!("cargo build --release --target {MUSL} --example echo");
+    let result = run(cargo(ws).args(["build", "--release", "--target", MUSL, "--example", "echo"]))
+        .map(|()| {
+            let bin = ws.target.join(MUSL).join("release/examples/echo");
+            vec![("bootstrap", bin, true)]
+        });
+    (how, result)
+}
+
+fn build_ours_min(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how = format!(
+        "RUSTFLAGS=\"{MIN_SIZE_RUSTFLAGS}\" cargo +nightly build --release --target {MUSL} \
+         -Z build-std=std,panic_abort --example echo --target-dir target/min-size"
+    );
+    let result = nightly_ready().and_then(|()| {
+        let dir = ws.target.join("min-size");
+        run(cargo(ws)
+            .env("RUSTFLAGS", MIN_SIZE_RUSTFLAGS)
+            .args(["+nightly", "build", "--release", "--target", MUSL])
+            .args(["-Z", "build-std=std,panic_abort", "--example", "echo"])
+            .arg("--target-dir")
+            .arg(&dir))?;
+        Ok(vec![(
+            "bootstrap",
+            dir.join(MUSL).join("release/examples/echo"),
+            true,
+        )])
+    });
+    (how, result)
+}
+
+/// The min-size build needs the nightly toolchain with `rust-src` and musl's `rust-std`.
+fn nightly_ready() -> Result<(), Outcome> {
+    let out = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--print", "sysroot"])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| Outcome::Skipped(format!("no rustup ({e}), so no nightly toolchain")))?;
+    if !out.status.success() {
+        return Err(Outcome::Skipped(
+            "the nightly toolchain is not installed (rustup toolchain install nightly)".into(),
+        ));
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let lib = sysroot.join("lib/rustlib");
+    if !lib.join("src/rust/library/std").is_dir() {
+        return Err(Outcome::Skipped(
+            "nightly has no rust-src (rustup component add rust-src --toolchain nightly)".into(),
+        ));
+    }
+    if !lib.join(MUSL).is_dir() {
+        return Err(Outcome::Skipped(format!(
+            "nightly has no {MUSL} target (rustup target add {MUSL} --toolchain nightly)"
+        )));
+    }
+    Ok(())
+}
+
+fn build_floor(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how = "musl-gcc -static -Os -s bench/contenders/floor/bootstrap.c".to_string();
+    let out_dir = ws.target.join("bench/build");
+    let bin = out_dir.join("floor");
+    let result = fs::create_dir_all(&out_dir)
+        .map_err(|e| Outcome::Skipped(format!("{}: {e}", out_dir.display())))
+        .and_then(|()| {
+            run(Command::new("musl-gcc")
+                .args(["-static", "-Os", "-s", "-o"])
+                .arg(&bin)
+                .arg(ws.root.join("bench/contenders/floor/bootstrap.c")))
+            .map_err(|e| match e {
+                Outcome::Skipped(why) => Outcome::Skipped(format!(
+                    "{why} (musl-gcc comes with `apt-get install -y musl-tools`)"
+                )),
+                other => other,
+            })
+        })
+        .map(|()| vec![("bootstrap", bin.clone(), true)]);
+    (how, result)
+}
+
+fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how = format!(
+        "cargo build --release --target {MUSL} --manifest-path \
+         bench/contenders/tencent-scf/Cargo.toml (opt-level s, lto, codegen-units 1, \
+         panic abort, strip; default features off)"
+    );
+    let dir = ws.target.join("bench/cargo");
+    let result = run(cargo(ws)
+        .args(["build", "--release", "--target", MUSL, "--manifest-path"])
+        .arg(ws.root.join("bench/contenders/tencent-scf/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&dir))
+    .map(|()| vec![("bootstrap", dir.join(MUSL).join("release/bootstrap"), true)]);
+    (how, result)
+}
+
+fn build_bash(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how =
+        "bench/contenders/bash/{bootstrap,index.sh}; needs bash and curl on the image".to_string();
+    let have = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let result = if !have("bash") || !have("curl") {
+        Err(Outcome::Skipped("bash or curl is not installed".into()))
+    } else {
+        let src = ws.root.join("bench/contenders/bash");
+        Ok(vec![
+            ("bootstrap", src.join("bootstrap"), true),
+            ("index.sh", src.join("index.sh"), true),
+        ])
+    };
+    (how, result)
+}
+
+/// Copies the files into the code directory, measures them and writes the deploy zip.
+fn finish(ws: &Workspace, id: &str, files: &Files) -> Result<Built, String> {
+    let dir = ws.target.join("bench").join(id);
+    // A fresh directory: nothing left from an older layout ends up in the zip.
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut size = 0;
+    for (name, src, _) in files {
+        let dst = dir.join(name);
+        fs::copy(src, &dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+        size += if src.extension().is_some_and(|e| e == "sh") || id == "bash" {
+            file_size(&dst)?
+        } else {
+            stripped_size(&dst)?
+        };
+    }
+    let zip = ws.target.join("bench").join(format!("{id}.zip"));
+    package(files, &dir, &zip)?;
+    Ok(Built {
+        dir,
+        size,
+        zip_size: file_size(&zip)?,
+    })
+}
+
+fn file_size(path: &Path) -> Result<u64, String> {
+    fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Size after `strip --strip-all` of a copy (the size of the file if `strip` is missing;
+/// every compiled contender is built stripped anyway).
+fn stripped_size(bin: &Path) -> Result<u64, String> {
+    let copy = bin.with_extension("stripped");
+    let ok = Command::new("strip")
+        .arg("--strip-all")
+        .arg("-o")
+        .arg(&copy)
+        .arg(bin)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let size = if ok { file_size(&copy) } else { file_size(bin) };
+    let _ = fs::remove_file(&copy);
+    size
+}
+
+/// Writes the deploy zip: each file at the root, deflated, `bootstrap` with mode 0755.
+fn package(files: &Files, dir: &Path, out: &Path) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", out.display());
+    let file = fs::File::create(out).map_err(|e| err(&e))?;
+    let mut zip = zip::ZipWriter::new(file);
+    for (name, _, executable) in files {
+        let mode = if *executable { 0o755 } else { 0o644 };
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .unix_permissions(mode);
+        let data = fs::read(dir.join(name)).map_err(|e| err(&e))?;
+        zip.start_file(*name, options).map_err(|e| err(&e))?;
+        zip.write_all(&data).map_err(|e| err(&e))?;
+    }
+    zip.finish().map_err(|e| err(&e))?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! One sample of one contender under `scf-local run`: the same windows as the in-harness
+//! server, driven through the emulator's `POST /invoke`, so that the emulator's own cost
+//! shows beside the bootstrap's.
+//!
+//! exec → ready cannot be seen from outside the emulator: the cold figure here is
+//! `POST /invoke` → result on a freshly started `scf-local run`, which includes the
+//! emulator starting the instance. The bootstrap's CPU time and RSS are read from `/proc`
+//! through its pid (a child of `scf-local`); the emulator's own CPU time per invocation is
+//! read the same way from the `scf-local` process.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::http::{Conn, Start};
+use crate::measure::{Config, Running, Sample, Warm};
+use crate::procfs::{self, Cpu};
+use crate::{expected_reply, Workspace};
+
+/// Builds `scf-local` (release) if its package is in the workspace; the reason otherwise.
+pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
+    if !ws.root.join("scf-local/Cargo.toml").is_file() {
+        return Err("scf-local is not in the workspace yet (issue 3)".into());
+    }
+    eprintln!("== building scf-local");
+    eprintln!("   $ cargo build --release -p scf-local");
+    let status = Command::new("cargo")
+        .current_dir(&ws.root)
+        .args(["build", "--release", "-p", "scf-local"])
+        .env_remove("CARGO_TARGET_DIR")
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "`cargo build --release -p scf-local` failed ({status})"
+        ));
+    }
+    let bin = ws.target.join("release/scf-local");
+    // `run` must exist: older states of scf-local had only `invoke`.
+    let help = Command::new(&bin)
+        .args(["run", "--help"])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !help.status.success() {
+        return Err("this scf-local has no `run` command yet".into());
+    }
+    Ok(bin)
+}
+
+/// A started `scf-local run` with its address.
+struct Emulator {
+    proc: Running,
+    addr: String,
+}
+
+impl Emulator {
+    fn start(bin: &Path, code_dir: &Path) -> Result<Emulator, String> {
+        use std::os::unix::process::CommandExt;
+
+        let mut cmd = Command::new(bin);
+        cmd.arg("run")
+            .arg(code_dir)
+            .args(["--port", "0", "--timeout", "60", "--idle-timeout", "3600"])
+            // tencent_scf panics without these (the platform no longer sets the first).
+            .args(["--env", "SCF_NAMESPACE=default"])
+            .args(["--env", "TENCENTCLOUD_APPID=1250000000"])
+            .args(["--env", "TENCENTCLOUD_UIN=100000000001"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start scf-local: {e}"))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let proc = Running::new(child, false);
+        // The emulator names its endpoint on stderr: "... on http://127.0.0.1:PORT/invoke ...".
+        let mut lines = BufReader::new(stderr);
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            if lines.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("scf-local exited before it listened".into());
+            }
+            if let Some(rest) = line.split("http://").nth(1) {
+                if let Some(addr) = rest.split('/').next() {
+                    break addr.to_string();
+                }
+            }
+        };
+        // Keep draining its stderr so that it never blocks on a full pipe.
+        thread::spawn(move || {
+            let mut sink = [0u8; 4096];
+            let mut stderr = lines;
+            while matches!(stderr.read(&mut sink), Ok(n) if n > 0) {}
+        });
+        Ok(Emulator { proc, addr })
+    }
+
+    /// Ends the emulator the way a user does (Ctrl-C), so it shuts its instance down.
+    fn stop(mut self, bootstrap: Option<u32>) {
+        self.proc.signal(libc::SIGINT);
+        if !self.proc.wait_for(Duration::from_secs(5)) {
+            self.proc.signal(libc::SIGKILL);
+        }
+        if let Some(pid) = bootstrap {
+            if procfs::peak_rss(pid).is_some() {
+                // SAFETY: kill has no memory-safety preconditions. The emulator started the
+                // instance in its own process group; it is still there, so kill that group.
+                unsafe {
+                    libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// An HTTP client of `POST /invoke` on one keep-alive connection.
+struct Client {
+    conn: Conn,
+}
+
+impl Client {
+    fn connect(addr: &str) -> Result<Client, String> {
+        let stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+        Ok(Client {
+            conn: Conn::new(stream),
+        })
+    }
+
+    /// Posts `request` (head and event); `full` parses the result JSON and compares the
+    /// echo, otherwise only the status and the success code are checked.
+    fn invoke(&mut self, request: &[u8], expected: &str, full: bool) -> Result<(), String> {
+        self.conn
+            .write_all_vectored(&[request])
+            .map_err(|e| format!("POST /invoke: {e}"))?;
+        let msg = self
+            .conn
+            .read_message()
+            .map_err(|e| format!("POST /invoke: {e}"))?
+            .ok_or("scf-local closed the connection")?;
+        let body = self.conn.body(&msg);
+        let outcome = check_result(&msg.start, body, expected, full);
+        self.conn.consume(msg);
+        outcome
+    }
+}
+
+fn check_result(start: &Start, body: &[u8], expected: &str, full: bool) -> Result<(), String> {
+    let shown = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    if *start != Start::Response(200) {
+        return Err(format!("POST /invoke answered {start:?}: {}", shown()));
+    }
+    if full {
+        let v: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| format!("result is not JSON: {e}"))?;
+        let result = &v["Result"];
+        if result["InvokeResult"] != 0 || result["RetMsg"] != expected {
+            return Err(format!("invocation failed: {}", shown()));
+        }
+    } else {
+        // The result JSON's `InvokeResult` follows `RetMsg`: look near the end only.
+        let tail = &body[body.len().saturating_sub(1024)..];
+        let ok = tail.windows(16).any(|w| w == b"\"InvokeResult\":0");
+        if !ok {
+            return Err(format!("invocation failed: {}", shown()));
+        }
+    }
+    Ok(())
+}
+
+fn invoke_request(event: &[u8]) -> Vec<u8> {
+    let mut req = format!(
+        "POST /invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        event.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(event);
+    req
+}
+
+/// Measures one sample of the bootstrap in `code_dir` under `scf-local run`.
+pub fn sample(bin: &Path, code_dir: &Path, cfg: &Config) -> Result<Sample, String> {
+    let emu = Emulator::start(bin, code_dir)?;
+    let mut bootstrap = None;
+    let result = measure(&emu, code_dir, cfg, &mut bootstrap);
+    emu.stop(bootstrap);
+    result
+}
+
+fn measure(
+    emu: &Emulator,
+    _code_dir: &Path,
+    cfg: &Config,
+    bootstrap: &mut Option<u32>,
+) -> Result<Sample, String> {
+    let small_req = invoke_request(&cfg.small);
+    let small_expected = String::from_utf8_lossy(&expected_reply(&cfg.small)).into_owned();
+    let large_req = invoke_request(&cfg.large);
+    let large_expected = String::from_utf8_lossy(&expected_reply(&cfg.large)).into_owned();
+    let mut client = Client::connect(&emu.addr)?;
+
+    let t0 = Instant::now();
+    client.invoke(&small_req, &small_expected, true)?;
+    let first = t0.elapsed();
+
+    let emu_pid = emu.proc.pid();
+    let pid = *procfs::children(emu_pid)
+        .first()
+        .ok_or("no bootstrap process under scf-local")?;
+    *bootstrap = Some(pid);
+
+    let mut run = |req: &[u8], expected: &str, warmup: u64| -> Result<Warm, String> {
+        for _ in 0..warmup {
+            client.invoke(req, expected, false)?;
+        }
+        let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+        let e0 = Cpu::read(emu_pid).ok_or("scf-local is gone")?;
+        let start = Instant::now();
+        let mut count = 0u64;
+        while count < 2 || start.elapsed() < cfg.window {
+            client.invoke(req, expected, count == 0)?;
+            count += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let c1 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+        let e1 = Cpu::read(emu_pid).ok_or("scf-local is gone")?;
+        Ok(Warm {
+            per_second: count as f64 / secs,
+            cpu: c0.since(&c1) / count as u32,
+            count,
+            emulator_cpu: Some(e0.since(&e1) / count as u32),
+        })
+    };
+    let small = run(&small_req, &small_expected, cfg.warmup_small)?;
+    let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+    let large = run(&large_req, &large_expected, cfg.warmup_large)?;
+    let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+    Ok(Sample {
+        ready: None,
+        first,
+        small,
+        large,
+        rss_small,
+        rss_large,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_checks() {
+        let ok =
+            br#"{"Result":{"RetMsg":"Echoing request: 'x'","InvokeResult":0},"RequestId":"r"}"#;
+        let s = Start::Response(200);
+        assert!(check_result(&s, ok, "Echoing request: 'x'", true).is_ok());
+        assert!(check_result(&s, ok, "Echoing request: 'x'", false).is_ok());
+        assert!(check_result(&s, ok, "Echoing request: 'y'", true).is_err());
+        let failed = br#"{"Result":{"RetMsg":"","InvokeResult":430},"RequestId":"r"}"#;
+        assert!(check_result(&s, failed, "", false).is_err());
+        assert!(check_result(&Start::Response(400), ok, "", false).is_err());
+    }
+}

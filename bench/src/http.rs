@@ -1,0 +1,350 @@
+//! Just enough HTTP/1.1 for the benchmark's two peers: the in-harness runtime API server
+//! (reads requests) and the client of `scf-local run` (reads responses).
+//!
+//! One [`Conn`] per TCP connection owns a receive buffer that grows to the largest message
+//! seen and is then reused, so a warm invocation costs the harness no allocation.
+//! `Content-Length` bodies stay in that buffer (no copy); `chunked` bodies are decoded into a
+//! second reused buffer.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::ops::Range;
+
+/// Largest head accepted (request line or status line plus headers).
+const MAX_HEAD: usize = 64 * 1024;
+/// Largest body accepted: the platform's 6 MB limit with room to spare.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Headers parsed per message.
+const MAX_HEADERS: usize = 32;
+
+/// What the first line of a message said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// A request to one of the runtime API's paths.
+    Request(Route),
+    /// A response with this status code.
+    Response(u16),
+}
+
+/// The runtime API's endpoints, and everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /runtime/init/ready`.
+    Ready,
+    /// `GET /runtime/invocation/next`.
+    Next,
+    /// `POST /runtime/invocation/response`.
+    Response,
+    /// `POST /runtime/invocation/error`.
+    Error,
+    /// Any other method or path.
+    Other,
+}
+
+impl Route {
+    fn of(method: &str, path: &str) -> Route {
+        match (method, path) {
+            ("POST", "/runtime/init/ready") => Route::Ready,
+            ("GET", "/runtime/invocation/next") => Route::Next,
+            ("POST", "/runtime/invocation/response") => Route::Response,
+            ("POST", "/runtime/invocation/error") => Route::Error,
+            _ => Route::Other,
+        }
+    }
+}
+
+/// One parsed message; its body is read with [`Conn::body`].
+#[derive(Debug)]
+pub struct Message {
+    /// Request route or response status.
+    pub start: Start,
+    /// The peer asked to close the connection after this message.
+    pub close: bool,
+    body: Body,
+    /// Bytes of the receive buffer this message spans.
+    span: usize,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// In the receive buffer.
+    Raw(Range<usize>),
+    /// Decoded from `chunked` into the second buffer.
+    Decoded,
+}
+
+/// A TCP connection with a reusable receive buffer.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    filled: usize,
+    decoded: Vec<u8>,
+}
+
+fn invalid(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
+}
+
+impl Conn {
+    /// Wraps a connected stream; sets `TCP_NODELAY`.
+    pub fn new(stream: TcpStream) -> Conn {
+        // Best effort: without it small writes may wait for an ACK, for every peer alike.
+        let _ = stream.set_nodelay(true);
+        Conn {
+            stream,
+            buf: vec![0; 16 * 1024],
+            filled: 0,
+            decoded: Vec::new(),
+        }
+    }
+
+    /// Writes all of `bufs`, in as few system calls as the kernel allows.
+    pub fn write_all_vectored(&mut self, bufs: &[&[u8]]) -> io::Result<()> {
+        let mut slices: [IoSlice; 4] = [IoSlice::new(&[]); 4];
+        let n = bufs.len().min(slices.len());
+        for (slot, b) in slices.iter_mut().zip(bufs) {
+            *slot = IoSlice::new(b);
+        }
+        let mut slices = &mut slices[..n];
+        while !slices.is_empty() {
+            let written = self.stream.write_vectored(slices)?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut slices, written);
+        }
+        Ok(())
+    }
+
+    /// Reads more bytes; `Ok(false)` at end of stream.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.filled == self.buf.len() {
+            let grown = (self.buf.len() * 2).min(MAX_HEAD + MAX_BODY + 64);
+            if grown == self.buf.len() {
+                return Err(invalid("message too large"));
+            }
+            self.buf.resize(grown, 0);
+        }
+        let n = self.stream.read(&mut self.buf[self.filled..])?;
+        self.filled += n;
+        Ok(n > 0)
+    }
+
+    /// Makes sure `self.buf[..end]` is filled, reading as needed.
+    fn fill_to(&mut self, end: usize) -> io::Result<()> {
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        while self.filled < end {
+            if !self.fill()? {
+                return Err(invalid("connection closed inside a message"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the next message. `Ok(None)` when the peer closed the connection between
+    /// messages. The previous message must have been released with [`Conn::consume`].
+    pub fn read_message(&mut self) -> io::Result<Option<Message>> {
+        let (start, head_len, length, chunked, close) = loop {
+            if let Some(parsed) = self.parse_head()? {
+                break parsed;
+            }
+            if self.filled >= MAX_HEAD {
+                return Err(invalid("head too large"));
+            }
+            if !self.fill()? {
+                return if self.filled == 0 {
+                    Ok(None)
+                } else {
+                    Err(invalid("connection closed inside a head"))
+                };
+            }
+        };
+        if chunked {
+            let span = self.read_chunked(head_len)?;
+            return Ok(Some(Message {
+                start,
+                close,
+                body: Body::Decoded,
+                span,
+            }));
+        }
+        let length = length.unwrap_or(0);
+        if length > MAX_BODY {
+            return Err(invalid("body too large"));
+        }
+        self.fill_to(head_len + length)?;
+        Ok(Some(Message {
+            start,
+            close,
+            body: Body::Raw(head_len..head_len + length),
+            span: head_len + length,
+        }))
+    }
+
+    /// Parses the head in the buffer: `None` while incomplete.
+    #[allow(clippy::type_complexity)]
+    fn parse_head(&self) -> io::Result<Option<(Start, usize, Option<usize>, bool, bool)>> {
+        let data = &self.buf[..self.filled];
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let (start, head_len, fields) = if data.starts_with(b"HTTP/") {
+            let mut res = httparse::Response::new(&mut headers);
+            match res.parse(data).map_err(|_| invalid("bad response head"))? {
+                httparse::Status::Partial => return Ok(None),
+                httparse::Status::Complete(n) => {
+                    (Start::Response(res.code.unwrap_or(0)), n, res.headers)
+                }
+            }
+        } else {
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(data).map_err(|_| invalid("bad request head"))? {
+                httparse::Status::Partial => return Ok(None),
+                httparse::Status::Complete(n) => {
+                    let route = Route::of(req.method.unwrap_or(""), req.path.unwrap_or(""));
+                    (Start::Request(route), n, req.headers)
+                }
+            }
+        };
+        let mut length = None;
+        let mut chunked = false;
+        let mut close = false;
+        for h in fields.iter() {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                let text = std::str::from_utf8(h.value).map_err(|_| invalid("bad length"))?;
+                length = Some(
+                    text.trim()
+                        .parse::<usize>()
+                        .map_err(|_| invalid("bad length"))?,
+                );
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = h.value.eq_ignore_ascii_case(b"chunked");
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                close = h.value.eq_ignore_ascii_case(b"close");
+            }
+        }
+        Ok(Some((start, head_len, length, chunked, close)))
+    }
+
+    /// Decodes a `chunked` body that starts at `at`; returns the span of the whole message.
+    fn read_chunked(&mut self, mut at: usize) -> io::Result<usize> {
+        self.decoded.clear();
+        loop {
+            // Chunk size line.
+            let line_end = loop {
+                if let Some(i) = self.buf[at..self.filled]
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                {
+                    break at + i;
+                }
+                if self.filled - at > 1024 {
+                    return Err(invalid("bad chunk size line"));
+                }
+                self.fill_to(self.filled + 1)?;
+            };
+            let line = std::str::from_utf8(&self.buf[at..line_end])
+                .map_err(|_| invalid("bad chunk size"))?;
+            let hex = line.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(hex, 16).map_err(|_| invalid("bad chunk size"))?;
+            at = line_end + 2;
+            if size == 0 {
+                // Trailers are not used by either peer: expect the final CRLF.
+                self.fill_to(at + 2)?;
+                return Ok(at + 2);
+            }
+            if self.decoded.len() + size > MAX_BODY {
+                return Err(invalid("body too large"));
+            }
+            self.fill_to(at + size + 2)?;
+            self.decoded.extend_from_slice(&self.buf[at..at + size]);
+            at += size + 2;
+        }
+    }
+
+    /// The body of `msg`, the message last read.
+    pub fn body(&self, msg: &Message) -> &[u8] {
+        match &msg.body {
+            Body::Raw(range) => &self.buf[range.clone()],
+            Body::Decoded => &self.decoded,
+        }
+    }
+
+    /// Releases `msg`, keeping any bytes the peer sent after it.
+    pub fn consume(&mut self, msg: Message) {
+        self.buf.copy_within(msg.span..self.filled, 0);
+        self.filled -= msg.span;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A connected pair: what the first writes, the second reads.
+    fn pair() -> (TcpStream, Conn) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, Conn::new(server))
+    }
+
+    #[test]
+    fn content_length_request_then_next() {
+        let (mut w, mut conn) = pair();
+        w.write_all(b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /runtime/invocation/next HTTP/1.1\r\n\r\n").unwrap();
+        let m = conn.read_message().unwrap().unwrap();
+        assert_eq!(m.start, Start::Request(Route::Response));
+        assert_eq!(conn.body(&m), b"hello");
+        conn.consume(m);
+        let m = conn.read_message().unwrap().unwrap();
+        assert_eq!(m.start, Start::Request(Route::Next));
+        assert_eq!(conn.body(&m), b"");
+        conn.consume(m);
+        drop(w);
+        assert!(conn.read_message().unwrap().is_none());
+    }
+
+    #[test]
+    fn chunked_response() {
+        let (mut w, mut conn) = pair();
+        w.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").unwrap();
+        let m = conn.read_message().unwrap().unwrap();
+        assert_eq!(m.start, Start::Response(200));
+        assert!(m.close);
+        assert_eq!(conn.body(&m), b"abcde");
+        conn.consume(m);
+    }
+
+    #[test]
+    fn large_body_grows_buffer() {
+        let (mut w, mut conn) = pair();
+        let body = vec![b'x'; 3 * 1024 * 1024];
+        let t = std::thread::spawn(move || {
+            w.write_all(
+                format!(
+                    "HTTP/1.1 201 Created\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            w.write_all(&body).unwrap();
+        });
+        let m = conn.read_message().unwrap().unwrap();
+        assert_eq!(m.start, Start::Response(201));
+        assert_eq!(conn.body(&m).len(), 3 * 1024 * 1024);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        let (mut w, mut conn) = pair();
+        w.write_all(b"\x00\x01 nonsense\r\n\r\n").unwrap();
+        assert!(conn.read_message().is_err());
+    }
+}

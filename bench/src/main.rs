@@ -1,0 +1,354 @@
+//! `scf-bench`: cold-start and warm-cost benchmarks of SCF Custom Runtime bootstraps.
+//!
+//! One command builds every contender (ours stable and nightly min-size, the C floor,
+//! `tencent_scf`, bash + curl; `lambda_runtime` is listed as pending), measures each against
+//! a minimal in-harness runtime API server and against `scf-local run`, contenders
+//! interleaved run by run, prints progress and a table, and writes
+//! `<out>/<date>.md` and `<out>/<date>.svg`.
+//!
+//! ```text
+//! cargo run -p scf-bench --release -- [--quick] [--runs N] [--window-ms MS]
+//!                                      [--out DIR] [--skip ID[,ID...]] [--no-emulator]
+//! ```
+//!
+//! See `bench/README.md` for what each figure means and how it is taken.
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+mod api;
+mod chart;
+mod contenders;
+mod emulator;
+mod http;
+mod measure;
+mod procfs;
+mod report;
+mod stats;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use contenders::Contender;
+use measure::{Config, Sample};
+
+/// Where the workspace is: found with `cargo metadata`, so no path is written in the code.
+pub struct Workspace {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+}
+
+impl Workspace {
+    fn find() -> Result<Workspace, String> {
+        let out = Command::new("cargo")
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo metadata failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let meta: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+        let path = |key: &str| {
+            meta[key]
+                .as_str()
+                .map(PathBuf::from)
+                .ok_or(format!("cargo metadata has no {key}"))
+        };
+        Ok(Workspace {
+            root: path("workspace_root")?,
+            target: path("target_directory")?,
+        })
+    }
+}
+
+/// The reply of the echo contract: `Echoing request: '<event>'`.
+pub fn expected_reply(event: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(event.len() + 19);
+    v.extend_from_slice(b"Echoing request: '");
+    v.extend_from_slice(event);
+    v.push(b'\'');
+    v
+}
+
+/// A JSON event of exactly `size` bytes (at least 16): `{"data":"abc…"}`.
+fn event(size: usize) -> Vec<u8> {
+    let mut v = b"{\"data\":\"".to_vec();
+    let filler = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let n = size.saturating_sub(v.len() + 2);
+    v.extend(filler.iter().cycle().take(n));
+    v.extend_from_slice(b"\"}");
+    v
+}
+
+/// Command-line options.
+struct Options {
+    quick: bool,
+    runs: usize,
+    window: Duration,
+    out: Option<PathBuf>,
+    skip: Vec<String>,
+    emulator: bool,
+}
+
+const USAGE: &str = "\
+usage: scf-bench [--quick] [--runs N] [--window-ms MS] [--out DIR] [--skip ID,...] [--no-emulator]
+
+  --quick        a few short runs with small events, to check the harness works (CI);
+                 results go to <target>/bench/quick unless --out is given
+  --runs N       samples per contender and server (default 20; 2 with --quick)
+  --window-ms MS length of each warm window (default 1000; 50 with --quick)
+  --out DIR      where <date>.md and <date>.svg are written (default bench/results)
+  --skip IDS     leave contenders out: ours-min, tencent_scf, bash, ours (never floor)
+  --no-emulator  measure against the in-harness server only";
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut quick = false;
+    let mut runs = None;
+    let mut window = None;
+    let mut out = None;
+    let mut skip = Vec::new();
+    let mut emulator = true;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--runs" => {
+                let v = value("--runs")?;
+                let n: usize = v.parse().map_err(|_| format!("--runs: bad number {v}"))?;
+                if n == 0 {
+                    return Err("--runs must be at least 1".into());
+                }
+                runs = Some(n);
+            }
+            "--window-ms" => {
+                let v = value("--window-ms")?;
+                let ms: u64 = v
+                    .parse()
+                    .map_err(|_| format!("--window-ms: bad number {v}"))?;
+                window = Some(Duration::from_millis(ms.max(1)));
+            }
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--skip" => skip.extend(value("--skip")?.split(',').map(str::to_string)),
+            "--no-emulator" => emulator = false,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(Options {
+        quick,
+        runs: runs.unwrap_or(if quick { 2 } else { 20 }),
+        window: window.unwrap_or(Duration::from_millis(if quick { 50 } else { 1000 })),
+        out,
+        skip,
+        emulator,
+    })
+}
+
+/// Everything a report needs.
+pub struct Outcome {
+    /// The contenders, built or not.
+    pub contenders: Vec<Contender>,
+    /// Samples against the in-harness server, per contender.
+    pub harness: Vec<Vec<Sample>>,
+    /// Samples under `scf-local run`, per contender; or why there are none.
+    pub emulator: Result<Vec<Vec<Sample>>, String>,
+    /// Failed samples, per contender.
+    pub failures: Vec<Vec<String>>,
+    /// The configuration.
+    pub config: Config,
+    /// `--quick` was given.
+    pub quick: bool,
+    /// The date (YYYY-MM-DD, UTC).
+    pub date: String,
+    /// Machine and toolchain facts for the report.
+    pub machine: Vec<(String, String)>,
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scf-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(opts: Options) -> Result<(), String> {
+    let ws = Workspace::find()?;
+    let contenders = contenders::build_all(&ws, &opts.skip)?;
+    let emulator_bin = if opts.emulator {
+        emulator::build(&ws)
+    } else {
+        Err("left out with --no-emulator".into())
+    };
+    if let Err(why) = &emulator_bin {
+        eprintln!("   scf-local: not measured: {why}");
+    }
+
+    let (small, large) = if opts.quick {
+        (1024, 16 * 1024)
+    } else {
+        (1024, 1024 * 1024)
+    };
+    let config = Config {
+        runs: opts.runs,
+        window: opts.window,
+        small: event(small),
+        large: event(large),
+        warmup_small: if opts.quick { 5 } else { 50 },
+        warmup_large: 2,
+    };
+    let logs = ws.target.join("bench/logs");
+    std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+    let server = api::ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?;
+
+    let n = contenders.len();
+    let mut harness = vec![Vec::new(); n];
+    let mut under_emulator = vec![Vec::new(); n];
+    let mut failures = vec![Vec::new(); n];
+    eprintln!(
+        "== measuring: {} runs, {} ms windows, events {} B and {} B, against the in-harness \
+         server{}",
+        config.runs,
+        config.window.as_millis(),
+        config.small.len(),
+        config.large.len(),
+        if emulator_bin.is_ok() {
+            " and scf-local run"
+        } else {
+            ""
+        }
+    );
+    // Interleaved: every contender once per run, so drift of the machine hits all alike.
+    for run in 1..=config.runs {
+        for (i, c) in contenders.iter().enumerate() {
+            let Some(built) = c.built() else { continue };
+            let log = logs.join(format!("{}.log", c.id));
+            match measure::sample(&server, &built.dir, &config, &log) {
+                Ok(s) => {
+                    progress(run, config.runs, "api", c.id, &s);
+                    harness[i].push(s);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "[{run}/{}] api      {:<14} FAILED: {e} (log: {})",
+                        config.runs,
+                        c.id,
+                        log.display()
+                    );
+                    failures[i].push(format!("in-harness server: {e}"));
+                }
+            }
+        }
+        if let Ok(bin) = &emulator_bin {
+            for (i, c) in contenders.iter().enumerate() {
+                let Some(built) = c.built() else { continue };
+                match emulator::sample(bin, &built.dir, &config) {
+                    Ok(s) => {
+                        progress(run, config.runs, "scf-local", c.id, &s);
+                        under_emulator[i].push(s);
+                    }
+                    Err(e) => {
+                        eprintln!("[{run}/{}] scf-local {:<14} FAILED: {e}", config.runs, c.id);
+                        failures[i].push(format!("scf-local: {e}"));
+                    }
+                }
+            }
+        }
+    }
+
+    let outcome = Outcome {
+        contenders,
+        harness,
+        emulator: emulator_bin.map(|_| under_emulator),
+        failures,
+        config,
+        quick: opts.quick,
+        date: report::today(),
+        machine: report::machine(),
+    };
+    let out_dir = match opts.out {
+        Some(d) => d,
+        None if opts.quick => ws.target.join("bench/quick"),
+        None => ws.root.join("bench/results"),
+    };
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let md_path = out_dir.join(format!("{}.md", outcome.date));
+    let svg_path = out_dir.join(format!("{}.svg", outcome.date));
+    let svg_name = svg_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let markdown = report::markdown(&outcome, &svg_name);
+    chart::draw(&outcome, &svg_path)?;
+    std::fs::write(&md_path, &markdown).map_err(|e| format!("{}: {e}", md_path.display()))?;
+    println!("{}", report::summary_table(&outcome));
+    eprintln!("== wrote {} and {}", md_path.display(), svg_path.display());
+    let failed: usize = outcome.failures.iter().map(Vec::len).sum();
+    let measured = outcome.harness.iter().any(|s| !s.is_empty());
+    if !measured {
+        return Err("no contender could be measured".into());
+    }
+    if failed > 0 {
+        return Err(format!(
+            "{failed} samples failed (see above and the report)"
+        ));
+    }
+    Ok(())
+}
+
+/// One progress line per sample.
+fn progress(run: usize, runs: usize, server: &str, id: &str, s: &Sample) {
+    use stats::{format as f, Unit};
+    let ready = s
+        .ready
+        .map(|r| f(Unit::Seconds, r.as_secs_f64()))
+        .unwrap_or_else(|| "—".into());
+    eprintln!(
+        "[{run}/{runs}] {server:<9} {id:<14} ready {ready:>9}  first {:>9}  small {:>8} {:>9} cpu  \
+         large {:>7} {:>9} cpu  rss {}",
+        f(Unit::Seconds, s.first.as_secs_f64()),
+        f(Unit::PerSecond, s.small.per_second),
+        f(Unit::Seconds, s.small.cpu.as_secs_f64()),
+        f(Unit::PerSecond, s.large.per_second),
+        f(Unit::Seconds, s.large.cpu.as_secs_f64()),
+        f(Unit::Bytes, s.rss_small as f64),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_have_the_asked_size_and_are_json() {
+        for size in [16, 1024, 1024 * 1024] {
+            let e = event(size);
+            assert_eq!(e.len(), size);
+            let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
+            assert!(v["data"].is_string());
+        }
+    }
+
+    #[test]
+    fn expected_reply_is_the_walkthrough_echo() {
+        assert_eq!(expected_reply(b"{}"), b"Echoing request: '{}'");
+    }
+}

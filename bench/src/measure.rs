@@ -1,0 +1,250 @@
+//! One sample of one contender against the in-harness runtime API server: start the
+//! bootstrap cold, time ready and the first response, then two warm windows (small and large
+//! events), reading CPU time and peak RSS from `/proc` before the process is ended.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::api::{ApiServer, Plan, Tally};
+use crate::procfs::{self, Cpu};
+
+/// What the run is asked to do, the same for every contender.
+pub struct Config {
+    /// Samples per contender.
+    pub runs: usize,
+    /// Length of each warm window.
+    pub window: Duration,
+    /// The small event (1 KB; also the cold start's event).
+    pub small: Vec<u8>,
+    /// The large event (1 MB; smaller with `--quick`).
+    pub large: Vec<u8>,
+    /// Unmeasured warm invocations before the small window.
+    pub warmup_small: u64,
+    /// Unmeasured warm invocations before the large window.
+    pub warmup_large: u64,
+}
+
+/// A warm window's figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Warm {
+    /// Invocations per second, event handed out to result received.
+    pub per_second: f64,
+    /// The bootstrap's CPU time per invocation (with its children's, for bash).
+    pub cpu: Duration,
+    /// Invocations in the window.
+    pub count: u64,
+    /// The emulator's own CPU time per invocation (`scf-local` only).
+    pub emulator_cpu: Option<Duration>,
+}
+
+/// One sample of one contender.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// exec → ready received (in-harness server only).
+    pub ready: Option<Duration>,
+    /// exec → first response received; with `scf-local`, `POST /invoke` → result on a fresh
+    /// emulator (its own start of the instance included).
+    pub first: Duration,
+    /// The small-event window.
+    pub small: Warm,
+    /// The large-event window.
+    pub large: Warm,
+    /// Peak RSS after the small window.
+    pub rss_small: u64,
+    /// Peak RSS after the large window.
+    pub rss_large: u64,
+}
+
+/// The environment the platform gives a bootstrap (SCF-PROTOCOL.md section 3), with the
+/// runtime API at 127.0.0.1:`port`. Every variable `tencent_scf` insists on is set.
+pub fn platform_env(code_dir: &Path, port: u16) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("SCF_RUNTIME_API", "127.0.0.1"),
+        ("_HANDLER", "index.main_handler"),
+        ("SCF_NAMESPACE", "default"),
+        ("SCF_FUNCTIONNAME", "bench-echo"),
+        ("SCF_FUNCTIONVERSION", "$LATEST"),
+        ("SCF_RUNTIME", "CustomRuntime"),
+        ("TENCENTCLOUD_REGION", "ap-guangzhou"),
+        ("TENCENTCLOUD_APPID", "1250000000"),
+        ("TENCENTCLOUD_UIN", "100000000001"),
+        ("TENCENTCLOUD_TZ", "UTC"),
+        ("TENCENTCLOUD_RUNENV", "SCF"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.push(("SCF_RUNTIME_API_PORT".into(), port.to_string()));
+    env.push(("USER_CODE_ROOT".into(), format!("{}/", code_dir.display())));
+    // The bash bootstrap finds curl, mktemp and cut on the PATH.
+    if let Ok(path) = std::env::var("PATH") {
+        env.push(("PATH".into(), path));
+    }
+    env
+}
+
+/// A started process (and its process group), ended with SIGKILL when dropped.
+pub struct Running {
+    child: Child,
+    /// Kill the whole process group (the child leads one).
+    group: bool,
+}
+
+impl Running {
+    /// Wraps a started child; `group` if it was started as the leader of its own group.
+    pub fn new(child: Child, group: bool) -> Running {
+        Running { child, group }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends `signal` to the process (or its group).
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = self.child.id() as libc::pid_t;
+        let target = if self.group { -pid } else { pid };
+        // SAFETY: kill has no memory-safety preconditions; the pid is our own child, not yet
+        // reaped (reaping happens only in `wait_for` and `drop`), so it names no other process.
+        unsafe {
+            libc::kill(target, signal);
+        }
+    }
+
+    /// Waits up to `timeout` for the process to end; true if it did.
+    pub fn wait_for(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.alive() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// Measures one sample of the bootstrap in `code_dir` against `server`; its stdout and
+/// stderr go to `log`.
+pub fn sample(
+    server: &ApiServer,
+    code_dir: &Path,
+    cfg: &Config,
+    log: &Path,
+) -> Result<Sample, String> {
+    use std::os::unix::process::CommandExt;
+
+    let small = Arc::new(Plan::new(&cfg.small));
+    let large = Arc::new(Plan::new(&cfg.large));
+    let log = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(code_dir.join("bootstrap"));
+    cmd.current_dir(code_dir)
+        .env_clear()
+        .envs(platform_env(code_dir, server.port()))
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .process_group(0);
+
+    // Cold: the event is queued before the process exists, like a cold call on the platform.
+    server.begin(Arc::clone(&small), 1);
+    let t0 = Instant::now();
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start bootstrap: {e}"))?;
+    let mut proc = Running::new(child, true);
+    let t = wait(server, &mut proc, Duration::from_secs(30), |t| {
+        t.results >= 1
+    })?;
+    let ready = t
+        .ready_at
+        .ok_or("a result arrived before ready")?
+        .saturating_duration_since(t0);
+    let first = t
+        .first_result_at
+        .unwrap_or(t0)
+        .saturating_duration_since(t0);
+
+    let pid = proc.pid();
+    let small_w = window(server, &mut proc, &small, cfg.warmup_small, cfg.window)?;
+    let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+    let large_w = window(server, &mut proc, &large, cfg.warmup_large, cfg.window)?;
+    let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+    drop(proc);
+    Ok(Sample {
+        ready: Some(ready),
+        first,
+        small: small_w,
+        large: large_w,
+        rss_small,
+        rss_large,
+    })
+}
+
+/// Waits for `done`, failing on a wrong result, an exited bootstrap or a timeout.
+fn wait(
+    server: &ApiServer,
+    proc: &mut Running,
+    timeout: Duration,
+    done: impl Fn(&Tally) -> bool,
+) -> Result<Tally, String> {
+    let t = server.wait_until(timeout, || proc.alive(), done)?;
+    match t.failure {
+        Some(f) => Err(f),
+        None => Ok(t),
+    }
+}
+
+/// `warmup` unmeasured invocations, then a measured window of at least `length` (and at
+/// least two invocations).
+fn window(
+    server: &ApiServer,
+    proc: &mut Running,
+    plan: &Arc<Plan>,
+    warmup: u64,
+    length: Duration,
+) -> Result<Warm, String> {
+    let timeout = length + Duration::from_secs(60);
+    if warmup > 0 {
+        server.window(Arc::clone(plan), warmup);
+        wait(server, proc, timeout, |t| t.results >= warmup)?;
+    }
+    let pid = proc.pid();
+    let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+    let start = Instant::now();
+    server.window(Arc::clone(plan), u64::MAX);
+    thread::sleep(length);
+    wait(server, proc, timeout, |t| t.results >= 2)?;
+    server.stop();
+    // The invocation in flight when the window closed is finished and counted.
+    let t = wait(server, proc, timeout, |t| t.results == t.delivered)?;
+    let c1 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+    let end = t.last_result_at.ok_or("no result in the window")?;
+    let secs = end.saturating_duration_since(start).as_secs_f64();
+    Ok(Warm {
+        per_second: t.results as f64 / secs,
+        cpu: c0.since(&c1) / t.results as u32,
+        count: t.results,
+        emulator_cpu: None,
+    })
+}

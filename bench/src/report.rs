@@ -1,0 +1,499 @@
+//! The Markdown report: contenders, both servers' tables (medians with ratios to the floor,
+//! then min – max), and the targets of issues 5 and 2.
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::contenders::{Contender, State};
+use crate::measure::Sample;
+use crate::stats::{format, ratio, Figure, Summary};
+use crate::Outcome;
+
+/// Today's date, UTC, as `YYYY-MM-DD`.
+pub fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Converts days since 1970-01-01 to a proleptic Gregorian date (year, month, day), counting
+/// in 400-year eras of 146 097 days that start on a 1 March.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from 1 March
+    let mp = (5 * doy + 2) / 153; // month from March = 0
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn first_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            text.lines().next().map(str::to_string)
+        })
+        .unwrap_or_else(|| "not found".into())
+}
+
+/// Facts about the machine and the tools, for the report.
+pub fn machine() -> Vec<(String, String)> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get().to_string())
+        .unwrap_or_else(|_| "?".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    vec![
+        ("CPU".into(), format!("{cpu}, {cores} cores")),
+        ("kernel".into(), format!("Linux {kernel}")),
+        ("rustc".into(), first_line("rustc", &["-V"])),
+        ("nightly".into(), first_line("rustc", &["+nightly", "-V"])),
+        ("musl-gcc".into(), first_line("musl-gcc", &["--version"])),
+        ("bash".into(), first_line("bash", &["--version"])),
+        ("curl".into(), first_line("curl", &["--version"])),
+    ]
+}
+
+/// "1 KB", "1 MB" or "16 KB" for an event size.
+pub fn size_label(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MB", bytes / 1024 / 1024)
+    } else if bytes >= 1024 && bytes % 1024 == 0 {
+        format!("{} KB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A size in KiB with one decimal.
+fn kib(bytes: u64) -> String {
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
+}
+
+/// Index of the floor among the contenders.
+fn floor(o: &Outcome) -> Option<usize> {
+    o.contenders.iter().position(|c| c.id == "floor")
+}
+
+/// The columns of a server's table: figure and its header.
+fn columns(o: &Outcome, emulator: bool) -> Vec<(Figure, String)> {
+    let s = size_label(o.config.small.len());
+    let l = size_label(o.config.large.len());
+    let mut cols = Vec::new();
+    if emulator {
+        cols.push((Figure::First, "cold invoke".to_string()));
+    } else {
+        cols.push((Figure::Ready, "exec → ready".to_string()));
+        cols.push((Figure::First, "exec → first response".to_string()));
+    }
+    cols.push((Figure::SmallRate, format!("{s}: inv/s")));
+    cols.push((Figure::SmallCpu, format!("{s}: CPU/inv")));
+    if emulator {
+        cols.push((Figure::EmulatorSmallCpu, format!("{s}: scf-local CPU/inv")));
+    }
+    cols.push((Figure::LargeRate, format!("{l}: inv/s")));
+    cols.push((Figure::LargeCpu, format!("{l}: CPU/inv")));
+    if emulator {
+        cols.push((Figure::EmulatorLargeCpu, format!("{l}: scf-local CPU/inv")));
+    }
+    cols.push((Figure::RssSmall, format!("peak RSS ({s})")));
+    cols.push((Figure::RssLarge, format!("peak RSS ({l})")));
+    cols
+}
+
+fn table_head(out: &mut String, cols: &[(Figure, String)]) {
+    out.push_str("| contender |");
+    for (_, h) in cols {
+        let _ = write!(out, " {h} |");
+    }
+    out.push_str("\n|---|");
+    for _ in cols {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+}
+
+/// Why a contender has no figures.
+fn not_measured(c: &Contender, failures: &[String]) -> Option<String> {
+    match &c.state {
+        State::Ready(_) if failures.is_empty() => None,
+        State::Ready(_) => Some(format!("failed: {}", failures[0])),
+        State::Skipped(why) => Some(format!("skipped: {why}")),
+        State::Pending(why) => Some(why.clone()),
+    }
+}
+
+/// Medians with ratios, then min – max, for one server's samples.
+fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulator: bool) {
+    let cols = columns(o, emulator);
+    let floor_summary =
+        |fig: Figure| floor(o).and_then(|f| fig.summary(&samples[f]).map(|s| s.median));
+    out.push_str(
+        "Medians, and the ratio of medians to the floor (for inv/s, higher is better; \
+                  for everything else, lower is better):\n\n",
+    );
+    table_head(out, &cols);
+    for (i, c) in o.contenders.iter().enumerate() {
+        let _ = write!(out, "| {} |", c.name);
+        if samples[i].is_empty() {
+            let why = not_measured(c, &o.failures[i]).unwrap_or_else(|| "no samples".into());
+            let _ = write!(out, " {why} |");
+            for _ in 1..cols.len() {
+                out.push_str(" |");
+            }
+            out.push('\n');
+            continue;
+        }
+        for (fig, _) in &cols {
+            match fig.summary(&samples[i]) {
+                Some(s) => {
+                    let r = floor_summary(*fig)
+                        .map(|f| format!(" {}", ratio(s.median, f)))
+                        .unwrap_or_default();
+                    let _ = write!(out, " {}{r} |", format(fig.unit(), s.median));
+                }
+                None => out.push_str(" — |"),
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("\nSpread, min – max:\n\n");
+    table_head(out, &cols);
+    for (i, c) in o.contenders.iter().enumerate() {
+        if samples[i].is_empty() {
+            continue;
+        }
+        let _ = write!(out, "| {} |", c.name);
+        for (fig, _) in &cols {
+            match fig.summary(&samples[i]) {
+                Some(s) => {
+                    let _ = write!(
+                        out,
+                        " {} – {} |",
+                        format(fig.unit(), s.min),
+                        format(fig.unit(), s.max)
+                    );
+                }
+                None => out.push_str(" — |"),
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("\nSamples per contender: ");
+    let counts: Vec<String> = o
+        .contenders
+        .iter()
+        .zip(samples)
+        .filter(|(c, _)| c.built().is_some())
+        .map(|(c, s)| format!("{} {}", c.id, s.len()))
+        .collect();
+    out.push_str(&counts.join(", "));
+    out.push_str(".\n");
+}
+
+/// One target's line: what, the measured ratio, whether it is met.
+pub struct Target {
+    /// The target as the issue states it.
+    pub what: String,
+    /// What was measured.
+    pub measured: String,
+    /// Met, missed, or not evaluated (`None`, with the reason in `measured`).
+    pub met: Option<bool>,
+}
+
+fn median(o: &Outcome, id: &str, fig: Figure) -> Option<f64> {
+    let i = o.contenders.iter().position(|c| c.id == id)?;
+    fig.summary(&o.harness[i]).map(|s: Summary| s.median)
+}
+
+fn built_size(o: &Outcome, id: &str) -> Option<(u64, u64)> {
+    o.contenders
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.built())
+        .map(|b| (b.size, b.zip_size))
+}
+
+/// The targets of issue 5 (ratios, in-harness server) and the budgets of issue 2.
+pub fn targets(o: &Outcome) -> Vec<Target> {
+    let mut t = Vec::new();
+    let versus = |fig: Figure, a: &str, b: &str| -> Option<f64> {
+        Some(median(o, a, fig)? / median(o, b, fig)?)
+    };
+    let mut ratio_target = |what: &str, r: Option<f64>, ok: &dyn Fn(f64) -> bool| {
+        t.push(match r {
+            Some(r) => Target {
+                what: what.into(),
+                measured: format!("×{r:.3}"),
+                met: Some(ok(r)),
+            },
+            None => Target {
+                what: what.into(),
+                measured: "not measured".into(),
+                met: None,
+            },
+        });
+    };
+    ratio_target(
+        "exec → ready ≤ 1.10 × floor",
+        versus(Figure::Ready, "ours", "floor"),
+        &|r| r <= 1.10,
+    );
+    ratio_target(
+        "exec → first response ≤ 1.10 × floor",
+        versus(Figure::First, "ours", "floor"),
+        &|r| r <= 1.10,
+    );
+    let small = size_label(o.config.small.len());
+    ratio_target(
+        &format!("warm CPU per {small} invocation ≤ 1.15 × floor"),
+        versus(Figure::SmallCpu, "ours", "floor"),
+        &|r| r <= 1.15,
+    );
+    ratio_target(
+        &format!("warm CPU per {small} invocation: tencent_scf ≥ 1.5 × ours"),
+        versus(Figure::SmallCpu, "tencent_scf", "ours"),
+        &|r| r >= 1.5,
+    );
+    let large = size_label(o.config.large.len());
+    if o.config.large.len() >= 1024 * 1024 {
+        ratio_target(
+            &format!("throughput with {large} events ≥ 0.9 × floor"),
+            versus(Figure::LargeRate, "ours", "floor"),
+            &|r| r >= 0.9,
+        );
+    } else {
+        t.push(Target {
+            what: "throughput with 1 MB events ≥ 0.9 × floor".into(),
+            measured: format!("not evaluated: --quick uses {large} events"),
+            met: None,
+        });
+    }
+    let kb = |b: u64| format!("{:.1} KiB", b as f64 / 1024.0);
+    let mut budget = |what: &str, value: Option<u64>, limit: u64| {
+        t.push(match value {
+            Some(v) => Target {
+                what: what.into(),
+                measured: kb(v),
+                met: Some(v <= limit),
+            },
+            None => Target {
+                what: what.into(),
+                measured: "not measured".into(),
+                met: None,
+            },
+        });
+    };
+    budget(
+        "stable echo bootstrap, stripped ≤ 420 KB",
+        built_size(o, "ours").map(|s| s.0),
+        420 * 1024,
+    );
+    budget(
+        "nightly min-size echo ≤ 64 KB",
+        built_size(o, "ours-min").map(|s| s.0),
+        64 * 1024,
+    );
+    budget(
+        &format!("peak RSS after the {small} warm window ≤ 400 KB"),
+        median(o, "ours", Figure::RssSmall).map(|v| v as u64),
+        400 * 1024,
+    );
+    t
+}
+
+fn targets_table(out: &mut String, o: &Outcome) {
+    out.push_str("| target (ours, stable) | measured | met |\n|---|---:|:---:|\n");
+    for t in targets(o) {
+        let met = match t.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "—",
+        };
+        let _ = writeln!(out, "| {} | {} | {met} |", t.what, t.measured);
+    }
+}
+
+/// The in-harness table and the targets, for the terminal.
+pub fn summary_table(o: &Outcome) -> String {
+    let mut out = String::new();
+    out.push_str("\nIn-harness runtime API server:\n\n");
+    server_tables(&mut out, o, &o.harness, false);
+    if let Ok(emu) = &o.emulator {
+        out.push_str("\nUnder scf-local run:\n\n");
+        server_tables(&mut out, o, emu, true);
+    }
+    out.push('\n');
+    targets_table(&mut out, o);
+    out
+}
+
+/// The whole report.
+pub fn markdown(o: &Outcome, svg_name: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# SCF Custom Runtime bootstraps, side by side: {}\n",
+        o.date
+    );
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let _ = writeln!(
+        out,
+        "Command: `cargo run -p scf-bench --release --{}{}` (see `bench/README.md` for how \
+         each figure is taken).\n",
+        if args.is_empty() { "" } else { " " },
+        args.join(" ")
+    );
+    if o.quick {
+        out.push_str(
+            "**Quick mode**: few runs, short windows and small events, to check that the \
+             harness works. These figures are not the benchmark.\n\n",
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} samples per contender and server, contenders interleaved (A B C … A B C …); \
+         warm windows of {} ms after {} (small) and {} (large) unmeasured invocations; \
+         events are JSON of {} and {} bytes.\n",
+        o.config.runs,
+        o.config.window.as_millis(),
+        o.config.warmup_small,
+        o.config.warmup_large,
+        o.config.small.len(),
+        o.config.large.len()
+    );
+    out.push_str("| machine | |\n|---|---|\n");
+    for (k, v) in &o.machine {
+        let _ = writeln!(out, "| {k} | {v} |");
+    }
+    let _ = writeln!(out, "\n![chart]({svg_name})\n");
+
+    out.push_str("## Contenders\n\n");
+    out.push_str(
+        "| contender | built with | bootstrap (stripped) | × floor | deploy zip | × floor |\n",
+    );
+    out.push_str("|---|---|---:|---:|---:|---:|\n");
+    let floor_sizes = built_size(o, "floor");
+    for c in &o.contenders {
+        match c.built() {
+            Some(b) => {
+                let (fs, fz) = floor_sizes.unwrap_or((0, 0));
+                let note = if c.id == "bash" {
+                    " (scripts; bash and curl come with the image)"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}` | {}{note} | {} | {} | {} |",
+                    c.name,
+                    c.how,
+                    kib(b.size),
+                    ratio(b.size as f64, fs as f64),
+                    kib(b.zip_size),
+                    ratio(b.zip_size as f64, fz as f64)
+                );
+            }
+            None => {
+                let why = not_measured(c, &[]).unwrap_or_default();
+                let how = if c.how.is_empty() {
+                    String::new()
+                } else {
+                    format!("`{}`", c.how)
+                };
+                let _ = writeln!(out, "| {} | {how} | {why} | | | |", c.name);
+            }
+        }
+    }
+    out.push_str("\nSizes in KiB of 1024 bytes; exact byte counts are printed while building.\n");
+
+    out.push_str("\n## Against the in-harness runtime API server\n\n");
+    out.push_str(
+        "The bootstrap talks to a minimal runtime API inside the harness (std threads, the \
+         `/next` answer prebuilt, a constant answer to every POST), so its own cost \
+         dominates. exec → ready: from just before the harness spawns the process to the \
+         moment the whole `POST /runtime/init/ready` is read; exec → first response: to the \
+         whole first `POST /runtime/invocation/response` (the event was queued before the \
+         spawn). CPU/inv: the bootstrap's utime + stime (plus its reaped children's, for \
+         bash's curls) over a window, divided by the invocations in it.\n\n",
+    );
+    server_tables(&mut out, o, &o.harness, false);
+
+    out.push_str("\n## Under `scf-local run`\n\n");
+    match &o.emulator {
+        Ok(emu) => {
+            out.push_str(
+                "The same bootstraps driven through the emulator's `POST /invoke` on one \
+                 keep-alive connection, one call at a time. Cold invoke: `POST /invoke` → \
+                 result on a freshly started `scf-local run` (the emulator starts the \
+                 instance). scf-local CPU/inv: the emulator process's own CPU time per \
+                 invocation, the overhead it adds on top of the bootstrap's.\n\n",
+            );
+            server_tables(&mut out, o, emu, true);
+        }
+        Err(why) => {
+            let _ = writeln!(out, "Not measured: {why}.");
+        }
+    }
+
+    out.push_str(
+        "\n## Targets (issue 5, ratios against the in-harness server; budgets of issue 2)\n\n",
+    );
+    targets_table(&mut out, o);
+
+    let failed: Vec<String> = o
+        .contenders
+        .iter()
+        .zip(&o.failures)
+        .flat_map(|(c, f)| f.iter().map(move |e| format!("- {}: {e}", c.id)))
+        .collect();
+    if !failed.is_empty() {
+        out.push_str("\n## Failed samples\n\n");
+        out.push_str(&failed.join("\n"));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+    }
+
+    #[test]
+    fn size_labels() {
+        assert_eq!(size_label(1024), "1 KB");
+        assert_eq!(size_label(1024 * 1024), "1 MB");
+        assert_eq!(size_label(16 * 1024), "16 KB");
+        assert_eq!(size_label(100), "100 B");
+    }
+}
