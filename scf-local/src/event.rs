@@ -14,11 +14,16 @@ pub struct InvalidEvent(pub String);
 impl InvalidEvent {
     /// The platform's error code for it.
     pub const CODE: &'static str = "InvalidParameterValue";
+
+    /// The message without the code, for an API error envelope.
+    pub fn message(&self) -> String {
+        format!("the event must be JSON: {}", self.0)
+    }
 }
 
 impl fmt::Display for InvalidEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: the event must be JSON: {}", Self::CODE, self.0)
+        write!(f, "{}: {}", Self::CODE, self.message())
     }
 }
 

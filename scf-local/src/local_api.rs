@@ -102,7 +102,7 @@ async fn handle(req: Request<Incoming>, pool: Pool) -> Response<Full<Bytes>> {
     if let Err(e) = event::check_json(&event) {
         return json(
             StatusCode::BAD_REQUEST,
-            api_error(event::InvalidEvent::CODE, &e.to_string()),
+            api_error(event::InvalidEvent::CODE, &e.message()),
         );
     }
     let task = tokio::spawn(async move { pool.invoke(event).await });
