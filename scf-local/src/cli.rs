@@ -124,6 +124,9 @@ pub struct RunArgs {
     /// Seconds an idle instance stays warm.
     #[arg(long, default_value_t = 300.0)]
     pub idle_timeout: f64,
+    /// Write each invocation's log to stderr.
+    #[arg(long)]
+    pub print_logs: bool,
 }
 
 /// `scf-local pack`.
@@ -344,7 +347,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
             args.function.code.display(),
             local_api::INVOKE
         );
-        local_api::serve(listener, pool.clone(), interrupted()).await;
+        local_api::serve(listener, pool.clone(), args.print_logs, interrupted()).await;
         pool.shutdown().await;
         Ok::<_, Fatal>(())
     })?;

@@ -30,8 +30,14 @@ use crate::result::{InvocationResult, Status};
 /// The path events are posted to.
 pub const INVOKE: &str = "/invoke";
 
-/// Serves `POST /invoke` on `listener` for `pool` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, pool: Pool, shutdown: impl Future<Output = ()>) {
+/// Serves `POST /invoke` on `listener` for `pool` until `shutdown` completes. With
+/// `print_logs`, each invocation's `Log` is written to stderr.
+pub async fn serve(
+    listener: TcpListener,
+    pool: Pool,
+    print_logs: bool,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -48,7 +54,7 @@ pub async fn serve(listener: TcpListener, pool: Pool, shutdown: impl Future<Outp
         connections.spawn(async move {
             let service = service_fn(move |req| {
                 let pool = pool.clone();
-                async move { Ok::<_, Infallible>(handle(req, pool).await) }
+                async move { Ok::<_, Infallible>(handle(req, pool, print_logs).await) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -73,7 +79,7 @@ pub fn api_error(code: &str, message: &str) -> String {
     .to_string()
 }
 
-async fn handle(req: Request<Incoming>, pool: Pool) -> Response<Full<Bytes>> {
+async fn handle(req: Request<Incoming>, pool: Pool, print_logs: bool) -> Response<Full<Bytes>> {
     if req.uri().path() != INVOKE {
         return json(
             StatusCode::NOT_FOUND,
@@ -107,7 +113,13 @@ async fn handle(req: Request<Incoming>, pool: Pool) -> Response<Full<Bytes>> {
     }
     let task = tokio::spawn(async move { pool.invoke(event).await });
     match task.await {
-        Ok(result) => json(StatusCode::OK, result.to_json()),
+        Ok(result) => {
+            if print_logs {
+                use std::io::Write as _;
+                let _ = write!(std::io::stderr().lock(), "{}", result.log);
+            }
+            json(StatusCode::OK, result.to_json())
+        }
         Err(_) => json(
             StatusCode::INTERNAL_SERVER_ERROR,
             api_error("InternalError", "the invocation failed"),
