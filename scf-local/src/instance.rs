@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tempfile::TempDir;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
@@ -111,9 +112,11 @@ fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, S
 
 impl Instance {
     /// Starts `bootstrap` and waits for its ready, within `InitTimeout`.
+    /// `stop` turning true (the pool shuts down) ends the wait with 500.
     pub(crate) async fn start(
         cfg: &FunctionConfig,
         package: &Package,
+        stop: &mut watch::Receiver<bool>,
     ) -> Result<(Instance, InitReport), StartFailure> {
         let begun = Instant::now();
         let fail = |status, message: String| StartFailure {
@@ -235,6 +238,7 @@ impl Instance {
             tokio::select! {
                 ready = instance.exchange.wait_ready() => break ready.ok_or(Status::ContainerInitError),
                 _ = sleep_until(deadline) => break Err(Status::InitTimeout),
+                Ok(_) = stop.wait_for(|stop| *stop) => break Err(Status::InternalError),
                 _ = sleep_until(next_sample) => {
                     next_sample += cfg.memory_sample_interval;
                     if instance.sample_memory(cfg) {
@@ -264,6 +268,7 @@ impl Instance {
                         secs(cfg.init_timeout)
                     ),
                     Status::MemoryLimitReached => instance.memory_message(cfg),
+                    Status::InternalError => "the function was shut down during init".to_owned(),
                     _ => {
                         let exit = instance.exit_status();
                         format!(
@@ -335,11 +340,13 @@ impl Instance {
     }
 
     /// Runs one invocation: delivers the event and waits for its result within `Timeout`.
+    /// `stop` turning true (the pool shuts down) kills the instance and ends it with 500.
     pub(crate) async fn invoke(
         &mut self,
         cfg: &FunctionConfig,
         request_id: Arc<str>,
         event: Bytes,
+        stop: &mut watch::Receiver<bool>,
     ) -> Ran {
         let delivered = Instant::now();
         self.invocations += 1;
@@ -393,6 +400,12 @@ impl Instance {
                         )
                     };
                     break (Status::TimeLimitReached, String::new(), message, Instant::now());
+                }
+                Ok(_) = stop.wait_for(|stop| *stop) => {
+                    kill_group(self.pid);
+                    self.exchange.finish();
+                    let message = "the function was shut down during the invocation".to_owned();
+                    break (Status::InternalError, String::new(), message, Instant::now());
                 }
                 _ = sleep_until(next_sample), if !memory_exceeded => {
                     next_sample += cfg.memory_sample_interval;

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 use crate::config::{ConfigError, FunctionConfig};
 use crate::instance::Instance;
@@ -52,6 +53,8 @@ struct Inner {
     live: Arc<AtomicUsize>,
     /// The package's unpack time is reported once, on the first cold start.
     code_pulled: AtomicBool,
+    /// Turns true on shutdown: busy instances stop at once.
+    stop: watch::Sender<bool>,
 }
 
 /// Instances of one function, started on demand and kept warm. Cheap to clone (a handle).
@@ -92,6 +95,7 @@ impl Pool {
             state: Mutex::new(State::default()),
             live: Arc::new(AtomicUsize::new(0)),
             code_pulled: AtomicBool::new(false),
+            stop: watch::Sender::new(false),
         });
         tokio::spawn(reap_idle(Arc::downgrade(&inner)));
         Ok(Pool { inner })
@@ -143,12 +147,15 @@ impl Pool {
             );
         }
         let mut log = LogText::start(&request_id);
+        let mut stop = self.inner.stop.subscribe();
         let mut leased = match self.inner.acquire() {
             Acquired::Warm(leased) => leased,
-            Acquired::Cold(slot) => match self.start(slot, &request_id, &mut log).await {
-                Ok(leased) => leased,
-                Err(result) => return result,
-            },
+            Acquired::Cold(slot) => {
+                match self.start(slot, &request_id, &mut log, &mut stop).await {
+                    Ok(leased) => leased,
+                    Err(result) => return result,
+                }
+            }
             Acquired::Busy => {
                 let msg = format!(
                     "concurrency limit reached: all {} instances are busy",
@@ -172,7 +179,7 @@ impl Pool {
         };
 
         let id: Arc<str> = Arc::from(request_id.as_str());
-        let ran = leased.instance.invoke(cfg, id, event).await;
+        let ran = leased.instance.invoke(cfg, id, event, &mut stop).await;
         log.output(&ran.output);
         if ran.status == Status::Success {
             log.response(&request_id, &ran.ret_msg);
@@ -204,9 +211,10 @@ impl Pool {
         slot: Slot,
         request_id: &str,
         log: &mut LogText,
+        stop: &mut watch::Receiver<bool>,
     ) -> Result<Leased, InvocationResult> {
         let cfg = &self.inner.config;
-        match Instance::start(cfg, &self.inner.package).await {
+        match Instance::start(cfg, &self.inner.package, stop).await {
             Ok((instance, mut report)) => {
                 if self.inner.code_pulled.swap(true, Ordering::AcqRel) {
                     report.pull_code = Duration::ZERO;
@@ -261,15 +269,15 @@ impl Pool {
         }
     }
 
-    /// Stops every instance: idle ones now, busy ones when their invocation ends (within
-    /// `Timeout`). Later calls get 500. Returns when no instance is left, or after
-    /// `Timeout` plus 5 s.
+    /// Stops every instance, idle or busy (a busy one's invocation ends with 500). Later
+    /// calls get 500. Returns when no instance is left (bounded: 5 s past `Timeout`).
     pub async fn shutdown(&self) {
         let idle = {
             let mut state = self.inner.lock();
             state.closed = true;
             std::mem::take(&mut state.idle)
         };
+        self.inner.stop.send_replace(true);
         for leased in idle {
             leased.instance.discard().await;
         }

@@ -598,3 +598,32 @@ fn interrupted_invoke_stops_its_instance() {
     assert_no_process_in(s.path());
     s.assert_tmp_clean();
 }
+
+#[test]
+fn stopping_run_kills_busy_instances() {
+    let s = Scratch::new();
+    let code = s.copy_fixture("sleepy");
+    let (child, addr) = start_run(&s, &code, &["--timeout", "600"]);
+    let client = std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        conn.set_read_timeout(Some(BOUND)).unwrap();
+        let req = format!("POST /invoke HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 2\r\n\r\n{{}}");
+        conn.write_all(req.as_bytes()).unwrap();
+        let mut sink = Vec::new();
+        let _ = conn.read_to_end(&mut sink);
+    });
+    let until = std::time::Instant::now() + BOUND;
+    while processes_in(&code).is_empty() {
+        assert!(
+            std::time::Instant::now() < until,
+            "the bootstrap never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop_run(child);
+    client.join().unwrap();
+    assert_no_process_in(s.path());
+    s.assert_tmp_clean();
+}
