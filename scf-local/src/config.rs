@@ -133,8 +133,15 @@ impl FunctionConfig {
                 "Timeout must be within 1 ms and 900 s, not {secs} s"
             ));
         }
-        if self.init_timeout.is_zero() {
-            return err("InitTimeout must be more than 0".to_owned());
+        if self.init_timeout.is_zero() || self.init_timeout > Duration::from_secs(86_400) {
+            return err(format!(
+                "InitTimeout must be more than 0 and at most a day, not {} s",
+                self.init_timeout.as_secs_f64()
+            ));
+        }
+        let sample = self.memory_sample_interval;
+        if sample < Duration::from_millis(1) || sample > Duration::from_secs(60) {
+            return err("the memory sampling interval must be within 1 ms and 60 s".to_owned());
         }
         if !(64..=3072).contains(&self.memory_mb) {
             return err(format!(
@@ -192,6 +199,11 @@ mod tests {
 
     #[test]
     fn limits() {
+        let c = FunctionConfig {
+            init_timeout: Duration::from_secs(u64::MAX),
+            ..Default::default()
+        };
+        assert!(c.validate().is_err());
         let c = FunctionConfig {
             memory_mb: 32,
             ..Default::default()
