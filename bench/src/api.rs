@@ -59,6 +59,8 @@ impl Plan {
 pub struct Tally {
     /// When `POST /runtime/init/ready` was read in full.
     pub ready_at: Option<Instant>,
+    /// `GET /runtime/invocation/next` requests received.
+    pub polls: u64,
     /// Events handed out.
     pub delivered: u64,
     /// Results (responses or errors) received.
@@ -301,6 +303,12 @@ fn wake_harness(shared: &Shared, s: MutexGuard<'_, State>) {
 /// Long poll: waits for an event of `generation`; `None` once that generation is over.
 fn next_event(shared: &Shared, generation: u64) -> Option<Arc<Plan>> {
     let mut s = shared.lock();
+    if s.generation == generation {
+        s.tally.polls += 1;
+        if s.harness_waiting {
+            shared.results.notify_all();
+        }
+    }
     loop {
         if s.generation != generation {
             return None;

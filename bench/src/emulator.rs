@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::http::{Conn, Start};
-use crate::measure::{Config, Running, Sample, Warm};
+use crate::measure::{Config, Running, Sample, Warm, Windows};
 use crate::procfs::{self, Cpu};
 use crate::{expected_reply, Workspace};
 
@@ -185,18 +185,19 @@ fn invoke_request(event: &[u8]) -> Vec<u8> {
 }
 
 /// Measures one sample of the bootstrap in `code_dir` under `scf-local run`.
-pub fn sample(bin: &Path, code_dir: &Path, cfg: &Config) -> Result<Sample, String> {
+/// With the warm windows if `warm`.
+pub fn sample(bin: &Path, code_dir: &Path, cfg: &Config, warm: bool) -> Result<Sample, String> {
     let emu = Emulator::start(bin, code_dir)?;
     let mut bootstrap = None;
-    let result = measure(&emu, code_dir, cfg, &mut bootstrap);
+    let result = measure(&emu, cfg, warm, &mut bootstrap);
     emu.stop(bootstrap);
     result
 }
 
 fn measure(
     emu: &Emulator,
-    _code_dir: &Path,
     cfg: &Config,
+    warm: bool,
     bootstrap: &mut Option<u32>,
 ) -> Result<Sample, String> {
     let small_req = invoke_request(&cfg.small);
@@ -214,6 +215,21 @@ fn measure(
         .first()
         .ok_or("no bootstrap process under scf-local")?;
     *bootstrap = Some(pid);
+    // Between invocations the bootstrap waits in `/next`: its CPU time so far is the cold
+    // start's (a moment to let bash reap the curl that posted the result).
+    thread::sleep(Duration::from_millis(20));
+    let cold_cpu = Cpu::read(pid).map(|c| c.total());
+    let cold_wait = procfs::run_delay(pid);
+    let mut sample = Sample {
+        ready: None,
+        first,
+        cold_cpu,
+        cold_wait,
+        warm: None,
+    };
+    if !warm {
+        return Ok(sample);
+    }
 
     let mut run = |req: &[u8], expected: &str, warmup: u64| -> Result<Warm, String> {
         for _ in 0..warmup {
@@ -241,14 +257,13 @@ fn measure(
     let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
     let large = run(&large_req, &large_expected, cfg.warmup_large)?;
     let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-    Ok(Sample {
-        ready: None,
-        first,
+    sample.warm = Some(Windows {
         small,
         large,
         rss_small,
         rss_large,
-    })
+    });
+    Ok(sample)
 }
 
 #[cfg(test)]

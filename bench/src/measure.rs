@@ -16,6 +16,9 @@ use crate::procfs::{self, Cpu};
 pub struct Config {
     /// Samples per contender.
     pub runs: usize,
+    /// Extra cold-only starts per contender and run (the cold figures are cheap and the
+    /// noisiest).
+    pub cold_extra: usize,
     /// Length of each warm window.
     pub window: Duration,
     /// The small event (1 KB; also the cold start's event).
@@ -49,6 +52,17 @@ pub struct Sample {
     /// exec → first response received; with `scf-local`, `POST /invoke` → result on a fresh
     /// emulator (its own start of the instance included).
     pub first: Duration,
+    /// The bootstrap's CPU time from exec until it asked for the second event.
+    pub cold_cpu: Option<Duration>,
+    /// How long the bootstrap waited for a CPU in that time (the machine's other load).
+    pub cold_wait: Option<Duration>,
+    /// The warm windows; `None` in a cold-only sample.
+    pub warm: Option<Windows>,
+}
+
+/// The warm part of a sample.
+#[derive(Debug, Clone)]
+pub struct Windows {
     /// The small-event window.
     pub small: Warm,
     /// The large-event window.
@@ -143,13 +157,14 @@ impl Drop for Running {
     }
 }
 
-/// Measures one sample of the bootstrap in `code_dir` against `server`; its stdout and
-/// stderr go to `log`.
+/// Measures one sample of the bootstrap in `code_dir` against `server`, with the warm
+/// windows if `warm`; its stdout and stderr go to `log`.
 pub fn sample(
     server: &ApiServer,
     code_dir: &Path,
     cfg: &Config,
     log: &Path,
+    warm: bool,
 ) -> Result<Sample, String> {
     use std::os::unix::process::CommandExt;
 
@@ -186,19 +201,32 @@ pub fn sample(
         .saturating_duration_since(t0);
 
     let pid = proc.pid();
-    let small_w = window(server, &mut proc, &small, cfg.warmup_small, cfg.window)?;
-    let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-    let large_w = window(server, &mut proc, &large, cfg.warmup_large, cfg.window)?;
-    let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-    drop(proc);
-    Ok(Sample {
+    // Its CPU time once it has asked for the second event (for bash: once the curl that
+    // posted the first result has been reaped and counts).
+    wait(server, &mut proc, Duration::from_secs(30), |t| t.polls >= 2)?;
+    let cold_cpu = Cpu::read(pid).map(|c| c.total());
+    let cold_wait = procfs::run_delay(pid);
+    let mut sample = Sample {
         ready: Some(ready),
         first,
-        small: small_w,
-        large: large_w,
-        rss_small,
-        rss_large,
-    })
+        cold_cpu,
+        cold_wait,
+        warm: None,
+    };
+    if warm {
+        let small = window(server, &mut proc, &small, cfg.warmup_small, cfg.window)?;
+        let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+        let large = window(server, &mut proc, &large, cfg.warmup_large, cfg.window)?;
+        let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
+        sample.warm = Some(Windows {
+            small,
+            large,
+            rss_small,
+            rss_large,
+        });
+    }
+    drop(proc);
+    Ok(sample)
 }
 
 /// Waits for `done`, failing on a wrong result, an exited bootstrap or a timeout.

@@ -51,6 +51,16 @@ impl Cpu {
         })
     }
 
+    /// CPU time since the process started (its own, and its waited-for children's).
+    pub fn total(&self) -> Duration {
+        Cpu {
+            own_ticks: 0,
+            children_ticks: 0,
+            own_ns: self.own_ns.map(|_| 0),
+        }
+        .since(self)
+    }
+
     /// CPU time spent between `self` and the later reading `later`.
     pub fn since(&self, later: &Cpu) -> Duration {
         let tick_ns = 1_000_000_000 / ticks_per_second();
@@ -72,15 +82,30 @@ impl Cpu {
     }
 }
 
-/// Sum of the first field of `/proc/<pid>/task/*/schedstat` (time on CPU, ns).
-fn schedstat_ns(pid: u32) -> Option<u64> {
+/// Sum of field `field` of `/proc/<pid>/task/*/schedstat` over the live threads: 0 is the
+/// time on a CPU, 1 the time spent runnable but waiting for a CPU, in ns.
+fn schedstat_sum(pid: u32, field: usize) -> Option<u64> {
     let mut total = 0u64;
     for entry in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
         let path = entry.ok()?.path().join("schedstat");
         let text = fs::read_to_string(path).ok()?;
-        total += text.split_ascii_whitespace().next()?.parse::<u64>().ok()?;
+        total += text
+            .split_ascii_whitespace()
+            .nth(field)?
+            .parse::<u64>()
+            .ok()?;
     }
     Some(total)
+}
+
+fn schedstat_ns(pid: u32) -> Option<u64> {
+    schedstat_sum(pid, 0)
+}
+
+/// How long the process's live threads have waited for a CPU while runnable (the machine's
+/// other load showing through); `None` without schedstat.
+pub fn run_delay(pid: u32) -> Option<Duration> {
+    schedstat_sum(pid, 1).map(Duration::from_nanos)
 }
 
 /// Peak resident set size of `pid` in bytes (`VmHWM` in `/proc/<pid>/status`).

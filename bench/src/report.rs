@@ -108,6 +108,8 @@ fn columns(o: &Outcome, emulator: bool) -> Vec<(Figure, String)> {
         cols.push((Figure::Ready, "exec → ready".to_string()));
         cols.push((Figure::First, "exec → first response".to_string()));
     }
+    cols.push((Figure::ColdCpu, "cold CPU".to_string()));
+    cols.push((Figure::ColdWait, "cold run-queue wait".to_string()));
     cols.push((Figure::SmallRate, format!("{s}: inv/s")));
     cols.push((Figure::SmallCpu, format!("{s}: CPU/inv")));
     if emulator {
@@ -201,13 +203,16 @@ fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulato
         }
         out.push('\n');
     }
-    out.push_str("\nSamples per contender: ");
+    out.push_str("\nSamples per contender (cold / warm): ");
     let counts: Vec<String> = o
         .contenders
         .iter()
         .zip(samples)
         .filter(|(c, _)| c.built().is_some())
-        .map(|(c, s)| format!("{} {}", c.id, s.len()))
+        .map(|(c, s)| {
+            let warm = s.iter().filter(|s| s.warm.is_some()).count();
+            format!("{} {} / {warm}", c.id, s.len())
+        })
         .collect();
     out.push_str(&counts.join(", "));
     out.push_str(".\n");
@@ -374,10 +379,12 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "{} samples per contender and server, contenders interleaved (A B C … A B C …); \
-         warm windows of {} ms after {} (small) and {} (large) unmeasured invocations; \
-         events are JSON of {} and {} bytes.\n",
+        "{} runs per server; each run starts every contender {} times cold (the cold figures) \
+         and measures the warm windows in the last of them; contenders interleaved \
+         (A B C … A B C …). Warm windows of {} ms after {} (small) and {} (large) unmeasured \
+         invocations; events are JSON of {} and {} bytes.\n",
         o.config.runs,
+        o.config.cold_extra + 1,
         o.config.window.as_millis(),
         o.config.warmup_small,
         o.config.warmup_large,

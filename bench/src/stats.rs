@@ -56,6 +56,10 @@ pub enum Figure {
     Ready,
     /// exec → first response received (cold call end to end).
     First,
+    /// The bootstrap's CPU time in its cold start.
+    ColdCpu,
+    /// How long the bootstrap waited for a CPU in its cold start.
+    ColdWait,
     /// Warm invocations per second, small event.
     SmallRate,
     /// Bootstrap CPU time per warm invocation, small event.
@@ -80,14 +84,16 @@ impl Figure {
         Some(match self {
             Figure::Ready => s.ready?.as_secs_f64(),
             Figure::First => s.first.as_secs_f64(),
-            Figure::SmallRate => s.small.per_second,
-            Figure::SmallCpu => s.small.cpu.as_secs_f64(),
-            Figure::LargeRate => s.large.per_second,
-            Figure::LargeCpu => s.large.cpu.as_secs_f64(),
-            Figure::RssSmall => s.rss_small as f64,
-            Figure::RssLarge => s.rss_large as f64,
-            Figure::EmulatorSmallCpu => s.small.emulator_cpu?.as_secs_f64(),
-            Figure::EmulatorLargeCpu => s.large.emulator_cpu?.as_secs_f64(),
+            Figure::ColdCpu => s.cold_cpu?.as_secs_f64(),
+            Figure::ColdWait => s.cold_wait?.as_secs_f64(),
+            Figure::SmallRate => s.warm.as_ref()?.small.per_second,
+            Figure::SmallCpu => s.warm.as_ref()?.small.cpu.as_secs_f64(),
+            Figure::LargeRate => s.warm.as_ref()?.large.per_second,
+            Figure::LargeCpu => s.warm.as_ref()?.large.cpu.as_secs_f64(),
+            Figure::RssSmall => s.warm.as_ref()?.rss_small as f64,
+            Figure::RssLarge => s.warm.as_ref()?.rss_large as f64,
+            Figure::EmulatorSmallCpu => s.warm.as_ref()?.small.emulator_cpu?.as_secs_f64(),
+            Figure::EmulatorLargeCpu => s.warm.as_ref()?.large.emulator_cpu?.as_secs_f64(),
         })
     }
 
