@@ -1,4 +1,6 @@
-//! The error and panic paths: the event chooses what happens.
+//! The error and panic paths: the event chooses what happens. The event is its text, or the
+//! string it holds when it is a JSON string (the platform's Invoke takes only JSON, so
+//! `"error:boom"` with the quotes works through `scf-local invoke`):
 //!
 //! - `error:<text>`: returns an error; `<text>` is posted to `/runtime/invocation/error`;
 //! - `panic:<text>`: panics with `<text>` (reported to `/runtime/invocation/error` before the
@@ -8,7 +10,10 @@
 use scf_bootstrap::{Context, Reply};
 
 fn handle(event: &[u8], _ctx: &Context, reply: &mut Reply) -> Result<(), String> {
-    let text = String::from_utf8_lossy(event);
+    let text = match serde_json::from_slice::<String>(event) {
+        Ok(s) => s,
+        Err(_) => String::from_utf8_lossy(event).into_owned(),
+    };
     if let Some(msg) = text.strip_prefix("error:") {
         return Err(msg.to_string());
     }

@@ -1,6 +1,7 @@
 //! Parses the event as JSON with serde_json and answers JSON.
 //!
-//! `{"name": "SCF"}` → `{"message":"Hello, SCF!","request_id":"…","keys":1,"remaining_ms":…}`.
+//! `{"name": "SCF"}` → `{"message":"Hello, SCF!","request_id":"…","keys":1,"remaining_ms":…}`
+//! (plus the AWS-only context fields, `null` under SCF).
 //! An event that is not JSON is an error (posted to `/runtime/invocation/error`). serde_json
 //! is linked only into this bootstrap: a handler pays only for what it uses.
 
@@ -17,6 +18,9 @@ fn handle(event: &[u8], ctx: &Context, reply: &mut Reply) -> Result<(), String> 
         "request_id": ctx.request_id(),
         "function": ctx.function_name(),
         "keys": keys,
+        "function_arn": ctx.invoked_function_arn(),
+        "trace_id": ctx.trace_id(),
+        "trace_env": std::env::var("_X_AMZN_TRACE_ID").ok(),
         "remaining_ms": ctx.remaining().as_millis() as u64,
     });
     serde_json::to_writer(reply, &answer).map_err(|e| e.to_string())

@@ -20,13 +20,15 @@ pub struct Environment {
     pub appid: Option<String>,
     /// `TENCENTCLOUD_UIN`.
     pub uin: Option<String>,
+    /// AWS: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, the memory limit in MB (SCF sends it with
+    /// every event instead).
+    pub memory_size_mb: Option<u32>,
 }
 
 impl Environment {
-    /// Reads the variables from the process environment. Values that are not UTF-8 count as
-    /// missing.
+    /// Reads SCF's variables from the process environment. Values that are not UTF-8 count
+    /// as missing.
     pub fn from_env() -> Environment {
-        let var = |name: &str| std::env::var_os(name).and_then(|v| v.into_string().ok());
         Environment {
             handler: var("_HANDLER"),
             function_name: var("SCF_FUNCTIONNAME"),
@@ -35,8 +37,27 @@ impl Environment {
             region: var("TENCENTCLOUD_REGION"),
             appid: var("TENCENTCLOUD_APPID"),
             uin: var("TENCENTCLOUD_UIN"),
+            memory_size_mb: None,
         }
     }
+
+    /// Reads AWS Lambda's equivalents: `AWS_LAMBDA_FUNCTION_NAME`,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`, `AWS_REGION`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` and
+    /// `_HANDLER`.
+    pub fn from_aws_env() -> Environment {
+        Environment {
+            handler: var("_HANDLER"),
+            function_name: var("AWS_LAMBDA_FUNCTION_NAME"),
+            function_version: var("AWS_LAMBDA_FUNCTION_VERSION"),
+            region: var("AWS_REGION"),
+            memory_size_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse().ok()),
+            ..Environment::default()
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var_os(name).and_then(|v| v.into_string().ok())
 }
 
 /// One invocation's context, borrowed from the runtime for the duration of the handler call.
@@ -47,6 +68,15 @@ pub struct Context<'a> {
     pub(crate) time_limit_in_ms: u64,
     pub(crate) deadline: Instant,
     pub(crate) env: &'a Environment,
+    pub(crate) aws: Option<AwsInvocation<'a>>,
+}
+
+/// What AWS Lambda's runtime API adds to an invocation.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AwsInvocation<'a> {
+    pub function_arn: Option<&'a str>,
+    pub trace_id: Option<&'a str>,
+    pub client_context: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -66,6 +96,7 @@ impl<'a> Context<'a> {
             time_limit_in_ms,
             deadline: arrival + Duration::from_millis(time_limit_in_ms),
             env,
+            aws: None,
         }
     }
 
@@ -74,12 +105,14 @@ impl<'a> Context<'a> {
         self.request_id
     }
 
-    /// The function's memory limit in MB (`memory_limit_in_mb` header).
+    /// The function's memory limit in MB (`memory_limit_in_mb` header; under AWS Lambda,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 0 when unset).
     pub fn memory_limit_in_mb(&self) -> u32 {
         self.memory_limit_in_mb
     }
 
     /// The function's `Timeout` in milliseconds (`time_limit_in_ms` header): a duration.
+    /// Under AWS Lambda, the time that was left when the event arrived.
     pub fn time_limit_in_ms(&self) -> u64 {
         self.time_limit_in_ms
     }
@@ -127,6 +160,24 @@ impl<'a> Context<'a> {
     /// `TENCENTCLOUD_UIN`.
     pub fn uin(&self) -> Option<&'a str> {
         self.env.uin.as_deref()
+    }
+
+    /// AWS Lambda: the invoked function's ARN (`Lambda-Runtime-Invoked-Function-Arn`).
+    /// `None` under SCF, which sends no such header.
+    pub fn invoked_function_arn(&self) -> Option<&'a str> {
+        self.aws.and_then(|a| a.function_arn)
+    }
+
+    /// AWS Lambda: the X-Ray trace header (`Lambda-Runtime-Trace-Id`), also exported as
+    /// `_X_AMZN_TRACE_ID` for the invocation. `None` under SCF.
+    pub fn trace_id(&self) -> Option<&'a str> {
+        self.aws.and_then(|a| a.trace_id)
+    }
+
+    /// AWS Lambda: the client context (`Lambda-Runtime-Client-Context`), JSON as sent.
+    /// `None` under SCF.
+    pub fn client_context(&self) -> Option<&'a str> {
+        self.aws.and_then(|a| a.client_context)
     }
 
     /// The whole environment read at start.

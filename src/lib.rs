@@ -100,7 +100,7 @@
 //!
 //! # Size
 //!
-//! Dependencies are `httparse`, `itoa` and `memchr` only; the warm path formats nothing with
+//! Dependencies are `httparse` and `itoa` only; the warm path formats nothing with
 //! `core::fmt`. See the README for the size, memory and allocation budgets and the commands
 //! that measure them.
 
@@ -189,13 +189,20 @@ pub mod __private {
         crate::lifecycle::start(linked)
     }
 
-    /// Runs the runtime for `count` events against the runtime API at `host:port`, with the
-    /// function the linked symbol returns, reporting ready first. For tests that drive the
-    /// runtime in-process (the allocation test); the error says which step failed.
-    pub fn serve_linked(host: &str, port: u16, count: u64) -> Result<(), &'static str> {
-        let api = crate::lifecycle::Api::new(host, port).map_err(|_| "bad runtime API address")?;
+    /// Runs the runtime for `count` events against the runtime API at `host:port` (SCF's, or
+    /// AWS Lambda's when `aws`), with the function the linked symbol returns, reporting ready
+    /// first. For tests that drive the runtime in-process (the allocation test); the error
+    /// says which step failed.
+    pub fn serve_linked(host: &str, port: u16, count: u64, aws: bool) -> Result<(), &'static str> {
+        let dialect = if aws {
+            crate::http::request::Dialect::Aws
+        } else {
+            crate::http::request::Dialect::Scf
+        };
+        let api = crate::lifecycle::Api::new(dialect, host, port)
+            .map_err(|_| "bad runtime API address")?;
         let mut f = linked().map_err(|_| "the init phase failed")?;
-        let mut rt = crate::lifecycle::Runtime::new(&api, crate::Environment::from_env());
+        let mut rt = crate::lifecycle::Runtime::new(&api, crate::Environment::default());
         rt.ready().map_err(|_| "ready failed")?;
         match rt.serve(&mut *f, Some(count)) {
             crate::lifecycle::Stop::Served => Ok(()),

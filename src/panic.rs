@@ -15,15 +15,19 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
+use crate::function::Outcome;
 use crate::http::conn::{Conn, Retry};
-use crate::http::request::LengthLine;
+use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests};
+use crate::lifecycle::{result_parts, PANIC};
 
 /// Set while the handler runs.
 static IN_INVOCATION: AtomicBool = AtomicBool::new(false);
-/// Where to post a panic: the API address and the `/invocation/error` head prefix.
-static TARGET: OnceLock<(SocketAddr, Vec<u8>)> = OnceLock::new();
+/// AWS: the id of the invocation in progress (its error path names it).
+static REQUEST_ID: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Where to post a panic: the API address and the requests.
+static TARGET: OnceLock<(SocketAddr, Requests)> = OnceLock::new();
 
 thread_local! {
     /// Under unwind: the message of the runtime thread's last panic.
@@ -32,10 +36,9 @@ thread_local! {
     static HANDLER_THREAD: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
-/// Installs the hook; `error_head` is the `/runtime/invocation/error` request up to the
-/// `Content-Length` value.
-pub(crate) fn install(addr: SocketAddr, error_head: Vec<u8>) {
-    let _ = TARGET.set((addr, error_head));
+/// Installs the hook, which posts to the runtime API at `addr` with `requests`.
+pub(crate) fn install(addr: SocketAddr, requests: Requests) {
+    let _ = TARGET.set((addr, requests));
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if cfg!(panic = "unwind") {
@@ -49,14 +52,20 @@ pub(crate) fn install(addr: SocketAddr, error_head: Vec<u8>) {
     }));
 }
 
-/// Marks the start or end of a handler call.
+/// Marks the start (with the request id) or the end of a handler call.
 #[inline]
-pub(crate) fn in_invocation(on: bool) {
+pub(crate) fn in_invocation(on: bool, request_id: &[u8]) {
     if cfg!(panic = "unwind") {
         HANDLER_THREAD.with(|h| h.set(on));
-    } else {
-        IN_INVOCATION.store(on, Ordering::Release);
+        return;
     }
+    if on && TARGET.get().is_some_and(|(_, r)| r.dialect == Dialect::Aws) {
+        // Keeps its capacity: no allocation once ids stop growing.
+        let mut id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
+        id.clear();
+        id.extend_from_slice(request_id);
+    }
+    IN_INVOCATION.store(on, Ordering::Release);
 }
 
 /// Under unwind: the message the hook recorded for the panic just caught.
@@ -92,12 +101,25 @@ fn message(info: &PanicHookInfo<'_>) -> String {
 
 /// Posts `msg` as the invocation's error over a new connection and waits for the answer.
 fn post(msg: &str) {
-    let Some((addr, head)) = TARGET.get() else {
+    let Some((addr, requests)) = TARGET.get() else {
         return;
     };
+    let id = REQUEST_ID
+        .lock()
+        .map(|id| id.clone())
+        .unwrap_or_else(|e| e.into_inner().clone());
+    let mut body = Vec::new();
+    let body = match requests.dialect {
+        Dialect::Scf => msg.as_bytes(),
+        Dialect::Aws => {
+            aws_error_body(PANIC, msg.as_bytes(), &mut body);
+            &body
+        }
+    };
+    let len = LengthLine::new(body.len());
+    let (parts, n) = result_parts(requests, Outcome::Failure, &id, PANIC, &len, body);
     let mut conn = Conn::new(*addr);
-    let len = LengthLine::new(msg.len());
-    if let Err(e) = conn.roundtrip(&[head, len.as_bytes(), msg.as_bytes()], Retry::Once) {
+    if let Err(e) = conn.roundtrip(&parts[..n], Retry::Once) {
         crate::diag::say_io(&[b"could not report the panic: "], e, conn.last_io.as_ref());
     }
 }

@@ -146,3 +146,28 @@ fn panic_under_abort_is_reported_before_the_process_ends() {
     );
     assert!(err.contains("out of cheese"), "{err}");
 }
+
+#[test]
+fn aws_panic_under_abort_is_reported_as_json() {
+    let mut api = FakeApi::new();
+    let child = start_aws(&musl_examples().join("faults"), api.port(), &[]);
+    let r = api.next_request();
+    assert_eq!(r.path, "/2018-06-01/runtime/invocation/next");
+    api.aws_event("aws-abort", 3000, b"panic:no more");
+    let reply = api.next_request();
+    assert_eq!(reply.path, "/2018-06-01/runtime/invocation/aws-abort/error");
+    assert_eq!(
+        reply.header("Lambda-Runtime-Function-Error-Type"),
+        Some("Panic")
+    );
+    let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(v["errorType"], "Panic");
+    assert!(
+        v["errorMessage"].as_str().unwrap().ends_with(": no more"),
+        "{v}"
+    );
+    api.answer(202, &[], b"", Send::Length, After::KeepAlive);
+    let (status, _) = finish(child);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(6));
+}

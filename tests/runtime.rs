@@ -219,7 +219,7 @@ fn bad_next_headers_are_reported_and_the_loop_goes_on() {
     let cases: [(&[(&str, &str)], &str); 3] = [
         (
             &[("memory_limit_in_mb", "128"), ("time_limit_in_ms", "3000")],
-            "request_id",
+            "request id",
         ),
         (
             &[
@@ -352,7 +352,7 @@ fn bad_environment_exits_2_with_one_line() {
                 ("SCF_RUNTIME_API", "runtime.invalid"),
                 ("SCF_RUNTIME_API_PORT", "9000"),
             ],
-            "SCF_RUNTIME_API is not an IP address",
+            "the runtime API host is not an IP address",
         ),
     ];
     for (env, want) in cases {

@@ -27,6 +27,8 @@ use crate::error::Error;
 const INITIAL_RECV: usize = 16 * 1024;
 /// Least free space offered to one `read` call.
 const MIN_READ: usize = 4 * 1024;
+/// Most slices one request is written from.
+pub(crate) const MAX_PARTS: usize = 8;
 
 /// Whether a request may be sent again after the connection ended before its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +87,8 @@ impl Conn {
         &self.buf
     }
 
-    /// Sends one request made of `parts` (written with one vectored write) and reads its
-    /// response, following the module's reconnect and retry rule.
+    /// Sends one request made of `parts` (at most [`MAX_PARTS`], written with one vectored
+    /// write) and reads its response, following the module's reconnect and retry rule.
     pub fn roundtrip(&mut self, parts: &[&[u8]], retry: Retry) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
@@ -141,7 +143,7 @@ impl Conn {
 
     fn write(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let stream = self.stream.as_mut().ok_or(io::ErrorKind::NotConnected)?;
-        let mut slices = [IoSlice::new(&[]); 4];
+        let mut slices = [IoSlice::new(&[]); MAX_PARTS];
         let mut n = 0;
         for p in parts.iter().filter(|p| !p.is_empty()) {
             slices[n] = IoSlice::new(p);

@@ -13,27 +13,44 @@ pub const MAX_HEADERS: usize = 64;
 /// Largest response body accepted, in bytes: ten times the platform's largest event (6 MB).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// Response headers the runtime reads, by meaning. Each matches both the documented spelling
-/// and the walkthrough's `Scf_Runtime_*` spelling, case-insensitively.
+/// Response headers the runtime reads, by meaning. Each matches every spelling listed in its
+/// doc, case-insensitively: SCF's documented one, the walkthrough's `Scf_Runtime_*` one, and
+/// for the request id AWS Lambda's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub enum Field {
-    /// `request_id` or `Scf_Runtime_Request_Id`.
+    /// `request_id`, `Scf_Runtime_Request_Id` or `Lambda-Runtime-Aws-Request-Id`.
     RequestId = 0,
     /// `memory_limit_in_mb` or `Scf_Runtime_Memory_Limit_In_Mb`.
     MemoryLimitInMb = 1,
     /// `time_limit_in_ms` or `Scf_Runtime_Time_Limit_In_Ms`.
     TimeLimitInMs = 2,
+    /// `Lambda-Runtime-Deadline-Ms` (AWS): the deadline in milliseconds since the epoch.
+    DeadlineMs = 3,
+    /// `Lambda-Runtime-Invoked-Function-Arn` (AWS).
+    FunctionArn = 4,
+    /// `Lambda-Runtime-Trace-Id` (AWS).
+    TraceId = 5,
+    /// `Lambda-Runtime-Client-Context` (AWS).
+    ClientContext = 6,
 }
 
 /// Number of [`Field`] variants.
-pub const FIELDS: usize = 3;
+pub const FIELDS: usize = 7;
 
 /// Header names (lower case) for each field, in [`Field`] order.
-const FIELD_NAMES: [[&str; 2]; FIELDS] = [
-    ["request_id", "scf_runtime_request_id"],
-    ["memory_limit_in_mb", "scf_runtime_memory_limit_in_mb"],
-    ["time_limit_in_ms", "scf_runtime_time_limit_in_ms"],
+const FIELD_NAMES: [&[&str]; FIELDS] = [
+    &[
+        "request_id",
+        "scf_runtime_request_id",
+        "lambda-runtime-aws-request-id",
+    ],
+    &["memory_limit_in_mb", "scf_runtime_memory_limit_in_mb"],
+    &["time_limit_in_ms", "scf_runtime_time_limit_in_ms"],
+    &["lambda-runtime-deadline-ms"],
+    &["lambda-runtime-invoked-function-arn"],
+    &["lambda-runtime-trace-id"],
+    &["lambda-runtime-client-context"],
 ];
 
 /// How the body after a head is delimited.
@@ -286,21 +303,23 @@ impl Chunked {
                     self.read += 2;
                     self.state = ChunkState::Size;
                 }
-                ChunkState::Trailers => match memchr::memchr(b'\n', &buf[self.read..filled]) {
-                    Some(i) => {
-                        let line = &buf[self.read..self.read + i];
-                        self.read += i + 1;
-                        if line.is_empty() || line == b"\r" {
-                            self.state = ChunkState::Done;
+                ChunkState::Trailers => {
+                    match buf[self.read..filled].iter().position(|&b| b == b'\n') {
+                        Some(i) => {
+                            let line = &buf[self.read..self.read + i];
+                            self.read += i + 1;
+                            if line.is_empty() || line == b"\r" {
+                                self.state = ChunkState::Done;
+                            }
+                        }
+                        None => {
+                            if filled - self.read > MAX_HEAD {
+                                return Err(Error::HeadTooLarge);
+                            }
+                            break;
                         }
                     }
-                    None => {
-                        if filled - self.read > MAX_HEAD {
-                            return Err(Error::HeadTooLarge);
-                        }
-                        break;
-                    }
-                },
+                }
                 ChunkState::Done => break,
             }
         }

@@ -221,6 +221,34 @@ impl FakeApi {
         );
     }
 
+    /// Answers an AWS `/next` with an event: request id, a deadline `ms_left` from now,
+    /// function ARN and trace id.
+    pub fn aws_event(&mut self, id: &str, ms_left: u64, event: &[u8]) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = (now + ms_left).to_string();
+        self.answer(
+            200,
+            &[
+                ("Lambda-Runtime-Aws-Request-Id", id),
+                ("Lambda-Runtime-Deadline-Ms", &deadline),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:echo",
+                ),
+                (
+                    "Lambda-Runtime-Trace-Id",
+                    "Root=1-5e1b4151-5ac6c58f;Sampled=1",
+                ),
+            ],
+            event,
+            Send::Length,
+            After::KeepAlive,
+        );
+    }
+
     /// Has a connection been made (or a request sent) within `wait`?
     pub fn anyone_within(&mut self, wait: Duration) -> bool {
         self.next_request_within(wait).is_some() || self.connections > 0
@@ -276,14 +304,35 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Starts a bootstrap against `port` with extra environment variables, stdout and stderr
-/// piped.
+/// Starts a bootstrap against SCF's runtime API at `port` with extra environment variables,
+/// stdout and stderr piped.
 pub fn start(bin: &Path, port: u16, env: &[(&str, &str)]) -> Child {
+    let port = port.to_string();
+    let mut all = vec![
+        ("SCF_RUNTIME_API", "127.0.0.1"),
+        ("SCF_RUNTIME_API_PORT", port.as_str()),
+        ("_HANDLER", "index.main_handler"),
+    ];
+    all.extend_from_slice(env);
+    start_with(bin, &all)
+}
+
+/// Starts a bootstrap against AWS Lambda's runtime API at `port`.
+pub fn start_aws(bin: &Path, port: u16, env: &[(&str, &str)]) -> Child {
+    let api = format!("127.0.0.1:{port}");
+    let mut all = vec![
+        ("AWS_LAMBDA_RUNTIME_API", api.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "echo"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+    ];
+    all.extend_from_slice(env);
+    start_with(bin, &all)
+}
+
+/// Starts a bootstrap with exactly this environment.
+pub fn start_with(bin: &Path, env: &[(&str, &str)]) -> Child {
     let mut cmd = Command::new(bin);
     cmd.env_clear()
-        .env("SCF_RUNTIME_API", "127.0.0.1")
-        .env("SCF_RUNTIME_API_PORT", port.to_string())
-        .env("_HANDLER", "index.main_handler")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
