@@ -41,6 +41,7 @@
 //! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
 //! | [`event`] | the `InvalidParameterValue` check of `Invoke` |
 //! | [`local_api`] | `POST /invoke` of `scf-local run` |
+//! | [`tc3`] | TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify) |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
@@ -59,6 +60,7 @@ pub mod package;
 pub mod pool;
 pub mod result;
 pub mod runtime_api;
+pub mod tc3;
 
 pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
 pub use package::{Package, PackageError};
