@@ -39,6 +39,8 @@ pub enum Command {
     Pack(PackArgs),
     /// Measure warm invocations in-process: latency and the emulator's own CPU time.
     Bench(BenchArgs),
+    /// Serve the TencentCloud API of SCF (CreateFunction, Invoke, …) for the official SDKs.
+    Serve(ServeArgs),
 }
 
 /// `--headers`.
@@ -163,6 +165,44 @@ pub struct BenchArgs {
     pub event: String,
 }
 
+/// `scf-local serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: the OS picks one; the address is printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:9100")]
+    pub listen: SocketAddr,
+    /// Directory of the state database (functions, code, invocation logs).
+    #[arg(long, default_value = ".scf-local")]
+    pub state_dir: PathBuf,
+    /// The SecretId requests must be signed with (default: $TENCENTCLOUD_SECRETID).
+    #[arg(long)]
+    pub secret_id: Option<String>,
+    /// The SecretKey requests must be signed with (default: $TENCENTCLOUD_SECRETKEY).
+    #[arg(long)]
+    pub secret_key: Option<String>,
+    /// Accept requests without checking their signature.
+    #[arg(long)]
+    pub no_auth: bool,
+    /// Most instances of one function at once; synchronous calls beyond get 432.
+    #[arg(long, default_value_t = 8)]
+    pub max_instances: usize,
+    /// Seconds an idle instance stays warm.
+    #[arg(long, default_value_t = 300.0)]
+    pub idle_timeout: f64,
+    /// Kill an instance whose processes use more than its MemorySize (result 434).
+    #[arg(long)]
+    pub enforce_memory: bool,
+    /// Largest request body accepted, bytes (the platform's 10 MB by default).
+    #[arg(long, default_value_t = crate::serve::REQUEST_LIMIT)]
+    pub max_request_size: usize,
+    /// Region of functions created without X-TC-Region.
+    #[arg(long, default_value = "ap-guangzhou")]
+    pub region: String,
+    /// Write each invocation's log to stderr.
+    #[arg(long)]
+    pub print_logs: bool,
+}
+
 /// Bad input: reported as one line, exit status 2.
 struct Fatal(String);
 
@@ -230,6 +270,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Pack(args) => pack(args),
         Command::Bench(args) => bench(args),
+        Command::Serve(args) => serve(args),
     };
     match outcome {
         Ok(code) => code,
@@ -430,4 +471,66 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
+    use crate::serve::{functions::PoolSettings, ServeOptions, Server};
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let id = args
+        .secret_id
+        .clone()
+        .or_else(|| env("TENCENTCLOUD_SECRETID"));
+    let key = args
+        .secret_key
+        .clone()
+        .or_else(|| env("TENCENTCLOUD_SECRETKEY"));
+    let credentials = match (id, key) {
+        (Some(id), Some(key)) => vec![crate::tc3::Credential::new(id, key)],
+        (None, None) if args.no_auth => Vec::new(),
+        (None, None) => {
+            return Err(Fatal(
+                "give the key requests are signed with (--secret-id and --secret-key, or \
+                 TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY), or --no-auth"
+                    .to_owned(),
+            ))
+        }
+        _ => return Err(Fatal("--secret-id and --secret-key go together".to_owned())),
+    };
+    if args.max_instances == 0 {
+        return Err(Fatal("--max-instances must be at least 1".to_owned()));
+    }
+    let mut options = ServeOptions::new(args.state_dir.clone());
+    options.credentials = credentials;
+    options.no_auth = args.no_auth;
+    options.pools = PoolSettings {
+        max_instances: args.max_instances,
+        idle_timeout: seconds("--idle-timeout", args.idle_timeout)?,
+        enforce_memory: args.enforce_memory,
+    };
+    options.request_limit = args.max_request_size;
+    options.default_region = args.region.clone();
+    options.print_logs = args.print_logs;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let server = Server::open(options)
+            .map_err(|e| Fatal(format!("{}: {}", args.state_dir.display(), e.message)))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Fatal(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "scf-local: TencentCloud API ({} {}) on http://{addr}/ with {} function(s) in {}{} (Ctrl-C to stop)",
+            crate::serve::SERVICE,
+            crate::serve::VERSION,
+            server.registry().len(),
+            args.state_dir.display(),
+            if args.no_auth { ", no signature check" } else { "" },
+        );
+        server.serve(listener, interrupted()).await;
+        Ok::<_, Fatal>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

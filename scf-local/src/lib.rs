@@ -42,6 +42,7 @@
 //! | [`event`] | the `InvalidParameterValue` check of `Invoke` |
 //! | [`local_api`] | `POST /invoke` of `scf-local run` |
 //! | [`tc3`] | TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify) |
+//! | [`serve`] | `scf-local serve`: the TencentCloud API of SCF (`CreateFunction`, `Invoke`, …) |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
@@ -60,6 +61,7 @@ pub mod package;
 pub mod pool;
 pub mod result;
 pub mod runtime_api;
+pub mod serve;
 pub mod tc3;
 
 pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
