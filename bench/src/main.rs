@@ -9,6 +9,8 @@
 //! ```text
 //! cargo run -p scf-bench --release -- [--quick] [--runs N] [--window-ms MS]
 //!                                      [--out DIR] [--skip ID[,ID...]] [--no-emulator]
+//!                                      [--no-nice]
+//! cargo run -p scf-bench --release -- profile [--events N] [--size BYTES] -- COMMAND ...
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -23,6 +25,7 @@ mod emulator;
 mod http;
 mod measure;
 mod procfs;
+mod profile;
 mod report;
 mod stats;
 
@@ -109,7 +112,10 @@ usage: scf-bench [--quick] [--runs N] [--window-ms MS] [--out DIR] [--skip ID,..
   --out DIR      where <date>.md and <date>.svg are written (default bench/results)
   --skip IDS     leave contenders out: ours-min, tencent_scf, bash, ours (never floor)
   --no-emulator  measure against the in-harness server only
-  --no-nice      do not raise the priority of the measurement (nice -10 when permitted)";
+  --no-nice      do not raise the priority of the measurement (nice -10 when permitted)
+
+       scf-bench profile [--events N] [--size BYTES] -- COMMAND [ARGS...]
+  runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API";
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
@@ -179,6 +185,16 @@ pub struct Outcome {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("profile") {
+        return match profile::main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("scf-bench profile: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let opts = match parse_args() {
         Ok(o) => o,
         Err(e) => {

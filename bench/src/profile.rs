@@ -1,0 +1,96 @@
+//! `scf-bench profile [--events N] [--size BYTES] -- COMMAND ...`: one bootstrap against the
+//! in-harness runtime API, under whatever tool `COMMAND` starts (`strace -c`, `perf stat`,
+//! `valgrind --tool=callgrind`), to see where its time goes.
+//!
+//! The command runs in the current directory with the platform's environment pointing at the
+//! server, gets `N` events of `BYTES` bytes back to back, and once it has asked for one more
+//! it is sent SIGTERM (the bootstrap only, not the tool, which then writes its summary).
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::api::{ApiServer, Plan};
+use crate::measure::{platform_env, Running};
+use crate::procfs;
+
+const USAGE: &str = "usage: scf-bench profile [--events N] [--size BYTES] -- COMMAND [ARGS...]";
+
+/// Runs the `profile` subcommand with the arguments after `profile`.
+pub fn main(args: &[String]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+
+    let mut events = 1000u64;
+    let mut size = 1024usize;
+    let mut i = 0;
+    while i < args.len() {
+        let value = |i: usize| args.get(i + 1).ok_or(format!("{} needs a value", args[i]));
+        match args[i].as_str() {
+            "--events" => {
+                events = value(i)?.parse().map_err(|_| "--events: bad number")?;
+                i += 2;
+            }
+            "--size" => {
+                size = value(i)?.parse().map_err(|_| "--size: bad number")?;
+                i += 2;
+            }
+            "--" => {
+                i += 1;
+                break;
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    let command = &args[i..];
+    let Some(program) = command.first() else {
+        return Err(USAGE.into());
+    };
+    let server = ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?;
+    let event = crate::event(size.max(16));
+    server.begin(Arc::new(Plan::new(&event)), events);
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let child = Command::new(program)
+        .args(&command[1..])
+        .envs(platform_env(&cwd, server.port()))
+        .stdin(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let mut proc = Running::new(child, true);
+    let timeout = Duration::from_secs(3600);
+    let t = server.wait_until(
+        timeout,
+        || proc.alive(),
+        |t| t.results >= events && t.polls > events,
+    )?;
+    if let Some(f) = t.failure {
+        return Err(f);
+    }
+    let elapsed = t0.elapsed();
+    // The bootstrap is the innermost process of the chain the command started (perf and
+    // strace start it as their child; valgrind runs it in its own process): end only it,
+    // so that the tool outlives it and writes its summary.
+    let mut target = proc.pid();
+    while let Some(&child) = procfs::children(target).first() {
+        target = child;
+    }
+    // SAFETY: kill has no memory-safety preconditions; `target` is our child or one of its
+    // descendants, alive a moment ago.
+    unsafe {
+        libc::kill(target as libc::pid_t, libc::SIGTERM);
+    }
+    if !proc.wait_for(Duration::from_secs(60)) {
+        return Err("the command did not end within 60 s of SIGTERM".into());
+    }
+    let ready = t
+        .ready_at
+        .map(|r| format!("{:?}", r.saturating_duration_since(t0)))
+        .unwrap_or_else(|| "never".into());
+    eprintln!(
+        "scf-bench profile: {} events of {} bytes answered correctly in {elapsed:?} (ready after {ready})",
+        t.results,
+        event.len()
+    );
+    Ok(())
+}
