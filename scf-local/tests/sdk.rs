@@ -1,0 +1,181 @@
+//! The official TencentCloud Python SDK against `scf-local serve`, with client code shaped
+//! like the walkthrough's two SDK scripts (`tests/sdk/create_function.py`,
+//! `tests/sdk/invoke.py`) and only the endpoint changed.
+//!
+//! The SDK (`tencentcloud-sdk-python-common`, `tencentcloud-sdk-python-scf`) is installed from
+//! PyPI into a virtualenv at `target/sdk-venv`, once; later runs reuse it. Without python3,
+//! its `venv` module or PyPI, this test fails and says what is missing.
+
+mod common;
+mod serve_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use serve_support::*;
+
+const PACKAGES: [&str; 2] = [
+    "tencentcloud-sdk-python-common",
+    "tencentcloud-sdk-python-scf",
+];
+
+/// The virtualenv's python, with the SDK installed.
+fn sdk_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = repo_root().join("target/sdk-venv");
+            let python = venv.join("bin/python");
+            let has_sdk = |python: &Path| {
+                Command::new(python)
+                    .args(["-c", "import tencentcloud.scf.v20180416.scf_client"])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            };
+            if has_sdk(&python) {
+                return python;
+            }
+            let python3 = std::env::var("PYTHON3").unwrap_or_else(|_| "python3".to_owned());
+            let out = Command::new(&python3)
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("this test needs python3 (with its venv module) to install the TencentCloud SDK: cannot run {python3}: {e}")
+                });
+            assert!(
+                out.status.success(),
+                "`{python3} -m venv {}` failed (on Debian: apt-get install python3-venv; scripts/setup.sh does it):\n{}",
+                venv.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut pip = Command::new(venv.join("bin/pip"));
+            pip.args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(PACKAGES);
+            let out = run_bounded(pip, Duration::from_secs(600));
+            assert!(
+                out.status.success(),
+                "pip install {} failed (PyPI must be reachable):\n{}",
+                PACKAGES.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(has_sdk(&python), "the SDK does not import after pip install");
+            python
+        })
+        .clone()
+}
+
+/// Runs one of the SDK scripts against `serve` with the given key; returns its output and
+/// its printed JSON.
+fn script(serve: &Serve, key: &str, name: &str, args: &[&Path]) -> (Output, serde_json::Value) {
+    let mut cmd = Command::new(sdk_python());
+    cmd.arg(repo_root().join("scf-local/tests/sdk").join(name))
+        .args(args)
+        .env("SCF_LOCAL_ENDPOINT", &serve.addr)
+        .env("TENCENTCLOUD_SECRETID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRETKEY", key)
+        // Loopback must not go through a proxy the environment may name.
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .env("NO_PROXY", "127.0.0.1,localhost");
+    let out = run_bounded(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{name} printed no JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, json)
+}
+
+/// The walkthrough's event as the bash bootstrap echoes it (`echo $RESPONSE` unquoted
+/// squeezes the runs of spaces).
+const BASH_RET_MSG: &str =
+    r#"Echoing request: '{ "key1": "test value 1", "key2": "test value 2" }'"#;
+
+/// The walkthrough's event as sent, echoed verbatim by the Rust `echo` example.
+const RUST_RET_MSG: &str =
+    r#"Echoing request: '{   "key1": "test value 1",   "key2": "test value 2" }'"#;
+
+fn create_and_invoke(serve: &Serve, function: &str, zip: &Path, ret_msg: &str) {
+    let (out, created) = script(
+        serve,
+        SECRET_KEY,
+        "create_function.py",
+        &[Path::new(function), zip],
+    );
+    assert!(out.status.success(), "CreateFunction failed: {created}");
+    assert!(created["RequestId"].is_string(), "{created}");
+
+    let (out, invoked) = script(serve, SECRET_KEY, "invoke.py", &[Path::new(function)]);
+    assert!(out.status.success(), "Invoke failed: {invoked}");
+    let r = &invoked["Result"];
+    assert_eq!(r["RetMsg"], ret_msg, "{invoked}");
+    assert_eq!(r["ErrMsg"], "", "{invoked}");
+    assert_eq!(r["InvokeResult"], 0, "{invoked}");
+    assert_eq!(r["Log"], "", "no LogType: no log ({invoked})");
+    let id = r["FunctionRequestId"].as_str().expect("FunctionRequestId");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(invoked["RequestId"], id);
+    let mem = r["MemUsage"].as_u64().expect("MemUsage is an integer");
+    assert!(mem > 0 && mem < 3072 << 20, "MemUsage {mem}");
+    let duration = r["Duration"].as_f64().expect("Duration is a number");
+    let bill = r["BillDuration"]
+        .as_u64()
+        .expect("BillDuration is an integer");
+    assert!(duration > 0.0 && duration < 3000.0, "Duration {duration}");
+    assert!(
+        bill >= 1 && bill as f64 >= duration && bill as f64 <= duration + 1.0,
+        "BillDuration {bill} for {duration}"
+    );
+
+    // LogType Tail: the platform's lines around the function's output.
+    let tail = Path::new("Tail");
+    let (out, invoked) = script(serve, SECRET_KEY, "invoke.py", &[Path::new(function), tail]);
+    assert!(out.status.success(), "Invoke failed: {invoked}");
+    let log = invoked["Result"]["Log"].as_str().unwrap();
+    let id = invoked["Result"]["FunctionRequestId"].as_str().unwrap();
+    assert!(log.starts_with(&format!("START RequestId:{id}\n")), "{log}");
+    assert!(log.contains(&format!("END RequestId:{id}\n")), "{log}");
+    assert_eq!(invoked["Result"]["RetMsg"], ret_msg);
+}
+
+#[test]
+fn walkthrough_sdk_scripts_against_serve() {
+    sdk_python();
+    let scratch = Scratch::new();
+    let serve = Serve::start(&scratch.path().join("state"), &[]);
+
+    // The walkthrough's bash bootstrap, zipped with its modes.
+    let dir = scratch.copy_fixture("bash-echo");
+    let bash_zip = pack(&scratch, &dir.join("bootstrap"), &[&dir.join("index.sh")]);
+    let bash_zip_kept = scratch.path().join("bash.zip");
+    std::fs::rename(&bash_zip, &bash_zip_kept).unwrap();
+    create_and_invoke(&serve, "CustomRuntime-Bash", &bash_zip_kept, BASH_RET_MSG);
+
+    // The Rust echo example, built as a static musl bootstrap.
+    let rust_zip = pack(&scratch, &echo_bootstrap(), &[]);
+    create_and_invoke(&serve, "CustomRuntime-Rust", &rust_zip, RUST_RET_MSG);
+
+    // The same call signed with a wrong key.
+    let (out, refused) = script(
+        &serve,
+        "not-the-key",
+        "invoke.py",
+        &[Path::new("CustomRuntime-Bash")],
+    );
+    assert!(!out.status.success(), "{refused}");
+    assert_eq!(
+        refused["Error"]["Code"], "AuthFailure.SignatureFailure",
+        "{refused}"
+    );
+}
