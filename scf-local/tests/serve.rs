@@ -516,6 +516,9 @@ fn concurrent_invokes_share_the_pool() {
     assert_no_process_in(scratch.path());
 }
 
+/// A created function's name and code.
+type Acked = (String, Vec<u8>);
+
 /// SIGKILL while four clients create functions: every acknowledged create is there after a
 /// restart, with its configuration and its exact code.
 #[test]
@@ -524,7 +527,8 @@ fn acknowledged_creates_survive_sigkill() {
     let state = scratch.path().join("state");
     let mut serve = Serve::start(&state, &[]);
     let addr = serve.addr.clone();
-    let acked: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    // (name, zip) of every create the server answered.
+    let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let killed = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|t| {
