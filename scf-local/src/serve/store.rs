@@ -194,6 +194,13 @@ impl Store {
                  ON invocations (namespace, function_name, start_ms);
              CREATE INDEX IF NOT EXISTS invocations_by_request ON invocations (request_id);",
         )?;
+        // `Event` invocations still running when the last server stopped will not end.
+        functions.execute(
+            "UPDATE invocations SET finished = 1, ret_code = 500,
+                 ret_msg = 'scf-local stopped before the invocation ended'
+             WHERE finished = 0",
+            [],
+        )?;
         let logs = connect(&path, "NORMAL")?;
         Ok(Store {
             path,
@@ -478,8 +485,22 @@ mod tests {
             request_id: Some("r1".into()),
             ascending: true,
             limit: 1,
-            ..q
+            ..q.clone()
         };
         assert_eq!(store.invocations(&one).unwrap().0, 1);
+
+        // A run cut short by a stop is reported ended (500) by the next server.
+        let mut cut = log("r4", 40, 2);
+        cut.finished = false;
+        store.record_invocation(&cut).unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let r4 = LogQuery {
+            request_id: Some("r4".into()),
+            ..q
+        };
+        let (_, rows) = store.invocations(&r4).unwrap();
+        assert!(rows[0].finished);
+        assert_eq!(rows[0].ret_code, 500);
     }
 }
