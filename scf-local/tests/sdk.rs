@@ -72,7 +72,21 @@ fn sdk_python() -> PathBuf {
 /// Runs one of the SDK scripts against `serve` with the given key; returns its output and
 /// its printed JSON.
 fn script(serve: &Serve, key: &str, name: &str, args: &[&Path]) -> (Output, serde_json::Value) {
+    script_with(serve, key, name, args, None)
+}
+
+/// [`script`] with the SDK's `signMethod` set.
+fn script_with(
+    serve: &Serve,
+    key: &str,
+    name: &str,
+    args: &[&Path],
+    sign_method: Option<&str>,
+) -> (Output, serde_json::Value) {
     let mut cmd = Command::new(sdk_python());
+    if let Some(method) = sign_method {
+        cmd.env("SCF_SIGN_METHOD", method);
+    }
     cmd.arg(repo_root().join("scf-local/tests/sdk").join(name))
         .args(args)
         .env("SCF_LOCAL_ENDPOINT", &serve.addr)
@@ -165,6 +179,45 @@ fn walkthrough_sdk_scripts_against_serve() {
     // The Rust echo example, built as a static musl bootstrap.
     let rust_zip = pack(&scratch, &echo_bootstrap(), &[]);
     create_and_invoke(&serve, "CustomRuntime-Rust", &rust_zip, RUST_RET_MSG);
+
+    // A signed GET (the SDK's reqMethod = "GET"): parameters in the query string.
+    let (out, listed) = script(
+        &serve,
+        SECRET_KEY,
+        "list_functions.py",
+        &[Path::new("CustomRuntime")],
+    );
+    assert!(out.status.success(), "ListFunctions failed: {listed}");
+    assert_eq!(listed["TotalCount"], 2, "{listed}");
+    assert_eq!(
+        listed["Functions"][0]["FunctionName"], "CustomRuntime-Bash",
+        "{listed}"
+    );
+    assert_eq!(
+        listed["Functions"][1]["FunctionName"], "CustomRuntime-Rust",
+        "{listed}"
+    );
+
+    // The legacy signature is refused with a word on what to use.
+    let (out, legacy) = script_with(
+        &serve,
+        SECRET_KEY,
+        "list_functions.py",
+        &[Path::new("C")],
+        Some("HmacSHA256"),
+    );
+    assert!(!out.status.success(), "{legacy}");
+    assert_eq!(
+        legacy["Error"]["Code"], "AuthFailure.SignatureFailure",
+        "{legacy}"
+    );
+    assert!(
+        legacy["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("TC3-HMAC-SHA256"),
+        "{legacy}"
+    );
 
     // The same call signed with a wrong key.
     let (out, refused) = script(

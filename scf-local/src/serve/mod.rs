@@ -245,7 +245,20 @@ impl Server {
                 .map(|(_, v)| v.trim())
                 .filter(|v| !v.is_empty())
         };
-        let action = header("x-tc-action").ok_or_else(|| ApiError::missing("X-TC-Action"))?;
+        let Some(action) = header("x-tc-action") else {
+            // The SDKs' legacy signature (signMethod HmacSHA1/HmacSHA256) puts Action and
+            // Signature among the parameters instead.
+            let form = if get { query.as_bytes() } else { &body[..] };
+            let legacy = |p: &[u8]| form.windows(p.len()).any(|w| w == p);
+            if legacy(b"SignatureMethod=") && legacy(b"Signature=") {
+                return Err(ApiError::new(
+                    "AuthFailure.SignatureFailure",
+                    "HmacSHA1/HmacSHA256 signatures are not accepted here: sign with \
+                     TC3-HMAC-SHA256 (the SDKs' default signMethod)",
+                ));
+            }
+            return Err(ApiError::missing("X-TC-Action"));
+        };
         let version = header("x-tc-version").ok_or_else(|| ApiError::missing("X-TC-Version"))?;
         if version != VERSION {
             return Err(ApiError::new(
