@@ -729,10 +729,15 @@ async fn invoke(server: &Arc<Server>, p: Params, api: Api) -> Result<Reply, ApiE
     let request_id = new_request_id();
     let (_, slot) = server.registry.deployed(&namespace, &name).await?;
     if asynchronous {
+        drop(slot);
+        // Logged as running before the answer: GetFunctionLogs knows the id at once.
+        let started = now_ms();
+        server
+            .record_running(&namespace, &name, started, &request_id)
+            .await;
         let server = server.clone();
         let id = request_id.clone();
-        drop(slot);
-        tokio::spawn(async move { run_async(server, namespace, name, id, event).await });
+        tokio::spawn(async move { run_async(server, namespace, name, id, event, started).await });
         let queued = InvocationResult::failed(
             Status::Success,
             request_id.clone(),
@@ -779,23 +784,16 @@ async fn run(slot: Slot, request_id: String, event: Bytes) -> InvocationResult {
     }
 }
 
-/// An `Event` invocation: logged as running, retried while every instance is busy (the
-/// platform queues asynchronous events), then logged with its result.
+/// An `Event` invocation (already logged as running): retried while every instance is busy
+/// (the platform queues asynchronous events), then logged with its result.
 async fn run_async(
     server: Arc<Server>,
     namespace: String,
     name: String,
     request_id: String,
     event: Bytes,
+    started: u64,
 ) {
-    let started = now_ms();
-    let running = InvocationResult::failed(
-        Status::Success,
-        request_id.clone(),
-        String::new(),
-        String::new(),
-    );
-    server.record_running(&namespace, &name, started, &running);
     let deadline = Instant::now() + ASYNC_QUEUE_TIME;
     let mut pause = Duration::from_millis(10);
     let result = loop {
@@ -825,11 +823,11 @@ impl Server {
         }
     }
 
-    fn record_running(&self, namespace: &str, name: &str, started: u64, r: &InvocationResult) {
+    async fn record_running(&self, namespace: &str, name: &str, started: u64, request_id: &str) {
         let log = InvocationLog {
             namespace: namespace.to_owned(),
             function_name: name.to_owned(),
-            request_id: r.request_id.clone(),
+            request_id: request_id.to_owned(),
             start_ms: started,
             finished: false,
             ret_code: 2,
@@ -841,8 +839,10 @@ impl Server {
             invocation_type: "Event".to_owned(),
         };
         let store = self.registry.store().clone();
-        // Awaited by nobody: a log write never delays an answer.
-        tokio::task::spawn_blocking(move || store.record_invocation(&log));
+        let written = tokio::task::spawn_blocking(move || store.record_invocation(&log)).await;
+        if let Ok(Err(e)) = written {
+            eprintln!("scf-local: cannot record the invocation log: {e}");
+        }
     }
 
     /// Keeps an invocation's result for `GetFunctionLogs`.
