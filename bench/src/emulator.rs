@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::http::{Conn, Start};
-use crate::measure::{Config, Running, Sample, Warm, Windows};
+use crate::measure::{Config, Live, Running, Sample, Warm};
 use crate::procfs::{self, Cpu};
 use crate::{expected_reply, Workspace};
 
@@ -184,86 +184,108 @@ fn invoke_request(event: &[u8]) -> Vec<u8> {
     req
 }
 
-/// Measures one sample of the bootstrap in `code_dir` under `scf-local run`.
-/// With the warm windows if `warm`.
-pub fn sample(bin: &Path, code_dir: &Path, cfg: &Config, warm: bool) -> Result<Sample, String> {
-    let emu = Emulator::start(bin, code_dir)?;
-    let mut bootstrap = None;
-    let result = measure(&emu, cfg, warm, &mut bootstrap);
-    emu.stop(bootstrap);
-    result
+/// A bootstrap kept warm by a running `scf-local run`.
+pub struct EmuInstance {
+    emu: Option<Emulator>,
+    client: Client,
+    /// The bootstrap's pid.
+    pid: u32,
+    small: (Vec<u8>, String),
+    large: (Vec<u8>, String),
 }
 
-fn measure(
-    emu: &Emulator,
-    cfg: &Config,
-    warm: bool,
-    bootstrap: &mut Option<u32>,
-) -> Result<Sample, String> {
-    let small_req = invoke_request(&cfg.small);
-    let small_expected = String::from_utf8_lossy(&expected_reply(&cfg.small)).into_owned();
-    let large_req = invoke_request(&cfg.large);
-    let large_expected = String::from_utf8_lossy(&expected_reply(&cfg.large)).into_owned();
-    let mut client = Client::connect(&emu.addr)?;
+impl Drop for EmuInstance {
+    fn drop(&mut self) {
+        if let Some(emu) = self.emu.take() {
+            emu.stop(Some(self.pid));
+        }
+    }
+}
 
+/// Starts `scf-local run` on the bootstrap in `code_dir`, makes the cold call and measures
+/// it; the instance stays up for warm windows.
+pub fn start(bin: &Path, code_dir: &Path, cfg: &Config) -> Result<(Sample, EmuInstance), String> {
+    let emu = Emulator::start(bin, code_dir)?;
+    let pack = |event: &[u8]| {
+        (
+            invoke_request(event),
+            String::from_utf8_lossy(&expected_reply(event)).into_owned(),
+        )
+    };
+    let small = pack(&cfg.small);
+    let large = pack(&cfg.large);
+    let mut client = match Client::connect(&emu.addr) {
+        Ok(c) => c,
+        Err(e) => {
+            emu.stop(None);
+            return Err(e);
+        }
+    };
     let t0 = Instant::now();
-    client.invoke(&small_req, &small_expected, true)?;
+    if let Err(e) = client.invoke(&small.0, &small.1, true) {
+        emu.stop(None);
+        return Err(e);
+    }
     let first = t0.elapsed();
-
     let emu_pid = emu.proc.pid();
-    let pid = *procfs::children(emu_pid)
-        .first()
-        .ok_or("no bootstrap process under scf-local")?;
-    *bootstrap = Some(pid);
+    let Some(&pid) = procfs::children(emu_pid).first() else {
+        emu.stop(None);
+        return Err("no bootstrap process under scf-local".into());
+    };
+    let instance = EmuInstance {
+        emu: Some(emu),
+        client,
+        pid,
+        small,
+        large,
+    };
     // Between invocations the bootstrap waits in `/next`: its CPU time so far is the cold
     // start's (a moment to let bash reap the curl that posted the result).
     thread::sleep(Duration::from_millis(20));
-    let cold_cpu = Cpu::read(pid).map(|c| c.total());
-    let cold_wait = procfs::run_delay(pid);
-    let mut sample = Sample {
+    let sample = Sample {
         ready: None,
         first,
-        cold_cpu,
-        cold_wait,
+        cold_cpu: Cpu::read(pid).map(|c| c.total()),
+        cold_wait: procfs::run_delay(pid),
         warm: None,
     };
-    if !warm {
-        return Ok(sample);
+    Ok((sample, instance))
+}
+
+impl Live for EmuInstance {
+    fn warmup(&mut self, large: bool, count: u64) -> Result<(), String> {
+        let (req, expected) = if large { &self.large } else { &self.small };
+        for _ in 0..count {
+            self.client.invoke(req, expected, false)?;
+        }
+        Ok(())
     }
 
-    let mut run = |req: &[u8], expected: &str, warmup: u64| -> Result<Warm, String> {
-        for _ in 0..warmup {
-            client.invoke(req, expected, false)?;
-        }
-        let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+    fn window(&mut self, large: bool, length: Duration) -> Result<Warm, String> {
+        let (req, expected) = if large { &self.large } else { &self.small };
+        let emu_pid = self.emu.as_ref().ok_or("scf-local is gone")?.proc.pid();
+        let c0 = Cpu::read(self.pid).ok_or("the bootstrap is gone")?;
         let e0 = Cpu::read(emu_pid).ok_or("scf-local is gone")?;
         let start = Instant::now();
         let mut count = 0u64;
-        while count < 2 || start.elapsed() < cfg.window {
-            client.invoke(req, expected, count == 0)?;
+        while count < 1 || start.elapsed() < length {
+            self.client.invoke(req, expected, count == 0)?;
             count += 1;
         }
-        let secs = start.elapsed().as_secs_f64();
-        let c1 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+        let elapsed = start.elapsed();
+        let c1 = Cpu::read(self.pid).ok_or("the bootstrap is gone")?;
         let e1 = Cpu::read(emu_pid).ok_or("scf-local is gone")?;
-        Ok(Warm {
-            per_second: count as f64 / secs,
-            cpu: c0.since(&c1) / count as u32,
+        Ok(Warm::new(
             count,
-            emulator_cpu: Some(e0.since(&e1) / count as u32),
-        })
-    };
-    let small = run(&small_req, &small_expected, cfg.warmup_small)?;
-    let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-    let large = run(&large_req, &large_expected, cfg.warmup_large)?;
-    let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-    sample.warm = Some(Windows {
-        small,
-        large,
-        rss_small,
-        rss_large,
-    });
-    Ok(sample)
+            elapsed,
+            c0.since(&c1),
+            Some(e0.since(&e1)),
+        ))
+    }
+
+    fn peak_rss(&self) -> Option<u64> {
+        procfs::peak_rss(self.pid)
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use contenders::Contender;
-use measure::{Config, Sample};
+use measure::{Config, Live, Sample, Warm, Windows};
 
 /// Where the workspace is: found with `cargo metadata`, so no path is written in the code.
 pub struct Workspace {
@@ -231,6 +231,7 @@ fn run(opts: Options) -> Result<(), String> {
     let config = Config {
         runs: opts.runs,
         cold_extra: if opts.quick { 0 } else { 4 },
+        slices: if opts.quick { 2 } else { 10 },
         window: opts.window,
         small: event(small),
         large: event(large),
@@ -245,17 +246,28 @@ fn run(opts: Options) -> Result<(), String> {
     eprintln!("== priority of the measurement: {priority}");
     let logs = ws.target.join("bench/logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-    let server = api::ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?;
+    // One server per contender: all contenders' bootstraps are up together during the warm
+    // windows, each waiting in its own `/next` until its slice comes.
+    let mut servers = Vec::new();
+    for c in &contenders {
+        servers.push(match c.built() {
+            Some(_) => {
+                Some(api::ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?)
+            }
+            None => None,
+        });
+    }
 
     let n = contenders.len();
     let mut harness = vec![Vec::new(); n];
     let mut under_emulator = vec![Vec::new(); n];
     let mut failures = vec![Vec::new(); n];
     eprintln!(
-        "== measuring: {} runs, {} ms windows, events {} B and {} B, against the in-harness \
-         server{}",
+        "== measuring: {} runs, {} ms warm windows in {} slices, events {} B and {} B, against \
+         the in-harness server{}",
         config.runs,
         config.window.as_millis(),
+        config.slices,
         config.small.len(),
         config.large.len(),
         if emulator_bin.is_ok() {
@@ -264,18 +276,27 @@ fn run(opts: Options) -> Result<(), String> {
             ""
         }
     );
-    // Interleaved: every contender once per round, so drift of the machine hits all alike.
-    // Each run is `cold_extra` cold-only rounds, then one round with the warm windows.
+    // Every step goes through the contenders in turn (A B C … A B C …), so that drift of
+    // the machine hits all alike: the cold-only starts, the cold start of the warm round,
+    // and each slice of the warm windows.
     for run in 1..=config.runs {
+        let mut lives: Vec<Option<Box<dyn Live + '_>>> = Vec::new();
         for round in 0..=config.cold_extra {
             let warm = round == config.cold_extra;
+            lives.clear();
             for (i, c) in contenders.iter().enumerate() {
-                let Some(built) = c.built() else { continue };
+                let (Some(built), Some(server)) = (c.built(), &servers[i]) else {
+                    lives.push(None);
+                    continue;
+                };
                 let log = logs.join(format!("{}.log", c.id));
-                match measure::sample(&server, &built.dir, &config, &log, warm) {
-                    Ok(s) => {
-                        progress(run, config.runs, "api", c.id, &s);
+                match measure::start(server, &built.dir, &config, &log) {
+                    Ok((s, instance)) => {
+                        if !warm {
+                            progress(run, config.runs, "api", c.id, &s);
+                        }
                         harness[i].push(s);
+                        lives.push(warm.then(|| Box::new(instance) as Box<dyn Live>));
                     }
                     Err(e) => {
                         eprintln!(
@@ -285,27 +306,56 @@ fn run(opts: Options) -> Result<(), String> {
                             log.display()
                         );
                         failures[i].push(format!("in-harness server: {e}"));
+                        lives.push(None);
                     }
                 }
             }
         }
+        finish_round(
+            run,
+            &config,
+            "api",
+            &contenders,
+            lives,
+            &mut harness,
+            &mut failures,
+        );
+
         let Ok(bin) = &emulator_bin else { continue };
+        let mut lives: Vec<Option<Box<dyn Live + '_>>> = Vec::new();
         for round in 0..=config.cold_extra {
             let warm = round == config.cold_extra;
+            lives.clear();
             for (i, c) in contenders.iter().enumerate() {
-                let Some(built) = c.built() else { continue };
-                match emulator::sample(bin, &built.dir, &config, warm) {
-                    Ok(s) => {
-                        progress(run, config.runs, "scf-local", c.id, &s);
+                let Some(built) = c.built() else {
+                    lives.push(None);
+                    continue;
+                };
+                match emulator::start(bin, &built.dir, &config) {
+                    Ok((s, instance)) => {
+                        if !warm {
+                            progress(run, config.runs, "scf-local", c.id, &s);
+                        }
                         under_emulator[i].push(s);
+                        lives.push(warm.then(|| Box::new(instance) as Box<dyn Live>));
                     }
                     Err(e) => {
                         eprintln!("[{run}/{}] scf-local {:<14} FAILED: {e}", config.runs, c.id);
                         failures[i].push(format!("scf-local: {e}"));
+                        lives.push(None);
                     }
                 }
             }
         }
+        finish_round(
+            run,
+            &config,
+            "scf-local",
+            &contenders,
+            lives,
+            &mut under_emulator,
+            &mut failures,
+        );
     }
 
     let outcome = Outcome {
@@ -352,6 +402,80 @@ fn run(opts: Options) -> Result<(), String> {
     Ok(())
 }
 
+/// The warm windows of one run: all live bootstraps get their slices in turn. Each one's
+/// totals go into the last sample of its contender (the cold start of this round).
+fn finish_round(
+    run: usize,
+    config: &Config,
+    server: &str,
+    contenders: &[Contender],
+    mut lives: Vec<Option<Box<dyn Live + '_>>>,
+    samples: &mut [Vec<Sample>],
+    failures: &mut [Vec<String>],
+) {
+    let n = lives.len();
+    let mut errors: Vec<Option<String>> = vec![None; n];
+    let mut small: Vec<Option<Warm>> = vec![None; n];
+    let mut large: Vec<Option<Warm>> = vec![None; n];
+    let mut rss_small = vec![0u64; n];
+    let mut rss_large = vec![0u64; n];
+    // Runs `f` on every live bootstrap; one that fails is ended and its error kept.
+    let mut each =
+        |lives: &mut Vec<Option<Box<dyn Live + '_>>>,
+         f: &mut dyn FnMut(usize, &mut dyn Live) -> Result<(), String>| {
+            for (i, slot) in lives.iter_mut().enumerate() {
+                if let Some(live) = slot.as_mut() {
+                    if let Err(e) = f(i, live.as_mut()) {
+                        errors[i] = Some(e);
+                        *slot = None;
+                    }
+                }
+            }
+        };
+    let slice = config.window / config.slices.max(1);
+    for (large_event, warmup, acc, rss) in [
+        (false, config.warmup_small, &mut small, &mut rss_small),
+        (true, config.warmup_large, &mut large, &mut rss_large),
+    ] {
+        each(&mut lives, &mut |_, l| l.warmup(large_event, warmup));
+        for _ in 0..config.slices.max(1) {
+            each(&mut lives, &mut |i, l| {
+                let w = l.window(large_event, slice)?;
+                match &mut acc[i] {
+                    Some(total) => total.add(&w),
+                    None => acc[i] = Some(w),
+                }
+                Ok(())
+            });
+        }
+        each(&mut lives, &mut |i, l| {
+            rss[i] = l.peak_rss().ok_or("the bootstrap is gone")?;
+            Ok(())
+        });
+    }
+    drop(lives);
+    for i in 0..n {
+        let id = contenders[i].id;
+        if let Some(e) = errors[i].take() {
+            eprintln!("[{run}/{}] {server:<9} {id:<14} FAILED: {e}", config.runs);
+            failures[i].push(format!("{server}: {e}"));
+            continue;
+        }
+        let (Some(s), Some(l)) = (small[i], large[i]) else {
+            continue;
+        };
+        if let Some(sample) = samples[i].last_mut() {
+            sample.warm = Some(Windows {
+                small: s,
+                large: l,
+                rss_small: rss_small[i],
+                rss_large: rss_large[i],
+            });
+            progress(run, config.runs, server, id, sample);
+        }
+    }
+}
+
 /// Raises the priority of this thread, and so of every thread and process it starts from
 /// now on (Linux keeps a nice value per thread; new ones inherit it), so that the machine's
 /// other load disturbs the measurement less. Says what it did.
@@ -385,10 +509,10 @@ fn progress(run: usize, runs: usize, server: &str, id: &str, s: &Sample) {
     if let Some(w) = &s.warm {
         line += &format!(
             "  small {:>8} {:>9} cpu  large {:>7} {:>9} cpu  rss {}",
-            f(Unit::PerSecond, w.small.per_second),
-            f(Unit::Seconds, w.small.cpu.as_secs_f64()),
-            f(Unit::PerSecond, w.large.per_second),
-            f(Unit::Seconds, w.large.cpu.as_secs_f64()),
+            f(Unit::PerSecond, w.small.per_second()),
+            f(Unit::Seconds, w.small.cpu().as_secs_f64()),
+            f(Unit::PerSecond, w.large.per_second()),
+            f(Unit::Seconds, w.large.cpu().as_secs_f64()),
             f(Unit::Bytes, w.rss_small as f64),
         );
     }

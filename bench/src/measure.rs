@@ -1,6 +1,6 @@
-//! One sample of one contender against the in-harness runtime API server: start the
-//! bootstrap cold, time ready and the first response, then two warm windows (small and large
-//! events), reading CPU time and peak RSS from `/proc` before the process is ended.
+//! Samples against the in-harness runtime API server: start a bootstrap cold and time ready
+//! and the first response ([`start`]); then, through [`Live`], warm windows of small and large
+//! events, reading CPU time and peak RSS from `/proc` before the process is ended.
 
 use std::fs::File;
 use std::path::Path;
@@ -19,8 +19,10 @@ pub struct Config {
     /// Extra cold-only starts per contender and run (the cold figures are cheap and the
     /// noisiest).
     pub cold_extra: usize,
-    /// Length of each warm window.
+    /// Length of each warm window (per contender and event size, in all).
     pub window: Duration,
+    /// Slices each window is cut into, interleaved between contenders.
+    pub slices: u32,
     /// The small event (1 KB; also the cold start's event).
     pub small: Vec<u8>,
     /// The large event (1 MB; smaller with `--quick`).
@@ -31,17 +33,55 @@ pub struct Config {
     pub warmup_large: u64,
 }
 
-/// A warm window's figures.
+/// A warm window's figures: totals of its slices.
 #[derive(Debug, Clone, Copy)]
 pub struct Warm {
-    /// Invocations per second, event handed out to result received.
-    pub per_second: f64,
-    /// The bootstrap's CPU time per invocation (with its children's, for bash).
-    pub cpu: Duration,
-    /// Invocations in the window.
+    /// Invocations.
     pub count: u64,
-    /// The emulator's own CPU time per invocation (`scf-local` only).
-    pub emulator_cpu: Option<Duration>,
+    /// Time from the start of each slice to its last result, summed.
+    pub elapsed: Duration,
+    /// The bootstrap's CPU time (with its children's, for bash).
+    pub cpu_total: Duration,
+    /// The emulator's own CPU time (`scf-local` only).
+    pub emulator_total: Option<Duration>,
+}
+
+impl Warm {
+    /// A slice's totals.
+    pub fn new(count: u64, elapsed: Duration, cpu: Duration, emulator: Option<Duration>) -> Warm {
+        Warm {
+            count,
+            elapsed,
+            cpu_total: cpu,
+            emulator_total: emulator,
+        }
+    }
+
+    /// Adds another slice.
+    pub fn add(&mut self, other: &Warm) {
+        self.count += other.count;
+        self.elapsed += other.elapsed;
+        self.cpu_total += other.cpu_total;
+        self.emulator_total = match (self.emulator_total, other.emulator_total) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+    }
+
+    /// Invocations per second.
+    pub fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The bootstrap's CPU time per invocation.
+    pub fn cpu(&self) -> Duration {
+        self.cpu_total / self.count.max(1) as u32
+    }
+
+    /// The emulator's CPU time per invocation.
+    pub fn emulator_cpu(&self) -> Option<Duration> {
+        self.emulator_total.map(|e| e / self.count.max(1) as u32)
+    }
 }
 
 /// One sample of one contender.
@@ -157,15 +197,33 @@ impl Drop for Running {
     }
 }
 
-/// Measures one sample of the bootstrap in `code_dir` against `server`, with the warm
-/// windows if `warm`; its stdout and stderr go to `log`.
-pub fn sample(
-    server: &ApiServer,
+/// A warm bootstrap that the run loop can hand windows of events to. The windows of all
+/// contenders are interleaved in short slices, so that the machine's drift hits all alike.
+pub trait Live {
+    /// `count` unmeasured invocations of the small or the large event.
+    fn warmup(&mut self, large: bool, count: u64) -> Result<(), String>;
+    /// A measured slice of at least `length` and at least one invocation.
+    fn window(&mut self, large: bool, length: Duration) -> Result<Warm, String>;
+    /// Its peak RSS so far.
+    fn peak_rss(&self) -> Option<u64>;
+}
+
+/// A bootstrap started cold against the in-harness server and kept running.
+pub struct Instance<'a> {
+    server: &'a ApiServer,
+    proc: Running,
+    small: Arc<Plan>,
+    large: Arc<Plan>,
+}
+
+/// Starts the bootstrap in `code_dir` cold against `server` (its stdout and stderr go to
+/// `log`) and measures the cold figures; the instance stays up for warm windows.
+pub fn start<'a>(
+    server: &'a ApiServer,
     code_dir: &Path,
     cfg: &Config,
     log: &Path,
-    warm: bool,
-) -> Result<Sample, String> {
+) -> Result<(Sample, Instance<'a>), String> {
     use std::os::unix::process::CommandExt;
 
     let small = Arc::new(Plan::new(&cfg.small));
@@ -206,27 +264,63 @@ pub fn sample(
     wait(server, &mut proc, Duration::from_secs(30), |t| t.polls >= 2)?;
     let cold_cpu = Cpu::read(pid).map(|c| c.total());
     let cold_wait = procfs::run_delay(pid);
-    let mut sample = Sample {
+    let sample = Sample {
         ready: Some(ready),
         first,
         cold_cpu,
         cold_wait,
         warm: None,
     };
-    if warm {
-        let small = window(server, &mut proc, &small, cfg.warmup_small, cfg.window)?;
-        let rss_small = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-        let large = window(server, &mut proc, &large, cfg.warmup_large, cfg.window)?;
-        let rss_large = procfs::peak_rss(pid).ok_or("the bootstrap is gone")?;
-        sample.warm = Some(Windows {
+    Ok((
+        sample,
+        Instance {
+            server,
+            proc,
             small,
             large,
-            rss_small,
-            rss_large,
-        });
+        },
+    ))
+}
+
+impl Live for Instance<'_> {
+    fn warmup(&mut self, large: bool, count: u64) -> Result<(), String> {
+        if count == 0 {
+            return Ok(());
+        }
+        let plan = if large { &self.large } else { &self.small };
+        self.server.window(Arc::clone(plan), count);
+        wait(self.server, &mut self.proc, Duration::from_secs(120), |t| {
+            t.results >= count
+        })?;
+        Ok(())
     }
-    drop(proc);
-    Ok(sample)
+
+    fn window(&mut self, large: bool, length: Duration) -> Result<Warm, String> {
+        let (server, proc) = (self.server, &mut self.proc);
+        let plan = if large { &self.large } else { &self.small };
+        let timeout = length + Duration::from_secs(120);
+        let pid = proc.pid();
+        let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+        let start = Instant::now();
+        server.window(Arc::clone(plan), u64::MAX);
+        thread::sleep(length);
+        wait(server, proc, timeout, |t| t.results >= 1)?;
+        server.stop();
+        // The invocation in flight when the window closed is finished and counted.
+        let t = wait(server, proc, timeout, |t| t.results == t.delivered)?;
+        let c1 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
+        let end = t.last_result_at.ok_or("no result in the window")?;
+        Ok(Warm::new(
+            t.results,
+            end.saturating_duration_since(start),
+            c0.since(&c1),
+            None,
+        ))
+    }
+
+    fn peak_rss(&self) -> Option<u64> {
+        procfs::peak_rss(self.proc.pid())
+    }
 }
 
 /// Waits for `done`, failing on a wrong result, an exited bootstrap or a timeout.
@@ -241,38 +335,4 @@ fn wait(
         Some(f) => Err(f),
         None => Ok(t),
     }
-}
-
-/// `warmup` unmeasured invocations, then a measured window of at least `length` (and at
-/// least two invocations).
-fn window(
-    server: &ApiServer,
-    proc: &mut Running,
-    plan: &Arc<Plan>,
-    warmup: u64,
-    length: Duration,
-) -> Result<Warm, String> {
-    let timeout = length + Duration::from_secs(60);
-    if warmup > 0 {
-        server.window(Arc::clone(plan), warmup);
-        wait(server, proc, timeout, |t| t.results >= warmup)?;
-    }
-    let pid = proc.pid();
-    let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
-    let start = Instant::now();
-    server.window(Arc::clone(plan), u64::MAX);
-    thread::sleep(length);
-    wait(server, proc, timeout, |t| t.results >= 2)?;
-    server.stop();
-    // The invocation in flight when the window closed is finished and counted.
-    let t = wait(server, proc, timeout, |t| t.results == t.delivered)?;
-    let c1 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
-    let end = t.last_result_at.ok_or("no result in the window")?;
-    let secs = end.saturating_duration_since(start).as_secs_f64();
-    Ok(Warm {
-        per_second: t.results as f64 / secs,
-        cpu: c0.since(&c1) / t.results as u32,
-        count: t.results,
-        emulator_cpu: None,
-    })
 }

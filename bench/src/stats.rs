@@ -86,14 +86,14 @@ impl Figure {
             Figure::First => s.first.as_secs_f64(),
             Figure::ColdCpu => s.cold_cpu?.as_secs_f64(),
             Figure::ColdWait => s.cold_wait?.as_secs_f64(),
-            Figure::SmallRate => s.warm.as_ref()?.small.per_second,
-            Figure::SmallCpu => s.warm.as_ref()?.small.cpu.as_secs_f64(),
-            Figure::LargeRate => s.warm.as_ref()?.large.per_second,
-            Figure::LargeCpu => s.warm.as_ref()?.large.cpu.as_secs_f64(),
+            Figure::SmallRate => s.warm.as_ref()?.small.per_second(),
+            Figure::SmallCpu => s.warm.as_ref()?.small.cpu().as_secs_f64(),
+            Figure::LargeRate => s.warm.as_ref()?.large.per_second(),
+            Figure::LargeCpu => s.warm.as_ref()?.large.cpu().as_secs_f64(),
             Figure::RssSmall => s.warm.as_ref()?.rss_small as f64,
             Figure::RssLarge => s.warm.as_ref()?.rss_large as f64,
-            Figure::EmulatorSmallCpu => s.warm.as_ref()?.small.emulator_cpu?.as_secs_f64(),
-            Figure::EmulatorLargeCpu => s.warm.as_ref()?.large.emulator_cpu?.as_secs_f64(),
+            Figure::EmulatorSmallCpu => s.warm.as_ref()?.small.emulator_cpu()?.as_secs_f64(),
+            Figure::EmulatorLargeCpu => s.warm.as_ref()?.large.emulator_cpu()?.as_secs_f64(),
         })
     }
 
