@@ -367,7 +367,7 @@ fn run(opts: Options) -> Result<(), String> {
         quick: opts.quick,
         date: report::today(),
         machine: {
-            let mut m = report::machine();
+            let mut m = report::machine(&ws.root);
             m.push(("priority".into(), priority));
             m
         },

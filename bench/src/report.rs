@@ -48,8 +48,34 @@ fn first_line(program: &str, args: &[&str]) -> String {
         .unwrap_or_else(|| "not found".into())
 }
 
+/// The commit measured, and whether the runtime's files differ from it.
+fn revision(root: &std::path::Path) -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short", "HEAD"]) {
+        Some(rev) => {
+            let dirty = git(&["status", "--porcelain", "--", "src", "examples", "Cargo.toml"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{rev}, with uncommitted changes in src/, examples/ or Cargo.toml")
+            } else {
+                rev
+            }
+        }
+        None => "unknown (not a git checkout)".into(),
+    }
+}
+
 /// Facts about the machine and the tools, for the report.
-pub fn machine() -> Vec<(String, String)> {
+pub fn machine(root: &std::path::Path) -> Vec<(String, String)> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -66,6 +92,7 @@ pub fn machine() -> Vec<(String, String)> {
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
     vec![
+        ("source".into(), revision(root)),
         ("CPU".into(), format!("{cpu}, {cores} cores")),
         ("kernel".into(), format!("Linux {kernel}")),
         ("rustc".into(), first_line("rustc", &["-V"])),
