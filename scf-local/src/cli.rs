@@ -52,6 +52,15 @@ pub enum Headers {
     Seed,
 }
 
+/// `--api`: the runtime API the bootstrap speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Api {
+    /// SCF's runtime API (`SCF_RUNTIME_API`, `/runtime/init/ready`, …).
+    Scf,
+    /// AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`, `/2018-06-01/runtime/…`).
+    Aws,
+}
+
 /// The function: its code and its configuration.
 #[derive(Debug, Args)]
 pub struct FunctionArgs {
@@ -75,15 +84,20 @@ pub struct FunctionArgs {
     /// A user environment variable, `KEY=VALUE`; repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-    /// Spelling of the `/runtime/invocation/next` headers.
+    /// Spelling of the `/runtime/invocation/next` headers (SCF's API).
     #[arg(long, value_enum, default_value_t = Headers::Doc)]
     pub headers: Headers,
-    /// `FunctionName` (`SCF_FUNCTIONNAME`).
+    /// The runtime API served to the bootstrap: SCF's, or AWS Lambda's with AWS's
+    /// environment.
+    #[arg(long, value_enum, default_value_t = Api::Scf)]
+    pub api: Api,
+    /// `FunctionName` (`SCF_FUNCTIONNAME`; `AWS_LAMBDA_FUNCTION_NAME` with --api aws).
     #[arg(long, default_value = "scf-local-function")]
     pub function_name: String,
-    /// `TENCENTCLOUD_REGION`.
-    #[arg(long, default_value = "ap-guangzhou")]
-    pub region: String,
+    /// `TENCENTCLOUD_REGION` (`AWS_REGION` with --api aws) [default: ap-guangzhou, or
+    /// us-east-1 with --api aws].
+    #[arg(long)]
+    pub region: Option<String>,
     /// Bytes of log returned with a result (its tail, like the cloud's 4 KB); 0 for all.
     #[arg(long, default_value_t = crate::log::CLOUD_LOG_LIMIT)]
     pub log_limit: usize,
@@ -106,6 +120,10 @@ pub struct InvokeArgs {
     /// A file holding the event.
     #[arg(long)]
     pub event_file: Option<PathBuf>,
+    /// A client context, as JSON text, sent as `Lambda-Runtime-Client-Context` (--api aws
+    /// only; SCF's runtime API has no such header).
+    #[arg(long)]
+    pub client_context: Option<String>,
     /// Indent the result JSON.
     #[arg(long)]
     pub pretty: bool,
@@ -230,6 +248,10 @@ impl FunctionArgs {
             Headers::Doc => HeaderStyle::Doc,
             Headers::Seed => HeaderStyle::Seed,
         };
+        let (dialect, default_region) = match self.api {
+            Api::Scf => (Dialect::Scf { headers }, "ap-guangzhou"),
+            Api::Aws => (Dialect::Aws, "us-east-1"),
+        };
         let config = FunctionConfig {
             function_name: self.function_name.clone(),
             handler: self.handler.clone(),
@@ -238,8 +260,11 @@ impl FunctionArgs {
             memory_mb: self.memory,
             enforce_memory: self.enforce_memory,
             env,
-            region: self.region.clone(),
-            dialect: Dialect::Scf { headers },
+            region: self
+                .region
+                .clone()
+                .unwrap_or_else(|| default_region.to_owned()),
+            dialect,
             log_limit: self.log_limit,
             runtime_api_port: self.api_port,
             max_instances: 1,
@@ -332,17 +357,34 @@ fn read_event(args: &InvokeArgs) -> Result<Vec<u8>, Fatal> {
     Ok(bytes)
 }
 
+/// `--client-context`: JSON, on one line (it travels as a header).
+fn client_context(args: &InvokeArgs) -> Result<Option<String>, Fatal> {
+    let Some(text) = &args.client_context else {
+        return Ok(None);
+    };
+    if args.function.api != Api::Aws {
+        return Err(Fatal(
+            "--client-context needs --api aws: SCF's runtime API has no client context".to_owned(),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Fatal(format!("--client-context is not JSON: {e}")))?;
+    Ok(Some(value.to_string()))
+}
+
 fn invoke(args: InvokeArgs) -> Result<ExitCode, Fatal> {
     let config = args.function.config()?;
     config.validate()?;
     let event = read_event(&args)?;
+    let client_context = client_context(&args)?;
     args.function.check_api_port()?;
     let package = args.function.package()?;
     let rt = runtime()?;
     let result = rt.block_on(async {
         let pool = Pool::new(config, package)?;
+        let id = crate::pool::new_request_id();
         let result = tokio::select! {
-            r = pool.invoke(Bytes::from(event)) => Some(r),
+            r = pool.invoke_with_context(id, Bytes::from(event), client_context) => Some(r),
             _ = interrupted() => None,
         };
         pool.shutdown().await;

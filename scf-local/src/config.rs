@@ -17,8 +17,8 @@ pub enum HeaderStyle {
     Seed,
 }
 
-/// The runtime API a bootstrap talks to. Only SCF's exists today; other dialects (AWS Lambda's
-/// runtime API) plug in here and in their own server module beside [`crate::runtime_api`].
+/// The runtime API a bootstrap talks to. Each dialect has its own server module
+/// ([`crate::runtime_api`], [`crate::aws_runtime_api`]) over the same lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Dialect {
@@ -27,6 +27,10 @@ pub enum Dialect {
         /// The spelling of the `/next` headers.
         headers: HeaderStyle,
     },
+    /// AWS Lambda's runtime API (`/2018-06-01/runtime/invocation/next`, the request id in
+    /// the paths, no ready call) and AWS's environment (`AWS_LAMBDA_RUNTIME_API`, …), with
+    /// the same lifecycle, limits and results as SCF's. See [`crate::aws_runtime_api`].
+    Aws,
 }
 
 impl Default for Dialect {
@@ -43,7 +47,8 @@ impl Default for Dialect {
 /// handler `index.main_handler`, 6 MB event and response limits, 4 KB log tail.
 #[derive(Clone, Debug)]
 pub struct FunctionConfig {
-    /// `FunctionName`, given to the runtime as `SCF_FUNCTIONNAME`.
+    /// `FunctionName`, given to the runtime as `SCF_FUNCTIONNAME` (`AWS_LAMBDA_FUNCTION_NAME`
+    /// and in the function ARN in the AWS dialect).
     pub function_name: String,
     /// `Handler`, given to the runtime as `_HANDLER`.
     pub handler: String,
@@ -58,7 +63,7 @@ pub struct FunctionConfig {
     pub enforce_memory: bool,
     /// `Environment.Variables`, after the platform's variables.
     pub env: Vec<(String, String)>,
-    /// `TENCENTCLOUD_REGION`.
+    /// `TENCENTCLOUD_REGION` (`AWS_REGION` and in the function ARN in the AWS dialect).
     pub region: String,
     /// The runtime API dialect and header spelling.
     pub dialect: Dialect,

@@ -13,7 +13,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tempfile::TempDir;
@@ -28,7 +28,7 @@ use crate::memory;
 use crate::output::{self, Output};
 use crate::package::Package;
 use crate::result::Status;
-use crate::runtime_api;
+use crate::{aws_runtime_api, runtime_api};
 
 /// How an instance failed to start; the instance is gone.
 #[derive(Debug)]
@@ -89,6 +89,23 @@ pub(crate) fn describe_exit(status: Option<ExitStatus>) -> String {
     }
 }
 
+/// The step that ends init, for messages: SCF's ready call, or AWS's first `/next`, as
+/// (verb, its -ing form, path).
+fn ready_step(dialect: Dialect) -> (&'static str, &'static str, &'static str) {
+    match dialect {
+        Dialect::Scf { .. } => ("post", "posting", runtime_api::READY),
+        Dialect::Aws => ("ask for", "asking for", aws_runtime_api::NEXT),
+    }
+}
+
+/// The path events are fetched from, for messages.
+fn next_path(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Scf { .. } => runtime_api::NEXT,
+        Dialect::Aws => aws_runtime_api::NEXT,
+    }
+}
+
 /// The platform's variables (section 3), without the runtime API address.
 fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, String)> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
@@ -143,13 +160,18 @@ impl Instance {
             .try_clone()
             .map_err(|e| internal("cannot create a pipe", e))?;
 
+        let platform = match cfg.dialect {
+            Dialect::Scf { .. } => {
+                let mut env = platform_env(cfg, package.root(), tmp.path());
+                env.extend(runtime_api::runtime_env(addr));
+                env
+            }
+            Dialect::Aws => aws_runtime_api::environment(cfg, addr, package.root(), tmp.path()),
+        };
         let mut cmd = tokio::process::Command::new(package.bootstrap());
         cmd.current_dir(package.root())
             .env_clear()
-            .envs(platform_env(cfg, package.root(), tmp.path()))
-            .envs(match cfg.dialect {
-                Dialect::Scf { .. } => runtime_api::runtime_env(addr),
-            })
+            .envs(platform)
             .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::from(write))
@@ -207,15 +229,21 @@ impl Instance {
                 return Err(internal("cannot read the instance's output", e));
             }
         };
-        let settings = match cfg.dialect {
-            Dialect::Scf { headers } => Arc::new(runtime_api::Settings::new(
-                headers,
-                cfg.memory_mb,
-                cfg.timeout_ms(),
-                cfg.response_limit,
-            )),
+        let api_task = match cfg.dialect {
+            Dialect::Scf { headers } => {
+                let settings = Arc::new(runtime_api::Settings::new(
+                    headers,
+                    cfg.memory_mb,
+                    cfg.timeout_ms(),
+                    cfg.response_limit,
+                ));
+                runtime_api::serve(listener, exchange.clone(), settings)
+            }
+            Dialect::Aws => {
+                let settings = Arc::new(aws_runtime_api::Settings::new(cfg));
+                aws_runtime_api::serve(listener, exchange.clone(), settings)
+            }
         };
-        let api_task = runtime_api::serve(listener, exchange.clone(), settings);
         let mut instance = Instance {
             pid,
             exchange,
@@ -261,22 +289,22 @@ impl Instance {
             }
             Err(status) => {
                 let mem_usage = instance.mem_usage(cfg);
+                let (verb, verb_ing, path) = ready_step(cfg.dialect);
                 let message = match status {
                     Status::InitTimeout => format!(
-                        "init timeout: bootstrap did not post {} within InitTimeout {}",
-                        runtime_api::READY,
+                        "init timeout: bootstrap did not {verb} {path} within InitTimeout {}",
                         secs(cfg.init_timeout)
                     ),
                     Status::MemoryLimitReached => instance.memory_message(cfg),
                     Status::InternalError => "the function was shut down during init".to_owned(),
-                    _ => {
-                        let exit = instance.exit_status();
-                        format!(
-                            "bootstrap exited during init ({}) before posting {}",
-                            describe_exit(exit),
-                            runtime_api::READY
-                        )
-                    }
+                    // AWS's /runtime/init/error: the posted error is the message.
+                    _ => match instance.exchange.init_failure() {
+                        Some(error) => String::from_utf8_lossy(&error).into_owned(),
+                        None => format!(
+                            "bootstrap exited during init ({}) before {verb_ing} {path}",
+                            describe_exit(instance.exit_status()),
+                        ),
+                    },
                 };
                 let output = instance.discard().await;
                 Err(StartFailure {
@@ -346,11 +374,17 @@ impl Instance {
         cfg: &FunctionConfig,
         request_id: Arc<str>,
         event: Bytes,
+        client_context: Option<Arc<str>>,
         stop: &mut watch::Receiver<bool>,
     ) -> Ran {
         let delivered = Instant::now();
         self.invocations += 1;
-        self.exchange.begin(Delivery { request_id, event });
+        self.exchange.begin(Delivery {
+            request_id,
+            event,
+            queued_at: SystemTime::now(),
+            client_context,
+        });
         let deadline = tokio::time::Instant::from_std(delivered + cfg.timeout);
         let mut next_sample =
             tokio::time::Instant::from_std(delivered) + cfg.memory_sample_interval;
@@ -395,7 +429,7 @@ impl Instance {
                     } else {
                         format!(
                             "timeout waiting for the event: the runtime did not fetch it from {} within Timeout {}",
-                            runtime_api::NEXT,
+                            next_path(cfg.dialect),
                             secs(cfg.timeout)
                         )
                     };

@@ -6,17 +6,20 @@
 //! start ──ready──▶ idle ──begin(event)──▶ queued ──next──▶ fetched ──post──▶ final ──finish──▶ idle
 //! ```
 //!
-//! - the first `ready` counts, later ones change nothing;
+//! - the first `ready` counts, later ones change nothing (AWS's dialect has no ready call:
+//!   its first `/next` is the ready);
+//! - an init error (AWS's `/runtime/init/error`, before the ready) ends the init as failed;
 //! - `next` waits until an event is queued, and hands out the same event again if asked twice
 //!   within one invocation;
-//! - the first posted response or error is final; later posts are refused;
+//! - the first posted response or error is final; later posts are refused; a post that names
+//!   its request id (AWS) must name the invocation the runtime holds;
 //! - the process exiting ends any phase.
 //!
 //! A runtime API server (one per dialect, see [`crate::runtime_api`]) turns HTTP requests into
 //! calls on [`Exchange`]; the instance drives the other side.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -37,6 +40,10 @@ pub(crate) enum Posted {
 pub(crate) struct Delivery {
     pub(crate) request_id: std::sync::Arc<str>,
     pub(crate) event: Bytes,
+    /// Wall-clock time the event was queued: `Timeout` runs from here (AWS's deadline header).
+    pub(crate) queued_at: SystemTime,
+    /// The caller's client context (AWS's `Lambda-Runtime-Client-Context`), if any.
+    pub(crate) client_context: Option<std::sync::Arc<str>>,
 }
 
 /// Why a post was refused.
@@ -46,6 +53,26 @@ pub(crate) enum Refused {
     NoInvocation,
     /// This invocation already has its result.
     AlreadyFinal,
+}
+
+/// Why a post that names its request id (AWS's dialect) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefusedFor {
+    /// The runtime holds no invocation: in this phase no result can be posted.
+    NotRunning(Phase),
+    /// The runtime holds an invocation, under another request id.
+    UnknownRequestId,
+}
+
+/// Where a runtime that holds no invocation is, for a refused post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Not ready yet: no event has been asked for.
+    Started,
+    /// Ready, waiting for (or not yet given) an event; no invocation ran before.
+    Ready,
+    /// The last invocation's result is final.
+    ResponseSent,
 }
 
 /// How the wait for a result ended.
@@ -66,6 +93,8 @@ struct Current {
 #[derive(Default)]
 struct State {
     ready: Option<Instant>,
+    /// The error the runtime posted instead of becoming ready.
+    init_error: Option<Bytes>,
     exited: bool,
     current: Option<Current>,
 }
@@ -94,6 +123,19 @@ impl Exchange {
             return false;
         }
         s.ready = Some(Instant::now());
+        drop(s);
+        self.changed.notify_waiters();
+        true
+    }
+
+    /// AWS's `/runtime/init/error`: init failed with this error. Refused (`false`) once the
+    /// runtime is ready or has already reported an init error.
+    pub(crate) fn init_error(&self, error: Bytes) -> bool {
+        let mut s = self.lock();
+        if s.ready.is_some() || s.init_error.is_some() {
+            return false;
+        }
+        s.init_error = Some(error);
         drop(s);
         self.changed.notify_waiters();
         true
@@ -140,6 +182,32 @@ impl Exchange {
         Ok(())
     }
 
+    /// AWS's `/runtime/invocation/{id}/response` or `…/error`: like [`Exchange::post`], for
+    /// the invocation the runtime holds, which must be `request_id`.
+    pub(crate) fn post_for(&self, request_id: &str, posted: Posted) -> Result<(), RefusedFor> {
+        let mut s = self.lock();
+        let ready = s.ready.is_some();
+        let not_running = |phase| Err(RefusedFor::NotRunning(phase));
+        let cur = match s.current.as_mut() {
+            None if ready => return not_running(Phase::Ready),
+            None => return not_running(Phase::Started),
+            Some(cur) => cur,
+        };
+        if cur.posted.is_some() || (!cur.fetched && cur.follows) {
+            return not_running(Phase::ResponseSent);
+        }
+        if !cur.fetched {
+            return not_running(Phase::Ready);
+        }
+        if *cur.delivery.request_id != *request_id {
+            return Err(RefusedFor::UnknownRequestId);
+        }
+        cur.posted = Some((posted, Instant::now()));
+        drop(s);
+        self.changed.notify_waiters();
+        Ok(())
+    }
+
     // ---- platform side (called by the instance) ----
 
     /// The process ended: whatever phase it was in is over.
@@ -152,7 +220,8 @@ impl Exchange {
         self.lock().exited
     }
 
-    /// Waits for the first ready (`Some(time)`) or the process's exit (`None`).
+    /// Waits for the first ready (`Some(time)`), or the process's exit or an init error
+    /// (`None`; [`Exchange::init_failure`] tells which).
     pub(crate) async fn wait_ready(&self) -> Option<Instant> {
         loop {
             let notified = self.changed.notified();
@@ -163,12 +232,17 @@ impl Exchange {
                 if s.ready.is_some() {
                     return s.ready;
                 }
-                if s.exited {
+                if s.exited || s.init_error.is_some() {
                     return None;
                 }
             }
             notified.await;
         }
+    }
+
+    /// The init error the runtime posted, if it did.
+    pub(crate) fn init_failure(&self) -> Option<Bytes> {
+        self.lock().init_error.clone()
     }
 
     /// Queues an event for `/next`.
@@ -230,6 +304,8 @@ mod tests {
         Delivery {
             request_id: id.into(),
             event: Bytes::from_static(event),
+            queued_at: SystemTime::now(),
+            client_context: None,
         }
     }
 
@@ -286,6 +362,41 @@ mod tests {
         );
         assert_eq!(&*ex.next().await.request_id, "b");
         ex.post(Posted::Response(Bytes::from_static(b"2"))).unwrap();
+    }
+
+    #[tokio::test]
+    async fn posts_naming_an_id() {
+        let ex = Exchange::default();
+        let post = |id| ex.post_for(id, Posted::Response(Bytes::new()));
+        assert_eq!(post("a"), Err(RefusedFor::NotRunning(Phase::Started)));
+        ex.ready();
+        assert_eq!(post("a"), Err(RefusedFor::NotRunning(Phase::Ready)));
+        ex.begin(delivery("a", b"{}"));
+        assert_eq!(post("a"), Err(RefusedFor::NotRunning(Phase::Ready)));
+        ex.next().await;
+        assert_eq!(post("b"), Err(RefusedFor::UnknownRequestId));
+        post("a").unwrap();
+        // A second result for the same id, before and after the next event is queued.
+        assert_eq!(post("a"), Err(RefusedFor::NotRunning(Phase::ResponseSent)));
+        ex.begin(delivery("b", b"{}"));
+        assert_eq!(post("a"), Err(RefusedFor::NotRunning(Phase::ResponseSent)));
+        ex.next().await;
+        assert_eq!(post("a"), Err(RefusedFor::UnknownRequestId));
+        post("b").unwrap();
+    }
+
+    #[tokio::test]
+    async fn init_error_ends_init() {
+        let ex = Exchange::default();
+        assert!(ex.init_error(Bytes::from_static(b"no config")));
+        assert!(!ex.init_error(Bytes::from_static(b"again")));
+        assert!(ex.wait_ready().await.is_none());
+        assert_eq!(&ex.init_failure().unwrap()[..], b"no config");
+        // After a ready, an init error is refused.
+        let ex = Exchange::default();
+        ex.ready();
+        assert!(!ex.init_error(Bytes::new()));
+        assert!(ex.init_failure().is_none());
     }
 
     #[tokio::test]

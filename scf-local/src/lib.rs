@@ -35,7 +35,8 @@
 //! | [`package`] | the code package and `bootstrap`; `pack` writes one |
 //! | `instance` | one instance: process group, environment, init, timeouts, exit, memory |
 //! | `invocation` | the lifecycle shared by an instance and its runtime API (no HTTP) |
-//! | [`runtime_api`] | SCF's runtime API over HTTP (the only dialect-specific module) |
+//! | [`runtime_api`] | SCF's runtime API over HTTP |
+//! | [`aws_runtime_api`] | AWS Lambda's runtime API over HTTP (`--api aws`), same lifecycle |
 //! | [`pool`] | warm reuse, concurrency limit, idle reclaim |
 //! | [`result`] | the `Result` JSON and the status codes |
 //! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
@@ -48,6 +49,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod aws_runtime_api;
 pub mod cli;
 pub mod config;
 pub mod event;

@@ -132,6 +132,18 @@ impl Pool {
 
     /// [`Pool::invoke`] with a request id chosen by the caller.
     pub async fn invoke_with_id(&self, request_id: String, event: Bytes) -> InvocationResult {
+        self.invoke_with_context(request_id, event, None).await
+    }
+
+    /// [`Pool::invoke_with_id`] with a client context: JSON text the AWS dialect hands the
+    /// runtime as `Lambda-Runtime-Client-Context` (SCF's runtime API has no such header and
+    /// ignores it).
+    pub async fn invoke_with_context(
+        &self,
+        request_id: String,
+        event: Bytes,
+        client_context: Option<String>,
+    ) -> InvocationResult {
         let cfg = &self.inner.config;
         if event.len() > cfg.event_limit {
             let msg = format!(
@@ -179,7 +191,11 @@ impl Pool {
         };
 
         let id: Arc<str> = Arc::from(request_id.as_str());
-        let ran = leased.instance.invoke(cfg, id, event, &mut stop).await;
+        let client_context = client_context.map(Arc::from);
+        let ran = leased
+            .instance
+            .invoke(cfg, id, event, client_context, &mut stop)
+            .await;
         log.output(&ran.output);
         if ran.status == Status::Success {
             log.response(&request_id, &ran.ret_msg);
