@@ -241,7 +241,9 @@ fn accepted() -> Answer {
 fn invalid_transition(from: Phase, to: &str) -> Answer {
     let from = match from {
         Phase::Started => "Started",
+        Phase::InitError => "InitError",
         Phase::Ready => "Ready",
+        Phase::Running => "Running",
         Phase::ResponseSent => "RuntimeResponseSentState",
     };
     error(
@@ -335,13 +337,10 @@ async fn handle(req: Request<Incoming>, exchange: &Exchange, settings: &Settings
         }
         let error_type = req.headers().get(ERROR_TYPE).cloned();
         return match read_body(req, settings.response_limit).await {
-            Body::Read(body) => {
-                if exchange.init_error(error_text(error_type.as_ref(), body)) {
-                    accepted()
-                } else {
-                    invalid_transition(Phase::Ready, "InitError")
-                }
-            }
+            Body::Read(body) => match exchange.init_error(error_text(error_type.as_ref(), body)) {
+                Ok(()) => accepted(),
+                Err(phase) => invalid_transition(phase, "InitError"),
+            },
             Body::TooLarge => too_large(settings.response_limit),
             Body::Broken => broken(),
         };

@@ -64,13 +64,17 @@ pub(crate) enum RefusedFor {
     UnknownRequestId,
 }
 
-/// Where a runtime that holds no invocation is, for a refused post.
+/// Where the runtime is, for a refused post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// Not ready yet: no event has been asked for.
     Started,
+    /// It reported an init error.
+    InitError,
     /// Ready, waiting for (or not yet given) an event; no invocation ran before.
     Ready,
+    /// It holds an invocation (fetched, no result yet).
+    Running,
     /// The last invocation's result is final.
     ResponseSent,
 }
@@ -128,17 +132,28 @@ impl Exchange {
         true
     }
 
-    /// AWS's `/runtime/init/error`: init failed with this error. Refused (`false`) once the
-    /// runtime is ready or has already reported an init error.
-    pub(crate) fn init_error(&self, error: Bytes) -> bool {
+    /// AWS's `/runtime/init/error`: init failed with this error. Refused, with the phase the
+    /// runtime is in, once it is ready or has already reported an init error.
+    pub(crate) fn init_error(&self, error: Bytes) -> Result<(), Phase> {
         let mut s = self.lock();
-        if s.ready.is_some() || s.init_error.is_some() {
-            return false;
+        if s.init_error.is_some() {
+            return Err(Phase::InitError);
+        }
+        if s.ready.is_some() {
+            let phase = match &s.current {
+                None => Phase::Ready,
+                Some(cur) if cur.posted.is_some() || (!cur.fetched && cur.follows) => {
+                    Phase::ResponseSent
+                }
+                Some(cur) if cur.fetched => Phase::Running,
+                Some(_) => Phase::Ready,
+            };
+            return Err(phase);
         }
         s.init_error = Some(error);
         drop(s);
         self.changed.notify_waiters();
-        true
+        Ok(())
     }
 
     /// `/runtime/invocation/next`: waits for an event with no time limit.
@@ -388,14 +403,20 @@ mod tests {
     #[tokio::test]
     async fn init_error_ends_init() {
         let ex = Exchange::default();
-        assert!(ex.init_error(Bytes::from_static(b"no config")));
-        assert!(!ex.init_error(Bytes::from_static(b"again")));
+        ex.init_error(Bytes::from_static(b"no config")).unwrap();
+        assert_eq!(
+            ex.init_error(Bytes::from_static(b"again")),
+            Err(Phase::InitError)
+        );
         assert!(ex.wait_ready().await.is_none());
         assert_eq!(&ex.init_failure().unwrap()[..], b"no config");
         // After a ready, an init error is refused.
         let ex = Exchange::default();
         ex.ready();
-        assert!(!ex.init_error(Bytes::new()));
+        assert_eq!(ex.init_error(Bytes::new()), Err(Phase::Ready));
+        ex.begin(delivery("a", b"{}"));
+        ex.next().await;
+        assert_eq!(ex.init_error(Bytes::new()), Err(Phase::Running));
         assert!(ex.init_failure().is_none());
     }
 
