@@ -18,13 +18,15 @@ if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
 fi
 
 # Debian packages: musl-gcc (the benchmark's C floor), curl (the bash bootstraps), unzip,
-# python3-venv (the SDK test of scf-local serve).
+# python3-venv (the SDK test of scf-local serve), python3-pip (the RIE test).
 missing=()
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 # python3 with venv: scf-local's SDK test installs the TencentCloud Python SDK into a virtualenv.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# pip: the RIE test (tests/rie.rs) downloads AWS's emulator inside the aws-sam-cli wheel.
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         say "installing ${missing[*]}"
