@@ -3,7 +3,9 @@
 //! It starts a function's `bootstrap` the way the platform does and serves it the runtime API
 //! (`/runtime/init/ready`, `/runtime/invocation/next`, `/runtime/invocation/response`,
 //! `/runtime/invocation/error`), with the platform's lifecycle, limits, status codes, log
-//! lines and result JSON. Any language works: the bootstrap only needs HTTP.
+//! lines and result JSON. Any language works: the bootstrap only needs HTTP. With
+//! [`Dialect::Aws`] an instance serves AWS Lambda's runtime API instead
+//! ([`aws_runtime_api`]), over the same lifecycle and with the same results.
 //!
 //! The library is what the `scf-local` binary and any other front end (the cloud API, another
 //! runtime API dialect) share:
