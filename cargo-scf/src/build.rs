@@ -1,0 +1,248 @@
+//! `cargo scf build`: the crate's binary as a static musl `bootstrap`.
+//!
+//! Runs `cargo build --release --target x86_64-unknown-linux-musl --bin <bin>` on the user's
+//! manifest with the runtime's profile and flags in the environment ([`crate::profile`]),
+//! reads the executable's path from Cargo's JSON messages, copies it to
+//! `<target-dir>/scf/<package>/bootstrap` (mode 0755) and reports its size and linkage.
+//! Cargo's own progress and diagnostics go to the terminal as usual.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::elf::{self, Linkage};
+use crate::profile::{self, Recipe, MIN_SIZE_BUILD_STD, MIN_SIZE_TARGET_SUBDIR, TARGET};
+use crate::project::{self, Project};
+use crate::{progress, toolchain, Error};
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// The crate's `Cargo.toml`; by default Cargo's search from the current directory.
+    pub manifest_path: Option<PathBuf>,
+    /// Use the nightly `min-size` recipe.
+    pub min_size: bool,
+    /// The binary target; by default the package's only one.
+    pub bin: Option<String>,
+}
+
+/// A finished build.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The package built.
+    pub project: Project,
+    /// Cargo's executable.
+    pub artifact: PathBuf,
+    /// Its copy that `pack` takes: `<target-dir>/scf/<package>/bootstrap`.
+    pub bootstrap: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// How it is linked.
+    pub linkage: Linkage,
+}
+
+/// The `cargo build` command line of a recipe, without the program.
+pub fn cargo_args(recipe: Recipe, manifest: &Path, bin: &str, target_dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "build",
+        "--release",
+        "--target",
+        TARGET,
+        "--message-format=json-render-diagnostics",
+        "--bin",
+        bin,
+        "--manifest-path",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.push(manifest.display().to_string());
+    if recipe == Recipe::MinSize {
+        args.push(MIN_SIZE_BUILD_STD.to_owned());
+        args.push("--target-dir".to_owned());
+        args.push(
+            target_dir
+                .join(MIN_SIZE_TARGET_SUBDIR)
+                .display()
+                .to_string(),
+        );
+    }
+    args
+}
+
+/// The executable of binary `bin` among Cargo's JSON messages (one per line).
+pub fn executable_from_messages(stdout: &str, bin: &str) -> Option<PathBuf> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == bin)
+        .filter(|m| {
+            m["target"]["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
+}
+
+/// Builds the bootstrap, printing progress on stderr.
+pub fn build(options: &BuildOptions) -> Result<Built, Error> {
+    let project = Project::locate(options.manifest_path.as_deref())?;
+    let bin = project.pick_bin(options.bin.as_deref())?;
+    let dir = project
+        .manifest_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let recipe = if options.min_size {
+        Recipe::MinSize
+    } else {
+        Recipe::Release
+    };
+    let mut cmd = match recipe {
+        Recipe::Release => {
+            if let Some(problem) = toolchain::release_problem(&toolchain::active(&dir)?) {
+                return Err(Error::new(problem));
+            }
+            project::cargo()
+        }
+        Recipe::MinSize => {
+            let nightly = toolchain::nightly(&dir)?;
+            if let Some(problem) = toolchain::min_size_problem(nightly.as_ref()) {
+                return Err(Error::new(problem));
+            }
+            let mut c = Command::new("rustup");
+            c.args(["run", profile::MIN_SIZE_TOOLCHAIN, "cargo"]);
+            c
+        }
+    };
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+            progress(
+                "Warning",
+                &format!("{var} is set: Cargo then ignores the target's static, non-PIE flags"),
+            );
+        }
+    }
+    cmd.args(cargo_args(
+        recipe,
+        &project.manifest_path,
+        &bin,
+        &project.target_dir,
+    ))
+    .envs(profile::build_env(recipe))
+    .current_dir(&dir)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    progress(
+        "Building",
+        &format!(
+            "{bin} ({}) for {TARGET}, {}",
+            project.package,
+            match recipe {
+                Recipe::Release => "release profile of scf-bootstrap (opt-level s, LTO, static)",
+                Recipe::MinSize => "min-size (nightly, build-std, opt-level z, immediate abort)",
+            }
+        ),
+    );
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    let mut messages = String::new();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines() {
+            let line = line.map_err(|e| Error::new(format!("cannot read cargo's output: {e}")))?;
+            messages.push_str(&line);
+            messages.push('\n');
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Error::new(format!("cargo did not finish: {e}")))?;
+    if !status.success() {
+        return Err(Error::new(format!(
+            "cargo build failed ({status}); its messages are above"
+        )));
+    }
+    let artifact = executable_from_messages(&messages, &bin)
+        .ok_or_else(|| Error::new(format!("cargo built no executable named {bin}")))?;
+    let bootstrap = project.bootstrap();
+    install(&artifact, &bootstrap)?;
+    let bytes = std::fs::read(&bootstrap)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", bootstrap.display())))?;
+    let linkage =
+        elf::linkage(&bytes).map_err(|e| Error::new(format!("{}: {e}", bootstrap.display())))?;
+    Ok(Built {
+        project,
+        artifact,
+        bootstrap,
+        size: bytes.len() as u64,
+        linkage,
+    })
+}
+
+/// Copies the executable to `dest` with mode 0755, through a temporary file so `dest` is
+/// never half written.
+fn install(artifact: &Path, dest: &Path) -> Result<(), Error> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    let tmp = dir.join(".bootstrap.tmp");
+    std::fs::copy(artifact, &tmp)
+        .and_then(|_| std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)))
+        .and_then(|_| std::fs::rename(&tmp, dest))
+        .map_err(|e| {
+            Error::new(format!(
+                "cannot copy {} to {}: {e}",
+                artifact.display(),
+                dest.display()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_of_each_recipe() {
+        let m = Path::new("/w/f/Cargo.toml");
+        let t = Path::new("/w/target");
+        let release = cargo_args(Recipe::Release, m, "f", t).join(" ");
+        assert_eq!(
+            release,
+            "build --release --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --bin f --manifest-path /w/f/Cargo.toml"
+        );
+        let min = cargo_args(Recipe::MinSize, m, "f", t).join(" ");
+        assert!(
+            min.ends_with(" -Zbuild-std=std,panic_abort --target-dir /w/target/min-size"),
+            "{min}"
+        );
+    }
+
+    #[test]
+    fn the_executable_among_cargo_messages() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"kind":["lib"],"name":"itoa"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["custom-build"],"name":"build-script-build"},"executable":null}"#,
+            "\n",
+            "not json\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"other"},"executable":"/t/other"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"name":"f"},"executable":"/t/release/f"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\n",
+        );
+        assert_eq!(
+            executable_from_messages(messages, "f"),
+            Some(PathBuf::from("/t/release/f"))
+        );
+        assert_eq!(executable_from_messages(messages, "g"), None);
+    }
+}

@@ -1,0 +1,703 @@
+//! The command line: `cargo scf new|build|pack|deploy|invoke`.
+//!
+//! Cargo runs `cargo-scf scf <args>` for `cargo scf <args>`; the leading `scf` is dropped, so
+//! `cargo-scf <args>` works too. Exit status: 0 done, 1 failed (one `error:` line on stderr;
+//! for `invoke`, the function failed), 2 bad arguments.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::api::{self, Client, Endpoint};
+use crate::build::{self, BuildOptions};
+use crate::deploy::{self, Deployment, Settings};
+use crate::invoke;
+use crate::project::Project;
+use crate::scaffold::{self, RuntimeSource};
+use crate::{human_size, progress, Error};
+
+/// `cargo scf`: build, pack, deploy and invoke a Tencent Cloud SCF function written with the
+/// scf-bootstrap runtime.
+#[derive(Debug, Parser)]
+#[command(name = "cargo scf", bin_name = "cargo scf", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a handler crate depending on scf-bootstrap.
+    New(NewArgs),
+    /// Build the crate's binary as a static x86_64-unknown-linux-musl bootstrap.
+    Build(BuildArgs),
+    /// Zip the last build: bootstrap (0755) at the root, plus the files named.
+    Pack(PackArgs),
+    /// Create the function, or update its code (and settings) when it exists.
+    Deploy(DeployArgs),
+    /// Invoke the last build locally, or the deployed function with --remote.
+    Invoke(InvokeArgs),
+}
+
+/// `cargo scf new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The folder to create.
+    pub path: PathBuf,
+    /// The package name (default: the folder's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Depend on a local checkout of scf-bootstrap.
+    #[arg(long, group = "runtime", value_name = "PATH")]
+    pub runtime_path: Option<PathBuf>,
+    /// Depend on scf-bootstrap from a git repository.
+    #[arg(long, group = "runtime", value_name = "URL")]
+    pub runtime_git: Option<String>,
+    /// Depend on this crates.io version of scf-bootstrap.
+    #[arg(long, group = "runtime", value_name = "VERSION")]
+    pub runtime_version: Option<String>,
+}
+
+/// `cargo scf build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// The smallest binary: nightly with -Zbuild-std and immediate-abort panics.
+    #[arg(long)]
+    pub min_size: bool,
+    /// The binary to build, when the package has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+}
+
+/// `cargo scf pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// A file or folder to add at the root of the zip (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub include: Vec<PathBuf>,
+    /// The zip to write (default: target/scf/<package>/function.zip).
+    #[arg(short, long, value_name = "ZIP")]
+    pub output: Option<PathBuf>,
+    /// The executable to pack (default: the last `cargo scf build`).
+    #[arg(long, value_name = "FILE")]
+    pub bootstrap: Option<PathBuf>,
+}
+
+/// Where and as whom the TencentCloud API is called.
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// The region (default: $TENCENTCLOUD_REGION, else ap-guangzhou).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The API endpoint; http://127.0.0.1:PORT for `scf-local serve`.
+    #[arg(long, default_value = api::DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// The function's namespace.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+}
+
+/// `cargo scf deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// FunctionName.
+    #[arg(long)]
+    pub name: String,
+    /// Where and how to call the API.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Timeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u32>,
+    /// InitTimeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub init_timeout: Option<u32>,
+    /// MemorySize in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+    /// An environment variable K=V (repeatable; on update, the list replaces the function's).
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// The zip to upload (default: the last `cargo scf pack`).
+    #[arg(long, value_name = "ZIP")]
+    pub zip: Option<PathBuf>,
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+}
+
+/// `cargo scf invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Call the deployed function through the API instead of running the last build here.
+    #[arg(long)]
+    pub remote: bool,
+    /// FunctionName (required with --remote).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The event, JSON (default: {}).
+    #[arg(long, value_name = "JSON", conflicts_with = "event_file")]
+    pub event: Option<String>,
+    /// Read the event from a file.
+    #[arg(long, value_name = "FILE")]
+    pub event_file: Option<PathBuf>,
+    /// Where and how to call the API (with --remote).
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Local run: Timeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u32>,
+    /// Local run: InitTimeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub init_timeout: Option<u32>,
+    /// Local run: MemorySize in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+    /// Local run: an environment variable K=V (repeatable).
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Local run: the code to run, a zip or a folder (default: the last build).
+    #[arg(long, value_name = "ZIP")]
+    pub zip: Option<PathBuf>,
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Print the Result indented.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+/// Parses `K=V`.
+pub fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected K=V, got {s:?}")),
+    }
+}
+
+/// The arguments without the `scf` that Cargo passes first.
+pub fn strip_subcommand_name(mut args: Vec<OsString>) -> Vec<OsString> {
+    if args.get(1).is_some_and(|a| a == "scf") {
+        args.remove(1);
+    }
+    args
+}
+
+/// Runs `cargo scf` with the process's arguments and returns its exit status.
+pub fn main() -> ExitCode {
+    let args = strip_subcommand_name(std::env::args_os().collect());
+    let cli = Cli::parse_from(args);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::New(a) => new(a),
+        Command::Build(a) => build_cmd(a),
+        Command::Pack(a) => pack(a),
+        Command::Deploy(a) => deploy_cmd(a),
+        Command::Invoke(a) => invoke_cmd(a),
+    }
+}
+
+fn out(text: &str) {
+    // A closed stdout (`| head`) is not worth a panic.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn new(a: NewArgs) -> Result<ExitCode, Error> {
+    let runtime = if let Some(p) = &a.runtime_path {
+        RuntimeSource::Path(scaffold::runtime_path(p)?)
+    } else if let Some(url) = a.runtime_git {
+        RuntimeSource::Git(url)
+    } else if let Some(v) = a.runtime_version {
+        RuntimeSource::Version(v)
+    } else {
+        RuntimeSource::default()
+    };
+    let name = scaffold::create(&a.path, a.name.as_deref(), &runtime)?;
+    progress(
+        "Created",
+        &format!("function crate `{name}` in {}", a.path.display()),
+    );
+    out(&format!(
+        "next:\n  cd {}\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
+        a.path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn build_cmd(a: BuildArgs) -> Result<ExitCode, Error> {
+    let built = build::build(&BuildOptions {
+        manifest_path: a.manifest_path,
+        min_size: a.min_size,
+        bin: a.bin,
+    })?;
+    progress("Built", &format!("{}", built.artifact.display()));
+    out(&format!(
+        "bootstrap: {}\nsize: {}\nlinkage: {}",
+        built.bootstrap.display(),
+        human_size(built.size),
+        built.linkage
+    ));
+    if !built.linkage.is_static() {
+        progress(
+            "Warning",
+            "the bootstrap is not static: SCF's CentOS 7.6 may lack its loader or libraries",
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pack(a: PackArgs) -> Result<ExitCode, Error> {
+    // The crate is looked up only for what the command line leaves out.
+    let project = if a.bootstrap.is_none() || a.output.is_none() {
+        Some(Project::locate(a.manifest_path.as_deref())?)
+    } else {
+        None
+    };
+    let bootstrap = a
+        .bootstrap
+        .clone()
+        .or_else(|| project.as_ref().map(Project::bootstrap))
+        .unwrap_or_default();
+    if !bootstrap.is_file() {
+        return Err(Error::new(format!(
+            "no bootstrap at {}: run `cargo scf build` first",
+            bootstrap.display()
+        )));
+    }
+    let output = a
+        .output
+        .clone()
+        .or_else(|| project.as_ref().map(Project::zip))
+        .unwrap_or_default();
+    let size = scf_local::package::pack(&bootstrap, &a.include, &output)
+        .map_err(|e| Error::new(e.to_string()))?;
+    progress(
+        "Packed",
+        &format!(
+            "{} (bootstrap + {} included)",
+            bootstrap.display(),
+            a.include.len()
+        ),
+    );
+    out(&format!(
+        "zip: {}\nsize: {}",
+        output.display(),
+        human_size(size)
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The API client of `--endpoint`/`--region` with the key from the environment.
+fn client(a: &ApiArgs) -> Result<Client, Error> {
+    let credential =
+        api::credential_from(|k| std::env::var(k).ok()).map_err(|e| Error::new(e.to_string()))?;
+    let endpoint = Endpoint::parse(&a.endpoint).map_err(Error::new)?;
+    let region = api::region_from(a.region.as_deref(), |k| std::env::var(k).ok());
+    Ok(Client::new(endpoint, region, credential))
+}
+
+/// The zip `deploy` uploads: `--zip`, else the last pack, which must exist.
+fn zip_to_upload(a: &DeployArgs) -> Result<PathBuf, Error> {
+    if let Some(z) = &a.zip {
+        return Ok(z.clone());
+    }
+    let project = Project::locate(a.manifest_path.as_deref())?;
+    let zip = project.zip();
+    if !zip.is_file() {
+        return Err(Error::new(format!(
+            "no {}: run `cargo scf build` and `cargo scf pack` first, or give --zip",
+            zip.display()
+        )));
+    }
+    if newer(&project.bootstrap(), &zip) {
+        progress(
+            "Warning",
+            "the last build is newer than the zip: run `cargo scf pack` to upload it",
+        );
+    }
+    Ok(zip)
+}
+
+/// Whether `a` was modified after `b`.
+fn newer(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(x), Some(y)) if x > y)
+}
+
+fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
+    let client = client(&a.api)?;
+    let zip = zip_to_upload(&a)?;
+    let bytes = std::fs::read(&zip)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", zip.display())))?;
+    let deployment = Deployment {
+        name: a.name,
+        namespace: a.api.namespace,
+        zip_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        settings: Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    };
+    progress(
+        "Deploying",
+        &format!(
+            "{} ({}) to {}, region {}, namespace {}",
+            zip.display(),
+            human_size(bytes.len() as u64),
+            client.endpoint(),
+            client.region(),
+            deployment.namespace
+        ),
+    );
+    let outcome = deploy::deploy(&client, &deployment, &mut progress, &std::thread::sleep)?;
+    let what = match outcome {
+        deploy::Outcome::Created => "created",
+        deploy::Outcome::Updated => "updated",
+    };
+    progress("Deployed", &format!("function {} {what}", deployment.name));
+    out(&format!("{what} {}", deployment.name));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The event of `--event`, `--event-file`, or `{}`; checked to be JSON.
+fn event(a: &InvokeArgs) -> Result<String, Error> {
+    let text = match (&a.event, &a.event_file) {
+        (Some(e), _) => e.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map_err(|e| Error::new(format!("cannot read {}: {e}", f.display())))?,
+        (None, None) => invoke::DEFAULT_EVENT.to_owned(),
+    };
+    invoke::check_event(&text)?;
+    Ok(text)
+}
+
+/// Refuses local-run options with `--remote`, and `--remote` without `--name`.
+pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
+    if !a.remote {
+        return Ok(());
+    }
+    if a.name.is_none() {
+        return Err(Error::new("--remote needs --name FUNCTION"));
+    }
+    let local_only = [
+        ("--timeout", a.timeout.is_some()),
+        ("--init-timeout", a.init_timeout.is_some()),
+        ("--memory", a.memory.is_some()),
+        ("--env", !a.env.is_empty()),
+        ("--zip", a.zip.is_some()),
+    ];
+    if let Some((flag, _)) = local_only.iter().find(|(_, given)| *given) {
+        return Err(Error::new(format!(
+            "{flag} is for a local run; a deployed function's settings are given to `cargo scf deploy`"
+        )));
+    }
+    Ok(())
+}
+
+fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
+    check_invoke_args(&a)?;
+    let event = event(&a)?;
+    if a.remote {
+        let client = client(&a.api)?;
+        let name = a.name.as_deref().unwrap_or_default();
+        progress(
+            "Invoking",
+            &format!(
+                "{name} at {}, region {}",
+                client.endpoint(),
+                client.region()
+            ),
+        );
+        let result = invoke::remote(&client, name, &a.api.namespace, &event)?;
+        let text = if a.pretty {
+            serde_json::to_string_pretty(&result).unwrap_or_default()
+        } else {
+            result.to_string()
+        };
+        out(&text);
+        return Ok(if invoke::succeeded(&result) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let code = match &a.zip {
+        Some(z) => z.clone(),
+        None => {
+            let project = Project::locate(a.manifest_path.as_deref())?;
+            let bootstrap = project.bootstrap();
+            if !bootstrap.is_file() {
+                return Err(Error::new(format!(
+                    "no bootstrap at {}: run `cargo scf build` first",
+                    bootstrap.display()
+                )));
+            }
+            project.out_dir()
+        }
+    };
+    let mut config = scf_local::FunctionConfig::default();
+    if let Some(n) = &a.name {
+        config.function_name = n.clone();
+    }
+    if let Some(r) = &a.api.region {
+        config.region = r.clone();
+    }
+    if let Some(t) = a.timeout {
+        config.timeout = Duration::from_secs(t.into());
+    }
+    if let Some(t) = a.init_timeout {
+        config.init_timeout = Duration::from_secs(t.into());
+    }
+    if let Some(m) = a.memory {
+        config.memory_mb = m;
+    }
+    config.env = a.env;
+    progress("Invoking", &format!("{} locally", code.display()));
+    let Some(result) = invoke::local(&code, config, &event)? else {
+        eprintln!("interrupted");
+        return Ok(ExitCode::from(130));
+    };
+    out(&if a.pretty {
+        result.to_json_pretty()
+    } else {
+        result.to_json()
+    });
+    Ok(if result.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        Cli::try_parse_from(strip_subcommand_name(args))
+    }
+
+    #[test]
+    fn cargo_passes_the_subcommand_name_first() {
+        for args in [
+            &["cargo-scf", "scf", "build", "--min-size"][..],
+            &["cargo-scf", "build", "--min-size"][..],
+        ] {
+            match parse(args).unwrap().command {
+                Command::Build(b) => assert!(b.min_size && b.bin.is_none()),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn deploy_arguments() {
+        let cli = parse(&[
+            "cargo-scf",
+            "scf",
+            "deploy",
+            "--name",
+            "hello",
+            "--endpoint",
+            "http://127.0.0.1:9100",
+            "--memory",
+            "256",
+            "--env",
+            "A=1",
+            "--env",
+            "B=x=y",
+            "--init-timeout",
+            "20",
+        ])
+        .unwrap();
+        let Command::Deploy(d) = cli.command else {
+            panic!("not deploy")
+        };
+        assert_eq!(d.name, "hello");
+        assert_eq!(d.api.endpoint, "http://127.0.0.1:9100");
+        assert_eq!(d.api.namespace, "default");
+        assert_eq!(d.api.region, None);
+        assert_eq!(
+            (d.memory, d.init_timeout, d.timeout),
+            (Some(256), Some(20), None)
+        );
+        assert_eq!(
+            d.env,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "x=y".to_owned())
+            ]
+        );
+
+        let cli = parse(&["cargo-scf", "scf", "deploy", "--name", "f"]).unwrap();
+        let Command::Deploy(d) = cli.command else {
+            panic!("not deploy")
+        };
+        assert_eq!(d.api.endpoint, "https://scf.tencentcloudapi.com");
+
+        let err = parse(&["cargo-scf", "scf", "deploy"]).unwrap_err();
+        assert!(err.to_string().contains("--name <NAME>"), "{err}");
+        let err = parse(&["cargo-scf", "scf", "deploy", "--name", "f", "--env", "=1"]).unwrap_err();
+        assert!(err.to_string().contains("expected K=V"), "{err}");
+        let err = parse(&[
+            "cargo-scf",
+            "scf",
+            "deploy",
+            "--name",
+            "f",
+            "--memory",
+            "lots",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("--memory"), "{err}");
+    }
+
+    #[test]
+    fn new_arguments() {
+        let cli = parse(&[
+            "cargo-scf",
+            "scf",
+            "new",
+            "hello",
+            "--runtime-path",
+            "../rt",
+        ])
+        .unwrap();
+        let Command::New(n) = cli.command else {
+            panic!("not new")
+        };
+        assert_eq!(n.path, Path::new("hello"));
+        assert_eq!(n.runtime_path.as_deref(), Some(Path::new("../rt")));
+        // One source of the runtime at most.
+        let err = parse(&[
+            "cargo-scf",
+            "scf",
+            "new",
+            "x",
+            "--runtime-path",
+            "a",
+            "--runtime-git",
+            "b",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn pack_arguments() {
+        let cli = parse(&[
+            "cargo-scf",
+            "scf",
+            "pack",
+            "--include",
+            "a.json",
+            "--include",
+            "static",
+            "-o",
+            "f.zip",
+        ])
+        .unwrap();
+        let Command::Pack(p) = cli.command else {
+            panic!("not pack")
+        };
+        assert_eq!(
+            p.include,
+            [PathBuf::from("a.json"), PathBuf::from("static")]
+        );
+        assert_eq!(p.output.as_deref(), Some(Path::new("f.zip")));
+    }
+
+    #[test]
+    fn invoke_arguments() {
+        let invoke = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Invoke(i) => i,
+            other => panic!("{other:?}"),
+        };
+        let i = invoke(&[
+            "cargo-scf",
+            "scf",
+            "invoke",
+            "--remote",
+            "--name",
+            "f",
+            "--event",
+            "{}",
+        ]);
+        assert!(check_invoke_args(&i).is_ok());
+
+        let i = invoke(&["cargo-scf", "scf", "invoke", "--remote"]);
+        assert_eq!(
+            check_invoke_args(&i).unwrap_err().to_string(),
+            "--remote needs --name FUNCTION"
+        );
+        let i = invoke(&[
+            "cargo-scf",
+            "scf",
+            "invoke",
+            "--remote",
+            "--name",
+            "f",
+            "--memory",
+            "256",
+        ]);
+        assert_eq!(
+            check_invoke_args(&i).unwrap_err().to_string(),
+            "--memory is for a local run; a deployed function's settings are given to `cargo scf deploy`"
+        );
+        let i = invoke(&[
+            "cargo-scf",
+            "scf",
+            "invoke",
+            "--memory",
+            "256",
+            "--env",
+            "K=V",
+        ]);
+        assert!(check_invoke_args(&i).is_ok());
+
+        let err = parse(&[
+            "cargo-scf",
+            "invoke",
+            "--event",
+            "{}",
+            "--event-file",
+            "e.json",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn env_pairs() {
+        assert_eq!(parse_env("K=V"), Ok(("K".into(), "V".into())));
+        assert_eq!(parse_env("K="), Ok(("K".into(), String::new())));
+        assert!(parse_env("K").is_err());
+        assert!(parse_env("=V").is_err());
+    }
+}

@@ -1,0 +1,263 @@
+//! The user's crate as Cargo sees it, and where `cargo scf` keeps what it makes.
+//!
+//! `build` copies the bootstrap to `<target-dir>/scf/<package>/bootstrap`; `pack` writes
+//! `<target-dir>/scf/<package>/function.zip` next to it; `deploy` and `invoke` read those. One
+//! folder per package, so crates sharing a `CARGO_TARGET_DIR` do not pack each other's builds.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::Error;
+
+/// The file name of the last build's executable.
+pub const BOOTSTRAP: &str = scf_local::package::BOOTSTRAP;
+
+/// The file name of the last pack's zip.
+pub const ZIP: &str = "function.zip";
+
+/// A package with binaries, located through `cargo locate-project` and `cargo metadata`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    /// The package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The package's name.
+    pub package: String,
+    /// The names of its binary targets.
+    pub bins: Vec<String>,
+    /// Cargo's target directory for it (`CARGO_TARGET_DIR`, `build.target-dir` or
+    /// `<workspace>/target`).
+    pub target_dir: PathBuf,
+}
+
+/// The `cargo` to run: the one that started this subcommand (`$CARGO`), else the one on the
+/// `PATH`.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+fn run_cargo(args: &[&str], manifest_path: Option<&Path>) -> Result<String, Error> {
+    let mut cmd = cargo();
+    cmd.args(args);
+    if let Some(p) = manifest_path {
+        cmd.arg("--manifest-path").arg(p);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::new(format!(
+            "`cargo {}` failed: {}",
+            args.first().copied().unwrap_or_default(),
+            stderr.trim()
+        )));
+    }
+    String::from_utf8(out.stdout).map_err(|_| Error::new("cargo printed something not UTF-8"))
+}
+
+impl Project {
+    /// Finds the package of `manifest_path`, or of the current directory as Cargo would.
+    pub fn locate(manifest_path: Option<&Path>) -> Result<Project, Error> {
+        let manifest = run_cargo(
+            &["locate-project", "--message-format", "plain"],
+            manifest_path,
+        )?;
+        let manifest = PathBuf::from(manifest.trim());
+        let metadata = run_cargo(
+            &["metadata", "--no-deps", "--format-version", "1"],
+            Some(&manifest),
+        )?;
+        let metadata: Value = serde_json::from_str(&metadata)
+            .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        Project::from_metadata(&metadata, &manifest)
+    }
+
+    /// Picks the package of `manifest` out of `cargo metadata --no-deps` output. A virtual
+    /// workspace manifest stands for its one package with binaries, if there is only one.
+    pub fn from_metadata(metadata: &Value, manifest: &Path) -> Result<Project, Error> {
+        let target_dir = metadata["target_directory"]
+            .as_str()
+            .ok_or_else(|| Error::new("cargo metadata has no target_directory"))?;
+        let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
+        let with_bins: Vec<(String, PathBuf, Vec<String>)> = packages
+            .iter()
+            .map(|p| {
+                let bins = p["targets"]
+                    .as_array()
+                    .map(|ts| {
+                        ts.iter()
+                            .filter(|t| {
+                                t["kind"]
+                                    .as_array()
+                                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                            })
+                            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    p["name"].as_str().unwrap_or_default().to_owned(),
+                    PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
+                    bins,
+                )
+            })
+            .collect();
+        let same = |a: &Path, b: &Path| {
+            a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        };
+        let chosen = match with_bins.iter().find(|(_, m, _)| same(m, manifest)) {
+            Some(p) => p.clone(),
+            None => {
+                let mut candidates = with_bins.iter().filter(|(_, _, b)| !b.is_empty());
+                match (candidates.next(), candidates.next()) {
+                    (Some(p), None) => p.clone(),
+                    (None, _) => {
+                        return Err(Error::new(format!(
+                            "{} has no package with a binary",
+                            manifest.display()
+                        )))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(Error::new(format!(
+                            "{} is a workspace with several packages: pass --manifest-path with the Cargo.toml of the function's package",
+                            manifest.display()
+                        )))
+                    }
+                }
+            }
+        };
+        let (package, manifest_path, bins) = chosen;
+        Ok(Project {
+            manifest_path,
+            package,
+            bins,
+            target_dir: PathBuf::from(target_dir),
+        })
+    }
+
+    /// The binary to build: `wanted`, or the package's only one.
+    pub fn pick_bin(&self, wanted: Option<&str>) -> Result<String, Error> {
+        match wanted {
+            Some(name) if self.bins.iter().any(|b| b == name) => Ok(name.to_owned()),
+            Some(name) => Err(Error::new(format!(
+                "package {} has no binary {name:?} (it has: {})",
+                self.package,
+                list(&self.bins)
+            ))),
+            None => match self.bins.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(Error::new(format!(
+                    "package {} has no binary: add src/main.rs with scf_bootstrap::main!(handler)",
+                    self.package
+                ))),
+                many => Err(Error::new(format!(
+                    "package {} has several binaries ({}): choose one with --bin",
+                    self.package,
+                    list(many)
+                ))),
+            },
+        }
+    }
+
+    /// `<target-dir>/scf/<package>`: where `build` and `pack` put their output.
+    pub fn out_dir(&self) -> PathBuf {
+        self.target_dir.join("scf").join(&self.package)
+    }
+
+    /// The last build's bootstrap.
+    pub fn bootstrap(&self) -> PathBuf {
+        self.out_dir().join(BOOTSTRAP)
+    }
+
+    /// The last pack's zip.
+    pub fn zip(&self) -> PathBuf {
+        self.out_dir().join(ZIP)
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn package(name: &str, manifest: &str, targets: &[(&str, &str)]) -> Value {
+        let targets: Vec<Value> = targets
+            .iter()
+            .map(|(kind, name)| json!({"kind": [kind], "name": name}))
+            .collect();
+        json!({"name": name, "manifest_path": manifest, "targets": targets})
+    }
+
+    fn metadata(packages: Vec<Value>) -> Value {
+        json!({"packages": packages, "target_directory": "/w/target"})
+    }
+
+    #[test]
+    fn the_package_of_the_manifest() {
+        let m = metadata(vec![
+            package("a", "/w/a/Cargo.toml", &[("bin", "a"), ("lib", "a")]),
+            package("b", "/w/b/Cargo.toml", &[("bin", "b"), ("bin", "b2")]),
+        ]);
+        let p = Project::from_metadata(&m, Path::new("/w/b/Cargo.toml")).unwrap();
+        assert_eq!(p.package, "b");
+        assert_eq!(p.bins, ["b", "b2"]);
+        assert_eq!(p.bootstrap(), Path::new("/w/target/scf/b/bootstrap"));
+        assert_eq!(p.zip(), Path::new("/w/target/scf/b/function.zip"));
+        assert_eq!(p.pick_bin(Some("b2")).unwrap(), "b2");
+        let err = p.pick_bin(None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "package b has several binaries (b, b2): choose one with --bin"
+        );
+        let err = p.pick_bin(Some("c")).unwrap_err().to_string();
+        assert_eq!(err, "package b has no binary \"c\" (it has: b, b2)");
+    }
+
+    #[test]
+    fn a_virtual_workspace() {
+        let one = metadata(vec![
+            package("lib", "/w/lib/Cargo.toml", &[("lib", "lib")]),
+            package("f", "/w/f/Cargo.toml", &[("bin", "f")]),
+        ]);
+        let p = Project::from_metadata(&one, Path::new("/w/Cargo.toml")).unwrap();
+        assert_eq!(
+            (p.package.as_str(), p.pick_bin(None).unwrap().as_str()),
+            ("f", "f")
+        );
+
+        let two = metadata(vec![
+            package("f", "/w/f/Cargo.toml", &[("bin", "f")]),
+            package("g", "/w/g/Cargo.toml", &[("bin", "g")]),
+        ]);
+        let err = Project::from_metadata(&two, Path::new("/w/Cargo.toml")).unwrap_err();
+        assert!(err.to_string().contains("pass --manifest-path"), "{err}");
+
+        let none = metadata(vec![package("lib", "/w/lib/Cargo.toml", &[("lib", "lib")])]);
+        let err = Project::from_metadata(&none, Path::new("/w/Cargo.toml")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/w/Cargo.toml has no package with a binary"
+        );
+    }
+
+    #[test]
+    fn a_package_without_binary() {
+        let m = metadata(vec![package("l", "/w/Cargo.toml", &[("lib", "l")])]);
+        let p = Project::from_metadata(&m, Path::new("/w/Cargo.toml")).unwrap();
+        let err = p.pick_bin(None).unwrap_err().to_string();
+        assert!(
+            err.starts_with("package l has no binary: add src/main.rs"),
+            "{err}"
+        );
+    }
+}
