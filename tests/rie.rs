@@ -97,13 +97,15 @@ fn rie_binary() -> &'static Path {
 
 /// A new empty directory inside `parent`.
 fn tempfile_dir(parent: &Path) -> PathBuf {
-    for n in 0.. {
-        let dir = parent.join(format!("work-{}-{n}", std::process::id()));
-        if std::fs::create_dir(&dir).is_ok() {
-            return dir;
+    for n in 0..1000 {
+        let dir = parent.join(format!("rie-work-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return dir,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => panic!("cannot create {}: {e}", dir.display()),
         }
     }
-    unreachable!()
+    panic!("no free directory name in {}", parent.display())
 }
 
 /// The examples built for musl in release (`panic = "abort"`, as deployed), in the target
