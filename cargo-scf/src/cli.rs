@@ -294,14 +294,12 @@ fn pack(a: PackArgs) -> Result<ExitCode, Error> {
         .unwrap_or_default();
     let size = scf_local::package::pack(&bootstrap, &a.include, &output)
         .map_err(|e| Error::new(e.to_string()))?;
-    progress(
-        "Packed",
-        &format!(
-            "{} (bootstrap + {} included)",
-            bootstrap.display(),
-            a.include.len()
-        ),
-    );
+    let included = match a.include.len() {
+        0 => String::new(),
+        1 => " and 1 included path".to_owned(),
+        n => format!(" and {n} included paths"),
+    };
+    progress("Packed", &format!("{}{included}", bootstrap.display()));
     out(&format!(
         "zip: {}\nsize: {}",
         output.display(),
@@ -366,7 +364,7 @@ fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     progress(
         "Deploying",
         &format!(
-            "{} ({}) to {}, region {}, namespace {}",
+            "{}, {}, to {}, region {}, namespace {}",
             zip.display(),
             human_size(bytes.len() as u64),
             client.endpoint(),
@@ -433,14 +431,14 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
                 client.region()
             ),
         );
-        let result = invoke::remote(&client, name, &a.api.namespace, &event)?;
+        let response = invoke::remote(&client, name, &a.api.namespace, &event)?;
         let text = if a.pretty {
-            serde_json::to_string_pretty(&result).unwrap_or_default()
+            serde_json::to_string_pretty(&response).unwrap_or_default()
         } else {
-            result.to_string()
+            response.to_string()
         };
         out(&text);
-        return Ok(if invoke::succeeded(&result) {
+        return Ok(if invoke::succeeded(&response) {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE

@@ -32,20 +32,21 @@ pub fn invoke_params(name: &str, namespace: &str, event: &str) -> Value {
     })
 }
 
-/// Calls the function in the cloud (or `scf-local serve`) and returns its `Result`.
+/// Calls the function in the cloud (or `scf-local serve`) and returns the answer:
+/// `{"Result": {…}, "RequestId": …}`, the shape `scf-local invoke` prints too.
 pub fn remote(api: &dyn Api, name: &str, namespace: &str, event: &str) -> Result<Value, Error> {
     let response = api.call("Invoke", &invoke_params(name, namespace, event))?;
-    match response.get("Result") {
-        Some(result) if result.is_object() => Ok(result.clone()),
-        _ => Err(Error::new(format!(
+    if !response["Result"].is_object() {
+        return Err(Error::new(format!(
             "Invoke: unexpected answer: no Result object in {response}"
-        ))),
+        )));
     }
+    Ok(response)
 }
 
-/// Whether a `Result` says the invocation succeeded (`InvokeResult` 0).
-pub fn succeeded(result: &Value) -> bool {
-    result["InvokeResult"].as_i64() == Some(0)
+/// Whether an answer says the invocation succeeded (`Result.InvokeResult` 0).
+pub fn succeeded(response: &Value) -> bool {
+    response["Result"]["InvokeResult"].as_i64() == Some(0)
 }
 
 /// Runs one event on the code at `package` (a folder with `bootstrap`, or a zip) with the
@@ -94,10 +95,10 @@ mod tests {
         let ok = Answer(Ok(
             json!({"Result": {"RetMsg": "hi", "InvokeResult": 0}, "RequestId": "r"}),
         ));
-        let result = remote(&ok, "f", "default", "{\"k\":1}").unwrap();
-        assert_eq!(result["RetMsg"], "hi");
-        assert!(succeeded(&result));
-        assert!(!succeeded(&json!({"InvokeResult": 433})));
+        let response = remote(&ok, "f", "default", "{\"k\":1}").unwrap();
+        assert_eq!(response["Result"]["RetMsg"], "hi");
+        assert!(succeeded(&response));
+        assert!(!succeeded(&json!({"Result": {"InvokeResult": 433}})));
 
         let missing = Answer(Ok(json!({"RequestId": "r"})));
         let err = remote(&missing, "f", "default", "{\"k\":1}").unwrap_err();

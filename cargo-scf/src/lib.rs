@@ -76,15 +76,15 @@ pub fn progress(verb: &str, message: &str) {
     }
 }
 
-/// A size for people: `308456 bytes (301.2 KiB)`.
+/// A size for people: `301.2 KiB (308456 bytes)`.
 pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {
         format!("{bytes} bytes")
     } else if bytes < 1024 * 1024 {
-        format!("{bytes} bytes ({:.1} KiB)", bytes as f64 / 1024.0)
+        format!("{:.1} KiB ({bytes} bytes)", bytes as f64 / 1024.0)
     } else {
         format!(
-            "{bytes} bytes ({:.1} MiB)",
+            "{:.1} MiB ({bytes} bytes)",
             bytes as f64 / (1024.0 * 1024.0)
         )
     }
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn sizes() {
         assert_eq!(super::human_size(12), "12 bytes");
-        assert_eq!(super::human_size(308_456), "308456 bytes (301.2 KiB)");
-        assert_eq!(super::human_size(3 << 20), "3145728 bytes (3.0 MiB)");
+        assert_eq!(super::human_size(308_456), "301.2 KiB (308456 bytes)");
+        assert_eq!(super::human_size(3 << 20), "3.0 MiB (3145728 bytes)");
     }
 }

@@ -218,14 +218,14 @@ Add `--endpoint http://127.0.0.1:9100` to `deploy` and `invoke --remote` to use
 pub fn create(path: &Path, name: Option<&str>, runtime: &RuntimeSource) -> Result<String, Error> {
     let name = match name {
         Some(n) => n.to_owned(),
-        None => path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
+        // Absolute, so `cargo scf new .` takes the current folder's name.
+        None => std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .ok_or_else(|| {
                 Error::new(format!("{} has no folder name: use --name", path.display()))
             })?,
     };
-    check_name(&name)?;
     if let Ok(mut entries) = std::fs::read_dir(path) {
         if entries.next().is_some() {
             return Err(Error::new(format!(
@@ -236,6 +236,7 @@ pub fn create(path: &Path, name: Option<&str>, runtime: &RuntimeSource) -> Resul
     } else if path.exists() {
         return Err(Error::new(format!("{} already exists", path.display())));
     }
+    check_name(&name)?;
     for (rel, contents) in files(&name, runtime) {
         let file = path.join(rel);
         if let Some(dir) = file.parent() {

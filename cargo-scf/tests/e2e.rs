@@ -1,0 +1,362 @@
+//! From an empty directory to a deployed function and back, through `cargo scf` run by Cargo
+//! itself (the test's binary directory is put first on `PATH`):
+//!
+//! `new` (depending on this repository's runtime by path) → `build` → `pack` →
+//! `scf-local serve` on a loopback port → `deploy` (create) → `invoke --remote` answers the
+//! scaffolded handler's text → edit the handler → `build` → `pack` → `deploy` (update) →
+//! `invoke --remote` answers the new text. Also a local `invoke` and two API errors.
+//!
+//! Compiled output goes to `<workspace target>/cargo-scf-e2e` (not the test's own target
+//! directory, which `cargo test` keeps locked): the runtime's dependencies and `scf-local`
+//! are compiled there once and reused by later runs. A file lock there keeps two runs of
+//! this test (from two checkouts' `cargo test`) from packing each other's builds.
+//!
+//! Every command has a time bound; nothing asserts how long anything took.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{cargo_path, cargo_scf, run, text, SECRET_ID, SECRET_KEY};
+use serde_json::Value;
+
+/// Bound on a build (the first one compiles the dependencies).
+const BUILD_LIMIT: Duration = Duration::from_secs(900);
+/// Bound on any other command.
+const STEP_LIMIT: Duration = Duration::from_secs(120);
+/// The scaffolded crate's name, and the function's.
+const NAME: &str = "cargo-scf-e2e";
+
+/// The workspace's root, from this package's manifest.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cargo-scf is a workspace member")
+        .to_path_buf()
+}
+
+/// `<workspace target>/cargo-scf-e2e`, as Cargo reports the target directory.
+fn e2e_target_dir() -> PathBuf {
+    let out = run(
+        Command::new(cargo_path())
+            .args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--manifest-path",
+            ])
+            .arg(workspace_root().join("Cargo.toml")),
+        STEP_LIMIT,
+    );
+    assert!(out.status.success(), "cargo metadata failed");
+    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(metadata["target_directory"].as_str().unwrap()).join("cargo-scf-e2e")
+}
+
+/// Builds the `scf-local` binary into `target` and returns its path (from Cargo's JSON
+/// messages, so no layout is guessed).
+fn build_scf_local(target: &Path) -> PathBuf {
+    let out = run(
+        Command::new(cargo_path())
+            .args(["build", "-p", "scf-local", "--bin", "scf-local"])
+            .args([
+                "--message-format=json-render-diagnostics",
+                "--manifest-path",
+            ])
+            .arg(workspace_root().join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target),
+        BUILD_LIMIT,
+    );
+    assert!(out.status.success(), "cargo build -p scf-local failed");
+    cargo_scf::build::executable_from_messages(&text(&out.stdout), "scf-local")
+        .expect("the scf-local executable among cargo's messages")
+}
+
+/// A running `scf-local serve`, killed when dropped.
+struct Serve {
+    child: Child,
+    endpoint: String,
+}
+
+impl Serve {
+    fn start(binary: &Path, state_dir: &Path) -> Serve {
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(state_dir)
+            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+            .env("TMPDIR", state_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start scf-local serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(rest) = line.split("http://").nth(1) {
+                        let addr = rest.split(['/', ' ']).next().unwrap_or("").to_owned();
+                        let _ = tx.send(addr);
+                        sent = true;
+                    }
+                }
+                eprintln!("[serve] {line}");
+            }
+        });
+        let addr = rx
+            .recv_timeout(STEP_LIMIT)
+            .expect("scf-local serve did not print its address");
+        Serve {
+            child,
+            endpoint: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cargo scf <args>` through Cargo, in `dir`, with the shared target directory and the
+/// test key.
+fn cargo_subcommand(dir: &Path, target: &Path, args: &[&str]) -> Command {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_cargo-scf")).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    // Same environment as `cargo_scf()`, but started as `cargo scf …`.
+    let template = cargo_scf();
+    let mut cmd = Command::new(cargo_path());
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.arg("scf")
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", target)
+        .env("TENCENTCLOUD_SECRETID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRETKEY", SECRET_KEY);
+    cmd
+}
+
+/// Runs a step that must succeed; returns its stdout.
+fn step(cmd: &mut Command, limit: Duration) -> String {
+    let out = run(cmd, limit);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// `invoke --remote` with `event`; returns the `Result` object.
+fn invoke_remote(krate: &Path, target: &Path, endpoint: &str, event: &str) -> Value {
+    let stdout = step(
+        &mut cargo_subcommand(
+            krate,
+            target,
+            &[
+                "invoke",
+                "--remote",
+                "--name",
+                NAME,
+                "--endpoint",
+                endpoint,
+                "--event",
+                event,
+            ],
+        ),
+        STEP_LIMIT,
+    );
+    let answer: Value = serde_json::from_str(stdout.trim()).expect("invoke prints JSON");
+    assert_eq!(answer["Result"]["InvokeResult"], 0, "{answer}");
+    answer["Result"].clone()
+}
+
+#[test]
+fn new_build_pack_deploy_invoke_update() {
+    let target = e2e_target_dir();
+    std::fs::create_dir_all(&target).unwrap();
+    let lock = std::fs::File::create(target.join("e2e.lock")).unwrap();
+    lock.lock().unwrap();
+
+    let scf_local = build_scf_local(&target);
+    let work = tempfile::tempdir().unwrap();
+    let krate = work.path().join(NAME);
+
+    // new: a crate outside the repository, on this repository's runtime.
+    let root = workspace_root();
+    step(
+        cargo_subcommand(work.path(), &target, &["new"])
+            .arg(&krate)
+            .arg("--runtime-path")
+            .arg(&root),
+        STEP_LIMIT,
+    );
+    let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("scf-bootstrap = { path = "), "{manifest}");
+
+    // build: a static bootstrap, copied where pack takes it.
+    let stdout = step(
+        &mut cargo_subcommand(&krate, &target, &["build"]),
+        BUILD_LIMIT,
+    );
+    let bootstrap = target.join("scf").join(NAME).join("bootstrap");
+    assert!(
+        stdout.contains(&format!("bootstrap: {}", bootstrap.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("linkage: static\n"), "{stdout}");
+    let mode = std::fs::metadata(&bootstrap).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+
+    // pack: a zip the emulator accepts as a package (bootstrap executable at the root).
+    let stdout = step(
+        &mut cargo_subcommand(&krate, &target, &["pack"]),
+        STEP_LIMIT,
+    );
+    let zip = target.join("scf").join(NAME).join("function.zip");
+    assert!(
+        stdout.contains(&format!("zip: {}", zip.display())),
+        "{stdout}"
+    );
+    scf_local::Package::open(&zip).expect("the zip is a valid code package");
+
+    // A local run of the last build.
+    let stdout = step(
+        &mut cargo_subcommand(
+            &krate,
+            &target,
+            &["invoke", "--name", NAME, "--event", r#"{"local":true}"#],
+        ),
+        STEP_LIMIT,
+    );
+    let local: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        local["Result"]["RetMsg"],
+        format!(r#"Hello from {NAME}! event: {{"local":true}}"#)
+    );
+
+    // deploy (create) and invoke through the cloud API of scf-local serve.
+    let state = work.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let serve = Serve::start(&scf_local, &state);
+    let endpoint = serve.endpoint.as_str();
+    let stdout = step(
+        &mut cargo_subcommand(
+            &krate,
+            &target,
+            &[
+                "deploy",
+                "--name",
+                NAME,
+                "--endpoint",
+                endpoint,
+                "--timeout",
+                "5",
+            ],
+        ),
+        STEP_LIMIT,
+    );
+    assert_eq!(stdout.trim(), format!("created {NAME}"));
+    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":1}"#);
+    assert_eq!(
+        result["RetMsg"],
+        format!(r#"Hello from {NAME}! event: {{"n":1}}"#)
+    );
+    assert!(result["Log"]
+        .as_str()
+        .unwrap()
+        .contains("init: ready to greet"));
+
+    // Edit the handler, build, pack, deploy again: an update, and the new answer.
+    let main_rs = krate.join("src/main.rs");
+    let source = std::fs::read_to_string(&main_rs).unwrap();
+    assert!(source.contains(r#""Hello""#));
+    std::fs::write(&main_rs, source.replace(r#""Hello""#, r#""Bonjour""#)).unwrap();
+    step(
+        &mut cargo_subcommand(&krate, &target, &["build"]),
+        BUILD_LIMIT,
+    );
+    step(
+        &mut cargo_subcommand(&krate, &target, &["pack"]),
+        STEP_LIMIT,
+    );
+    let stdout = step(
+        &mut cargo_subcommand(
+            &krate,
+            &target,
+            &[
+                "deploy",
+                "--name",
+                NAME,
+                "--endpoint",
+                endpoint,
+                "--env",
+                "UNUSED=1",
+            ],
+        ),
+        STEP_LIMIT,
+    );
+    assert_eq!(stdout.trim(), format!("updated {NAME}"));
+    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":2}"#);
+    assert_eq!(
+        result["RetMsg"],
+        format!(r#"Bonjour from {NAME}! event: {{"n":2}}"#)
+    );
+
+    // The platform's errors, shown as sent, with a non-zero exit.
+    let out = run(
+        &mut cargo_subcommand(
+            &krate,
+            &target,
+            &[
+                "invoke",
+                "--remote",
+                "--name",
+                "missing-fn",
+                "--endpoint",
+                endpoint,
+            ],
+        ),
+        STEP_LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: Invoke failed: ResourceNotFound.Function: "),
+        "{stderr}"
+    );
+    let out = run(
+        cargo_subcommand(
+            &krate,
+            &target,
+            &["deploy", "--name", NAME, "--endpoint", endpoint],
+        )
+        .env("TENCENTCLOUD_SECRETKEY", "not-the-key"),
+        STEP_LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: GetFunction failed: AuthFailure.SignatureFailure: "),
+        "{stderr}"
+    );
+    drop(serve);
+}
