@@ -1,9 +1,35 @@
 //! What a handler knows about its invocation and its function.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The function's environment, read once at start. Every value is optional: regions and
-/// platform versions differ in what they set, and a missing one is never an error.
+/// The process's environment, read once: the first time a handler asks for it, so a handler
+/// that never does pays nothing at start (reading it means scanning the whole environment per
+/// variable and a first heap allocation, a measurable part of a cold start).
+static PROCESS: OnceLock<Environment> = OnceLock::new();
+/// Which variables to read: AWS Lambda's (set at start by the runtime) or SCF's.
+static AWS: AtomicBool = AtomicBool::new(false);
+
+/// Chooses AWS Lambda's variables for [`process_environment`].
+pub(crate) fn use_aws_environment() {
+    AWS.store(true, Ordering::Relaxed);
+}
+
+/// The process's environment, read on first use.
+fn process_environment() -> &'static Environment {
+    PROCESS.get_or_init(|| {
+        if AWS.load(Ordering::Relaxed) {
+            Environment::from_aws_env()
+        } else {
+            Environment::from_env()
+        }
+    })
+}
+
+/// The function's environment. Every value is optional: regions and platform versions differ
+/// in what they set, and a missing one is never an error. The runtime reads it once, the
+/// first time a handler asks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Environment {
     /// `_HANDLER`, free-form for a Custom Runtime (e.g. `index.main_handler`).
@@ -64,10 +90,12 @@ fn var(name: &str) -> Option<String> {
 #[derive(Clone, Copy, Debug)]
 pub struct Context<'a> {
     pub(crate) request_id: &'a str,
-    pub(crate) memory_limit_in_mb: u32,
+    /// `None` under AWS: the memory limit is then an environment variable.
+    pub(crate) memory_limit_in_mb: Option<u32>,
     pub(crate) time_limit_in_ms: u64,
     pub(crate) deadline: Instant,
-    pub(crate) env: &'a Environment,
+    /// `None`: the process's environment, read on first use.
+    pub(crate) env: Option<&'a Environment>,
     pub(crate) aws: Option<AwsInvocation<'a>>,
 }
 
@@ -92,11 +120,35 @@ impl<'a> Context<'a> {
     ) -> Context<'a> {
         Context {
             request_id,
+            memory_limit_in_mb: Some(memory_limit_in_mb),
+            time_limit_in_ms,
+            deadline: arrival + Duration::from_millis(time_limit_in_ms),
+            env: Some(env),
+            aws: None,
+        }
+    }
+
+    /// A context on the process's environment (read on first use).
+    pub(crate) fn of_process(
+        request_id: &'a str,
+        memory_limit_in_mb: Option<u32>,
+        time_limit_in_ms: u64,
+        arrival: Instant,
+    ) -> Context<'a> {
+        Context {
+            request_id,
             memory_limit_in_mb,
             time_limit_in_ms,
             deadline: arrival + Duration::from_millis(time_limit_in_ms),
-            env,
+            env: None,
             aws: None,
+        }
+    }
+
+    fn env(&self) -> &'a Environment {
+        match self.env {
+            Some(e) => e,
+            None => process_environment(),
         }
     }
 
@@ -109,6 +161,7 @@ impl<'a> Context<'a> {
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 0 when unset).
     pub fn memory_limit_in_mb(&self) -> u32 {
         self.memory_limit_in_mb
+            .unwrap_or_else(|| self.env().memory_size_mb.unwrap_or(0))
     }
 
     /// The function's `Timeout` in milliseconds (`time_limit_in_ms` header): a duration.
@@ -129,37 +182,37 @@ impl<'a> Context<'a> {
 
     /// `_HANDLER`.
     pub fn handler(&self) -> Option<&'a str> {
-        self.env.handler.as_deref()
+        self.env().handler.as_deref()
     }
 
     /// `SCF_FUNCTIONNAME`.
     pub fn function_name(&self) -> Option<&'a str> {
-        self.env.function_name.as_deref()
+        self.env().function_name.as_deref()
     }
 
     /// `SCF_FUNCTIONVERSION`.
     pub fn function_version(&self) -> Option<&'a str> {
-        self.env.function_version.as_deref()
+        self.env().function_version.as_deref()
     }
 
     /// `SCF_NAMESPACE`.
     pub fn namespace(&self) -> Option<&'a str> {
-        self.env.namespace.as_deref()
+        self.env().namespace.as_deref()
     }
 
     /// `TENCENTCLOUD_REGION`.
     pub fn region(&self) -> Option<&'a str> {
-        self.env.region.as_deref()
+        self.env().region.as_deref()
     }
 
     /// `TENCENTCLOUD_APPID`.
     pub fn appid(&self) -> Option<&'a str> {
-        self.env.appid.as_deref()
+        self.env().appid.as_deref()
     }
 
     /// `TENCENTCLOUD_UIN`.
     pub fn uin(&self) -> Option<&'a str> {
-        self.env.uin.as_deref()
+        self.env().uin.as_deref()
     }
 
     /// AWS Lambda: the invoked function's ARN (`Lambda-Runtime-Invoked-Function-Arn`).
@@ -180,8 +233,8 @@ impl<'a> Context<'a> {
         self.aws.and_then(|a| a.client_context)
     }
 
-    /// The whole environment read at start.
+    /// The whole environment (read once, on first use, unless the context was built with one).
     pub fn environment(&self) -> &'a Environment {
-        self.env
+        self.env()
     }
 }

@@ -116,6 +116,7 @@ mod lifecycle;
 #[cfg(not(panic = "immediate-abort"))]
 mod panic;
 mod reply;
+mod slab;
 
 pub use context::{Context, Environment};
 pub use error::Error;
@@ -123,7 +124,7 @@ pub use function::{Function, IntoOutcome, Outcome, Stateful, Stateless};
 pub use http::response;
 pub use http::response::{MAX_BODY, MAX_HEAD, MAX_HEADERS};
 pub use lifecycle::{EXIT_BAD_ENVIRONMENT, EXIT_FAILURE};
-pub use reply::Reply;
+pub use reply::{Reply, MAX_SPLICES, SPLICE_MIN};
 
 /// Defines the bootstrap's `fn main` and links a handler into the runtime.
 ///
@@ -141,6 +142,16 @@ macro_rules! main {
 
         fn main() {
             $crate::__private::start()
+        }
+
+        /// The process entry when linked with `-Wl,--wrap=main` (as `.cargo/config.toml` does
+        /// for musl): the C `main` of the binary, skipping std's runtime set-up.
+        #[unsafe(no_mangle)]
+        extern "C" fn __wrap_main(
+            _argc: ::core::ffi::c_int,
+            _argv: *const *const ::core::ffi::c_char,
+        ) -> ::core::ffi::c_int {
+            $crate::__private::start_bare()
         }
     };
 }
@@ -189,6 +200,14 @@ pub mod __private {
         crate::lifecycle::start(linked)
     }
 
+    /// The process entry without std's runtime set-up (the `__wrap_main` that
+    /// [`main!`](crate::main) defines): ignores `SIGPIPE` itself, then as [`start`].
+    #[inline]
+    pub fn start_bare() -> ! {
+        crate::lifecycle::ignore_sigpipe();
+        crate::lifecycle::start(linked)
+    }
+
     /// Runs the runtime for `count` events against the runtime API at `host:port` (SCF's, or
     /// AWS Lambda's when `aws`), with the function the linked symbol returns, reporting ready
     /// first. For tests that drive the runtime in-process (the allocation test); the error
@@ -202,7 +221,7 @@ pub mod __private {
         let api = crate::lifecycle::Api::new(dialect, host, port)
             .map_err(|_| "bad runtime API address")?;
         let mut f = linked().map_err(|_| "the init phase failed")?;
-        let mut rt = crate::lifecycle::Runtime::new(&api, crate::Environment::default());
+        let mut rt = crate::lifecycle::Runtime::new(&api);
         rt.ready().map_err(|_| "ready failed")?;
         match rt.serve(&mut *f, Some(count)) {
             crate::lifecycle::Stop::Served => Ok(()),

@@ -13,10 +13,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
 use crate::function::{Function, Linked, Outcome};
-use crate::http::conn::{Conn, Retry, MAX_PARTS};
-use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests, ERROR_TYPE_END};
+use crate::http::conn::{Conn, Part, Retry, MAX_PARTS};
+use crate::http::request::{
+    aws_error_body, Dialect, LengthLine, Requests, ERROR_TYPE_END, MAX_HOST,
+};
 use crate::http::response::{parse_decimal, Field, Head};
-use crate::{Context, Environment, Error, Reply};
+use crate::{Context, Error, Reply};
 
 /// Exit code for a bad environment (missing or invalid runtime API address).
 pub const EXIT_BAD_ENVIRONMENT: i32 = 2;
@@ -37,35 +39,58 @@ const INIT_ERROR: &[u8] = b"Runtime.InitError";
 pub(crate) struct Api {
     pub dialect: Dialect,
     pub addr: SocketAddr,
-    /// The `Host` header value.
-    pub host: Vec<u8>,
+    /// The `Host` header value: `host[..host_len]`.
+    host: [u8; MAX_HOST],
+    host_len: usize,
+}
+
+/// Reads an environment variable without allocating: `f` gets its bytes, or `None`.
+///
+/// `std::env::var_os` copies the value into a new `OsString`; at start that would be the
+/// process's first heap allocation (see `slab.rs` for what that costs).
+fn with_env<R>(name: &core::ffi::CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    extern "C" {
+        fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+    }
+    // SAFETY: `name` is NUL-terminated. This runs at start, on the main thread, before the
+    // user's init: nothing can be changing the environment concurrently. The value is only
+    // borrowed for the duration of `f`.
+    let value = unsafe {
+        let p = getenv(name.as_ptr());
+        (!p.is_null()).then(|| core::ffi::CStr::from_ptr(p).to_bytes())
+    };
+    f(value)
 }
 
 impl Api {
     /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
     /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
     pub fn from_env() -> Result<Api, &'static [u8]> {
-        if let Some(host) = std::env::var_os("SCF_RUNTIME_API") {
-            let host = host
-                .into_string()
-                .map_err(|_| &b"SCF_RUNTIME_API is not valid UTF-8"[..])?;
-            let port = std::env::var_os("SCF_RUNTIME_API_PORT")
-                .ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
-            let port = port
-                .to_str()
-                .and_then(parse_port)
-                .ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
-            return Api::new(Dialect::Scf, &host, port);
+        let scf = with_env(c"SCF_RUNTIME_API", |host| {
+            let host = host?;
+            Some(with_env(c"SCF_RUNTIME_API_PORT", |port| {
+                let port = port.ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
+                let port = parse_port(port)
+                    .ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
+                let host = core::str::from_utf8(host)
+                    .map_err(|_| &b"SCF_RUNTIME_API is not valid UTF-8"[..])?;
+                Api::new(Dialect::Scf, host, port)
+            }))
+        });
+        if let Some(api) = scf {
+            return api;
         }
-        if let Some(aws) = std::env::var_os("AWS_LAMBDA_RUNTIME_API") {
+        with_env(c"AWS_LAMBDA_RUNTIME_API", |aws| {
+            let Some(aws) = aws else {
+                return Err(&b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local"[..]);
+            };
             let bad = &b"AWS_LAMBDA_RUNTIME_API is not host:port"[..];
-            let aws = aws.into_string().map_err(|_| bad)?;
+            let aws = core::str::from_utf8(aws).map_err(|_| bad)?;
             let (host, port) = aws.rsplit_once(':').ok_or(bad)?;
-            let port = parse_port(port).ok_or(bad)?;
+            let port = parse_port(port.as_bytes()).ok_or(bad)?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            return Api::new(Dialect::Aws, host, port);
-        }
-        Err(b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local")
+            Api::new(Dialect::Aws, host, port)
+        })
     }
 
     /// The address of `host` (an IP address or a name) and `port`.
@@ -75,27 +100,41 @@ impl Api {
             Err(_) if host.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
             Err(_) => resolve(host, port)?,
         };
-        let mut h = Vec::with_capacity(host.len() + 8);
         let bracket = ip.is_ipv6() && !host.starts_with('[');
-        if bracket {
-            h.push(b'[');
-        }
-        h.extend_from_slice(host.as_bytes());
-        if bracket {
-            h.push(b']');
-        }
-        h.push(b':');
-        h.extend_from_slice(itoa::Buffer::new().format(port).as_bytes());
-        Ok(Api {
+        let mut digits = itoa::Buffer::new();
+        let port_text = digits.format(port).as_bytes();
+        let parts: [&[u8]; 5] = [
+            if bracket { b"[" } else { b"" },
+            host.as_bytes(),
+            if bracket { b"]" } else { b"" },
+            b":",
+            port_text,
+        ];
+        let mut api = Api {
             dialect,
             addr: SocketAddr::new(ip, port),
-            host: h,
-        })
+            host: [0; MAX_HOST],
+            host_len: 0,
+        };
+        for p in parts {
+            let end = api.host_len + p.len();
+            if end > MAX_HOST {
+                return Err(b"the runtime API host name is too long");
+            }
+            api.host[api.host_len..end].copy_from_slice(p);
+            api.host_len = end;
+        }
+        Ok(api)
+    }
+
+    /// The `Host` header value.
+    pub fn host(&self) -> &[u8] {
+        &self.host[..self.host_len]
     }
 }
 
-fn parse_port(s: &str) -> Option<u16> {
-    parse_decimal(s.as_bytes())
+fn parse_port(s: &[u8]) -> Option<u16> {
+    parse_decimal(s)
         .and_then(|p| u16::try_from(p).ok())
         .filter(|&p| p != 0)
 }
@@ -117,62 +156,65 @@ fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
     Err(b"the runtime API host is not an IP address (names other than localhost need the `dns` feature of scf-bootstrap)")
 }
 
-/// The parts of a result request: `head`'s text around the request id (AWS), the error type
-/// (AWS errors), the length and the body. Used by the loop and by the panic hook.
+/// The parts of a result request: the head's text around the request id (AWS), the error
+/// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
+/// hook. Returns the parts and how many there are.
 pub(crate) fn result_parts<'a>(
     requests: &'a Requests,
     outcome: Outcome,
-    request_id: &'a [u8],
+    request_id: Part<'a>,
     error_type: &'a [u8],
     len: &'a LengthLine,
-    body: &'a [u8],
-) -> ([&'a [u8]; MAX_PARTS], usize) {
-    let head = match outcome {
-        Outcome::Success => &requests.response,
-        Outcome::Failure => &requests.error,
+    body: Body<'a>,
+) -> ([Part<'a>; MAX_PARTS], usize) {
+    let (before_id, after_id) = match outcome {
+        Outcome::Success => requests.response(),
+        Outcome::Failure => requests.error(),
     };
-    let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
-    let n = match (requests.dialect, outcome) {
-        (Dialect::Scf, _) => {
-            parts[..3].copy_from_slice(&[&head.before_id, len.as_bytes(), body]);
-            3
-        }
+    let mut parts = [Part::Bytes(&[]); MAX_PARTS];
+    let head: &[Part<'a>] = match (requests.dialect, outcome) {
+        (Dialect::Scf, _) => &[Part::Bytes(before_id)],
         (Dialect::Aws, Outcome::Success) => {
-            parts[..5].copy_from_slice(&[
-                &head.before_id,
-                request_id,
-                &head.after_id,
-                len.as_bytes(),
-                body,
-            ]);
-            5
+            &[Part::Bytes(before_id), request_id, Part::Bytes(after_id)]
         }
-        (Dialect::Aws, Outcome::Failure) => {
-            parts[..7].copy_from_slice(&[
-                &head.before_id,
-                request_id,
-                &head.after_id,
-                error_type,
-                ERROR_TYPE_END,
-                len.as_bytes(),
-                body,
-            ]);
-            7
+        (Dialect::Aws, Outcome::Failure) => &[
+            Part::Bytes(before_id),
+            request_id,
+            Part::Bytes(after_id),
+            Part::Bytes(error_type),
+            Part::Bytes(ERROR_TYPE_END),
+        ],
+    };
+    parts[..head.len()].copy_from_slice(head);
+    parts[head.len()] = Part::Bytes(len.as_bytes());
+    let n = head.len() + 1;
+    let n = match body {
+        Body::Bytes(b) => {
+            parts[n] = Part::Bytes(b);
+            n + 1
         }
+        Body::Reply(r) => r.parts(&mut parts, n),
     };
     (parts, n)
 }
 
+/// A result's body.
+#[derive(Clone, Copy)]
+pub(crate) enum Body<'a> {
+    Bytes(&'a [u8]),
+    /// The reply, with any parts of the event it sends without copying.
+    Reply(&'a Reply),
+}
+
+// The longest result: an AWS error head (5 parts), the length, and a reply.
+const _: () = assert!(5 + 1 + 2 * crate::reply::MAX_SPLICES < MAX_PARTS);
+
 /// The runtime's state between invocations: the connection with its receive arena, the
-/// prebuilt requests, the environment and the reply buffer.
+/// prebuilt requests and the reply buffer. Creating it allocates nothing.
 pub(crate) struct Runtime {
     conn: Conn,
     pub requests: Requests,
-    env: Environment,
     reply: Reply,
-    /// The current request id, copied out of the arena: it names the result's path (AWS)
-    /// and the diagnostics after the handler.
-    request_id: Vec<u8>,
     /// AWS: the JSON error body.
     scratch: Vec<u8>,
 }
@@ -186,14 +228,33 @@ pub(crate) enum Stop {
     Served,
 }
 
+/// A request id kept for diagnostics after the arena has been reused (cut to 64 bytes).
+struct IdForDiagnostics {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl IdForDiagnostics {
+    fn new(id: &[u8]) -> IdForDiagnostics {
+        let mut d = IdForDiagnostics {
+            bytes: [0; 64],
+            len: id.len().min(64),
+        };
+        d.bytes[..d.len].copy_from_slice(&id[..d.len]);
+        d
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 impl Runtime {
-    pub fn new(api: &Api, env: Environment) -> Runtime {
+    pub fn new(api: &Api) -> Runtime {
         Runtime {
             conn: Conn::new(api.addr),
-            requests: Requests::new(api.dialect, &api.host),
-            env,
-            reply: Reply::with_capacity(4096),
-            request_id: Vec::with_capacity(64),
+            requests: Requests::new(api.dialect, api.host()),
+            reply: Reply::for_runtime(),
             scratch: Vec::new(),
         }
     }
@@ -204,10 +265,8 @@ impl Runtime {
         if self.requests.dialect == Dialect::Aws {
             return Ok(());
         }
-        match self
-            .conn
-            .roundtrip(&[&self.requests.ready], Retry::Idempotent)
-        {
+        let ready = Part::Bytes(self.requests.ready());
+        match self.conn.roundtrip(&[ready], Retry::Idempotent) {
             Ok(r) => {
                 if !(200..300).contains(&r.head.status) {
                     let b = &self.conn.buf()[r.body_range()];
@@ -234,12 +293,12 @@ impl Runtime {
         self.scratch.clear();
         aws_error_body(INIT_ERROR, message, &mut self.scratch);
         let len = LengthLine::new(self.scratch.len());
-        let parts: [&[u8]; 5] = [
-            &self.requests.init_error,
-            INIT_ERROR,
-            ERROR_TYPE_END,
-            len.as_bytes(),
-            &self.scratch,
+        let parts = [
+            Part::Bytes(self.requests.init_error()),
+            Part::Bytes(INIT_ERROR),
+            Part::Bytes(ERROR_TYPE_END),
+            Part::Bytes(len.as_bytes()),
+            Part::Bytes(&self.scratch),
         ];
         if let Err(e) = self.conn.roundtrip(&parts, Retry::Once) {
             say_io(
@@ -252,10 +311,8 @@ impl Runtime {
 
     /// Fetches one event, runs `f` on it and posts the outcome. `Err` only when `/next` fails.
     pub fn invoke(&mut self, f: &mut dyn Function) -> Result<(), Stop> {
-        let resp = match self
-            .conn
-            .roundtrip(&[&self.requests.next], Retry::Idempotent)
-        {
+        let next = Part::Bytes(self.requests.next());
+        let resp = match self.conn.roundtrip(&[next], Retry::Idempotent) {
             Ok(r) => r,
             Err(e) => {
                 say_io(
@@ -273,18 +330,20 @@ impl Runtime {
             return Err(Stop::NextFailed);
         }
         let head = resp.head;
-        let id = head.field(buf, Field::RequestId).unwrap_or_default();
-        self.request_id.clear();
-        self.request_id.extend_from_slice(id);
+        let (id_start, id_end) = head.fields[Field::RequestId as usize].unwrap_or_default();
+        let (id_start, id_end) = (id_start as usize, id_end as usize);
+        let diag_id = IdForDiagnostics::new(&buf[id_start..id_end]);
         let dialect = self.requests.dialect;
 
-        self.reply.clear();
-        let (outcome, error_type) = match invocation(dialect, buf, &head, arrival, &self.env) {
+        let event_range = resp.body_range();
+        self.reply
+            .begin(&buf[event_range.clone()], event_range.start);
+        let (outcome, error_type) = match invocation(dialect, buf, &head, arrival) {
             Ok(ctx) => {
                 if dialect == Dialect::Aws {
                     export_trace_id(ctx.trace_id());
                 }
-                call(f, &buf[resp.body_range()], &ctx, &mut self.reply)
+                call(f, &buf[event_range], &ctx, &mut self.reply)
             }
             Err(msg) => {
                 self.reply.extend_from_slice(msg);
@@ -292,27 +351,31 @@ impl Runtime {
             }
         };
 
-        if dialect == Dialect::Aws && self.request_id.is_empty() {
+        if dialect == Dialect::Aws && id_start == id_end {
             // Nowhere to post: the path needs the id.
             say(&[
                 b"dropped an event without a request id: ",
                 self.reply.as_bytes(),
             ]);
+            self.reply.end();
             return Ok(());
         }
         let body = match (dialect, outcome) {
             (Dialect::Aws, Outcome::Failure) => {
                 self.scratch.clear();
                 aws_error_body(error_type, self.reply.as_bytes(), &mut self.scratch);
-                &self.scratch[..]
+                Body::Bytes(&self.scratch)
             }
-            _ => self.reply.as_bytes(),
+            _ => Body::Reply(&self.reply),
         };
-        let len = LengthLine::new(body.len());
+        let len = LengthLine::new(match body {
+            Body::Bytes(b) => b.len(),
+            Body::Reply(r) => r.len(),
+        });
         let (parts, n) = result_parts(
             &self.requests,
             outcome,
-            &self.request_id,
+            Part::Arena(id_start, id_end),
             error_type,
             &len,
             body,
@@ -326,7 +389,7 @@ impl Runtime {
             Ok(r) => refused(
                 what,
                 r.head.status,
-                &self.request_id,
+                diag_id.as_bytes(),
                 &self.conn.buf()[r.body_range()],
             ),
             Err(e) => say_io(
@@ -334,13 +397,14 @@ impl Runtime {
                     b"could not post the ",
                     what,
                     b" for request ",
-                    &self.request_id,
+                    diag_id.as_bytes(),
                     b": ",
                 ],
                 e,
                 self.conn.last_io.as_ref(),
             ),
         }
+        self.reply.end();
         Ok(())
     }
 
@@ -365,7 +429,6 @@ fn invocation<'a>(
     buf: &'a [u8],
     head: &Head,
     arrival: Instant,
-    env: &'a Environment,
 ) -> Result<Context<'a>, &'static [u8]> {
     let id = head
         .field(buf, Field::RequestId)
@@ -388,7 +451,7 @@ fn invocation<'a>(
             head.field(buf, f)
                 .and_then(|v| core::str::from_utf8(v).ok())
         };
-        let mut ctx = Context::new(id, env.memory_size_mb.unwrap_or(0), left, arrival, env);
+        let mut ctx = Context::of_process(id, None, left, arrival);
         ctx.deadline = arrival + Duration::from_millis(left);
         ctx.aws = Some(AwsInvocation {
             function_arn: text(Field::FunctionArn),
@@ -406,7 +469,7 @@ fn invocation<'a>(
         .field(buf, Field::TimeLimitInMs)
         .and_then(parse_decimal)
         .ok_or(&b"the runtime API sent a missing or invalid time_limit_in_ms header"[..])?;
-    Ok(Context::new(id, memory, time as u64, arrival, env))
+    Ok(Context::of_process(id, Some(memory), time as u64, arrival))
 }
 
 /// AWS: `_X_AMZN_TRACE_ID` is the current invocation's trace header, as the X-Ray SDKs expect.
@@ -465,8 +528,28 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
     ]);
 }
 
-/// The process entry: read the environment, run the init phase of the linked function,
-/// report ready, and serve events until the runtime API goes away. Never returns.
+/// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
+/// must be an error, not the end of the process.
+pub(crate) fn ignore_sigpipe() {
+    extern "C" {
+        fn signal(signum: core::ffi::c_int, handler: usize) -> usize;
+    }
+    const SIGPIPE: core::ffi::c_int = 13;
+    const SIG_IGN: usize = 1;
+    // SAFETY: `signal` is the C library's; setting a standard signal to SIG_IGN has no
+    // memory-safety requirements.
+    unsafe {
+        signal(SIGPIPE, SIG_IGN);
+    }
+}
+
+/// The process entry: read the runtime API's address, run the init phase of the linked
+/// function, report ready, and serve events until the runtime API goes away. Never returns.
+///
+/// Nothing here allocates on the heap before ready is reported (unless the user's init does):
+/// the address is read with `getenv`, the requests are built in a fixed array, the receive
+/// arena and the reply start in static slabs, the function's environment is read on first
+/// use, and the panic hook is a zero-sized closure.
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     let api = match Api::from_env() {
         Ok(api) => api,
@@ -475,13 +558,12 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
             std::process::exit(EXIT_BAD_ENVIRONMENT);
         }
     };
-    let env = match api.dialect {
-        Dialect::Scf => Environment::from_env(),
-        Dialect::Aws => Environment::from_aws_env(),
-    };
-    let mut rt = Runtime::new(&api, env);
+    if api.dialect == Dialect::Aws {
+        crate::context::use_aws_environment();
+    }
+    let mut rt = Runtime::new(&api);
     #[cfg(not(panic = "immediate-abort"))]
-    crate::panic::install(api.addr, rt.requests.clone());
+    crate::panic::install(api.addr, api.dialect, api.host());
 
     let mut function = match link() {
         Ok(f) => f,

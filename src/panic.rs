@@ -18,16 +18,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use crate::function::Outcome;
-use crate::http::conn::{Conn, Retry};
-use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests};
-use crate::lifecycle::{result_parts, PANIC};
+use crate::http::conn::{Conn, Part, Retry};
+use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests, MAX_HOST};
+use crate::lifecycle::{result_parts, Body, PANIC};
 
 /// Set while the handler runs.
 static IN_INVOCATION: AtomicBool = AtomicBool::new(false);
-/// AWS: the id of the invocation in progress (its error path names it).
-static REQUEST_ID: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-/// Where to post a panic: the API address and the requests.
-static TARGET: OnceLock<(SocketAddr, Requests)> = OnceLock::new();
+/// Longest request id the hook can name in an AWS error path.
+const MAX_ID: usize = 128;
+/// AWS: the id of the invocation in progress (its error path names it), in a fixed array so
+/// that keeping it allocates nothing.
+static REQUEST_ID: Mutex<([u8; MAX_ID], usize)> = Mutex::new(([0; MAX_ID], 0));
+/// Where to post a panic: the API address, its dialect and `Host` (the requests are built
+/// when a panic needs them, not copied at start).
+static TARGET: OnceLock<(SocketAddr, Dialect, [u8; MAX_HOST], usize)> = OnceLock::new();
+/// The hook that was installed before ours (std's default), called after ours.
+type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
+static PREVIOUS: OnceLock<Hook> = OnceLock::new();
 
 thread_local! {
     /// Under unwind: the message of the runtime thread's last panic.
@@ -36,11 +43,14 @@ thread_local! {
     static HANDLER_THREAD: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
-/// Installs the hook, which posts to the runtime API at `addr` with `requests`.
-pub(crate) fn install(addr: SocketAddr, requests: Requests) {
-    let _ = TARGET.set((addr, requests));
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
+/// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
+/// `host` as `Host`). Allocates nothing: std's default hook and our closure are zero-sized.
+pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
+    let mut h = [0; MAX_HOST];
+    h[..host.len()].copy_from_slice(host);
+    let _ = TARGET.set((addr, dialect, h, host.len()));
+    let _ = PREVIOUS.set(std::panic::take_hook());
+    std::panic::set_hook(Box::new(|info| {
         if cfg!(panic = "unwind") {
             if HANDLER_THREAD.with(|h| h.get()) {
                 LAST.with(|l| *l.borrow_mut() = Some(message(info)));
@@ -48,7 +58,9 @@ pub(crate) fn install(addr: SocketAddr, requests: Requests) {
         } else if IN_INVOCATION.swap(false, Ordering::SeqCst) {
             post(&message(info));
         }
-        default(info);
+        if let Some(previous) = PREVIOUS.get() {
+            previous(info);
+        }
     }));
 }
 
@@ -59,11 +71,11 @@ pub(crate) fn in_invocation(on: bool, request_id: &[u8]) {
         HANDLER_THREAD.with(|h| h.set(on));
         return;
     }
-    if on && TARGET.get().is_some_and(|(_, r)| r.dialect == Dialect::Aws) {
-        // Keeps its capacity: no allocation once ids stop growing.
+    if on && TARGET.get().is_some_and(|t| t.1 == Dialect::Aws) {
         let mut id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
-        id.clear();
-        id.extend_from_slice(request_id);
+        let n = request_id.len().min(MAX_ID);
+        id.0[..n].copy_from_slice(&request_id[..n]);
+        id.1 = n;
     }
     IN_INVOCATION.store(on, Ordering::Release);
 }
@@ -101,13 +113,11 @@ fn message(info: &PanicHookInfo<'_>) -> String {
 
 /// Posts `msg` as the invocation's error over a new connection and waits for the answer.
 fn post(msg: &str) {
-    let Some((addr, requests)) = TARGET.get() else {
+    let Some((addr, dialect, host, host_len)) = TARGET.get() else {
         return;
     };
-    let id = REQUEST_ID
-        .lock()
-        .map(|id| id.clone())
-        .unwrap_or_else(|e| e.into_inner().clone());
+    let requests = &Requests::new(*dialect, &host[..*host_len]);
+    let (id, id_len) = *REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
     let mut body = Vec::new();
     let body = match requests.dialect {
         Dialect::Scf => msg.as_bytes(),
@@ -117,7 +127,14 @@ fn post(msg: &str) {
         }
     };
     let len = LengthLine::new(body.len());
-    let (parts, n) = result_parts(requests, Outcome::Failure, &id, PANIC, &len, body);
+    let (parts, n) = result_parts(
+        requests,
+        Outcome::Failure,
+        Part::Bytes(&id[..id_len]),
+        PANIC,
+        &len,
+        Body::Bytes(body),
+    );
     let mut conn = Conn::new(*addr);
     if let Err(e) = conn.roundtrip(&parts[..n], Retry::Once) {
         crate::diag::say_io(&[b"could not report the panic: "], e, conn.last_io.as_ref());

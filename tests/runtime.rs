@@ -125,37 +125,71 @@ fn chunked_empty_and_large_events() {
 
 #[test]
 fn server_that_closes_after_every_response() {
-    for after in [After::CloseWithHeader, After::CloseSilently] {
-        let mut api = FakeApi::new();
-        let child = start(&example("echo"), api.port(), &[]);
-        let ready = api.next_request();
-        assert_eq!(ready.path, "/runtime/init/ready");
-        api.answer(200, &[], b"", Send::Length, after);
-        for i in 0..5 {
-            api.next_request_checked("GET", "/runtime/invocation/next");
-            let id = format!("c-{i}");
-            api.answer(
-                200,
-                &[
-                    ("request_id", &id),
-                    ("memory_limit_in_mb", "128"),
-                    ("time_limit_in_ms", "3000"),
-                ],
-                id.as_bytes(),
-                Send::Length,
-                after,
-            );
-            let reply = api.next_request();
-            assert_eq!(reply.path, "/runtime/invocation/response", "{after:?}");
-            assert_eq!(reply.text(), format!("Echoing request: 'c-{i}'"));
-            api.answer(200, &[], b"", Send::Length, after);
-        }
-        // Every result exactly once: the next request is the next `/next`, not a repeat.
+    let mut api = FakeApi::new();
+    let child = start(&example("echo"), api.port(), &[]);
+    let close = After::CloseWithHeader;
+    let ready = api.next_request();
+    assert_eq!(ready.path, "/runtime/init/ready");
+    api.answer(200, &[], b"", Send::Length, close);
+    for i in 0..5 {
         api.next_request_checked("GET", "/runtime/invocation/next");
-        assert_eq!(api.connections, 12, "{after:?}: one connection per request");
-        let err = stop(child);
-        assert!(err.is_empty(), "{after:?}: {err}");
+        let id = format!("c-{i}");
+        api.answer(
+            200,
+            &[
+                ("request_id", &id),
+                ("memory_limit_in_mb", "128"),
+                ("time_limit_in_ms", "3000"),
+            ],
+            id.as_bytes(),
+            Send::Length,
+            close,
+        );
+        let reply = api.next_request();
+        assert_eq!(reply.path, "/runtime/invocation/response");
+        assert_eq!(reply.text(), format!("Echoing request: 'c-{i}'"));
+        api.answer(200, &[], b"", Send::Length, close);
     }
+    // Every result exactly once: the next request is the next `/next`, not a repeat.
+    api.next_request_checked("GET", "/runtime/invocation/next");
+    assert_eq!(api.connections, 12, "one connection per request");
+    let err = stop(child);
+    assert!(err.is_empty(), "{err}");
+}
+
+/// A server that closes idle connections without saying so (an idle timeout): between
+/// requests, and while a handler runs. `next` is retried on a new connection; before posting a
+/// result the runtime sees the close and opens a new connection first, so nothing is lost.
+#[test]
+fn idle_connections_closed_by_the_server_are_replaced() {
+    let mut api = FakeApi::new();
+    let child = start(&example("faults"), api.port(), &[]);
+    let quietly = After::CloseSilently;
+    api.next_request_checked("POST", "/runtime/init/ready");
+    api.answer(200, &[], b"", Send::Length, quietly);
+    for i in 0..3 {
+        api.next_request_checked("GET", "/runtime/invocation/next");
+        let id = format!("slow-{i}");
+        api.answer(
+            200,
+            &[
+                ("request_id", &id),
+                ("memory_limit_in_mb", "128"),
+                ("time_limit_in_ms", "3000"),
+            ],
+            br#""sleep:100""#,
+            Send::Length,
+            quietly,
+        );
+        let reply = api.next_request();
+        assert_eq!(reply.path, "/runtime/invocation/response");
+        assert_eq!(reply.text(), "slept 100 ms");
+        api.answer(200, &[], b"", Send::Length, quietly);
+    }
+    api.next_request_checked("GET", "/runtime/invocation/next");
+    assert_eq!(api.connections, 8);
+    let err = stop(child);
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]

@@ -13,8 +13,14 @@
 //!   `Content-Length`), so it is written once more on a new connection.
 //! - If the request was written but the connection ends before the first byte of the answer,
 //!   the request may have arrived. `ready` (the first one counts) and `next` (the same event
-//!   again within one invocation) are safe to repeat and are sent once more; a result is
-//!   **not**, so the error is reported and the result is not posted twice.
+//!   again within one invocation) are safe to repeat and are sent once more.
+//! - A result is sent once more only when that end was a reset (`ECONNRESET`) before any byte
+//!   of the answer: the peer's socket was already closed when the request reached it (a
+//!   server that closed the idle connection just before, faster than the peek above could
+//!   see), so no program read it. An orderly close (end of stream) is not retried: the server
+//!   may have read the result and then gone away, and the result must not arrive twice. The
+//!   one exception to the reasoning — a server that reads a result and then aborts the
+//!   connection with a reset instead of answering — is not HTTP any server is known to speak.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -22,13 +28,24 @@ use std::ops::Range;
 
 use super::response::{parse_head, Chunked, Framing, Head, MAX_BODY, MAX_HEAD};
 use crate::error::Error;
+use crate::slab::{Slab, Storage};
 
 /// Initial size of the receive arena: a head and a small event fit in one read.
 const INITIAL_RECV: usize = 16 * 1024;
+/// The first arena of the process: no heap until an answer outgrows it.
+static ARENA: Slab<INITIAL_RECV> = Slab::new();
 /// Least free space offered to one `read` call.
 const MIN_READ: usize = 4 * 1024;
 /// Most slices one request is written from.
-pub(crate) const MAX_PARTS: usize = 8;
+pub(crate) const MAX_PARTS: usize = 16;
+
+/// A piece of a request: bytes, or a range of the receive arena (a request id or a part of
+/// the event, sent back without copying it out).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Part<'a> {
+    Bytes(&'a [u8]),
+    Arena(usize, usize),
+}
 
 /// Whether a request may be sent again after the connection ended before its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +73,8 @@ impl Response {
 pub(crate) struct Conn {
     addr: SocketAddr,
     stream: Option<TcpStream>,
-    /// Bytes received; `buf[..filled]` is valid. Always initialised, so growing it is the only
-    /// time memory is touched for the first time.
-    buf: Vec<u8>,
+    /// Bytes received; `buf[..filled]` is valid. Always initialised.
+    buf: Storage,
     filled: usize,
     /// End of the last response; bytes after it (up to `filled`) came unasked.
     consumed: usize,
@@ -74,7 +90,7 @@ impl Conn {
         Conn {
             addr,
             stream: None,
-            buf: vec![0; INITIAL_RECV],
+            buf: Storage::new(&ARENA, INITIAL_RECV),
             filled: 0,
             consumed: 0,
             used: false,
@@ -84,15 +100,17 @@ impl Conn {
 
     /// The receive arena; a [`Response`]'s ranges index into it.
     pub fn buf(&self) -> &[u8] {
-        &self.buf
+        self.buf.as_slice()
     }
 
     /// Sends one request made of `parts` (at most [`MAX_PARTS`], written with one vectored
     /// write) and reads its response, following the module's reconnect and retry rule.
-    pub fn roundtrip(&mut self, parts: &[&[u8]], retry: Retry) -> Result<Response, Error> {
+    /// Arena parts must lie in the arena as it was before the call.
+    pub fn roundtrip(&mut self, parts: &[Part<'_>], retry: Retry) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.last_io = None;
             if self.stream.is_some() && self.used && retry == Retry::Once && self.peer_gone() {
                 self.stream = None;
             }
@@ -110,7 +128,9 @@ impl Conn {
             self.used = true;
             match self.read_response() {
                 Ok(r) => return Ok(r),
-                Err(Error::Read) if attempt == 1 && retry == Retry::Idempotent => {
+                Err(Error::Read)
+                    if attempt == 1 && (retry == Retry::Idempotent || self.reset_unread()) =>
+                {
                     self.stream = None;
                 }
                 Err(e) => {
@@ -121,6 +141,11 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Did the last read end with a reset before any byte of the answer arrived?
+    fn reset_unread(&self) -> bool {
+        matches!(&self.last_io, Some(e) if e.kind() == io::ErrorKind::ConnectionReset)
     }
 
     fn connect(&mut self) -> Result<(), Error> {
@@ -141,13 +166,20 @@ impl Conn {
         }
     }
 
-    fn write(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+    fn write(&mut self, parts: &[Part<'_>]) -> io::Result<()> {
         let stream = self.stream.as_mut().ok_or(io::ErrorKind::NotConnected)?;
+        let arena = self.buf.as_slice();
         let mut slices = [IoSlice::new(&[]); MAX_PARTS];
         let mut n = 0;
-        for p in parts.iter().filter(|p| !p.is_empty()) {
-            slices[n] = IoSlice::new(p);
-            n += 1;
+        for p in parts {
+            let bytes = match *p {
+                Part::Bytes(b) => b,
+                Part::Arena(start, end) => &arena[start..end],
+            };
+            if !bytes.is_empty() {
+                slices[n] = IoSlice::new(bytes);
+                n += 1;
+            }
         }
         let mut bufs = &mut slices[..n];
         while !bufs.is_empty() {
@@ -176,12 +208,11 @@ impl Conn {
     /// Reads more bytes into the arena, growing it when full. `Ok(0)` is end of stream.
     fn fill(&mut self, want: usize) -> Result<usize, Error> {
         if self.buf.len() - self.filled < MIN_READ.min(want) {
-            let grown = (self.buf.len() * 2).max(self.filled + want);
-            self.buf.resize(grown, 0);
+            self.buf.grow(self.filled, self.filled + want);
         }
         let stream = self.stream.as_mut().ok_or(Error::Read)?;
         loop {
-            match stream.read(&mut self.buf[self.filled..]) {
+            match stream.read(&mut self.buf.as_mut_slice()[self.filled..]) {
                 Ok(n) => {
                     self.filled += n;
                     return Ok(n);
@@ -198,16 +229,18 @@ impl Conn {
     fn read_response(&mut self) -> Result<Response, Error> {
         // Forget the previous response; keep anything that arrived after it.
         if self.consumed > 0 {
-            self.buf.copy_within(self.consumed..self.filled, 0);
+            self.buf
+                .as_mut_slice()
+                .copy_within(self.consumed..self.filled, 0);
             self.filled -= self.consumed;
             self.consumed = 0;
         }
         let head = loop {
             if self.filled > 0 {
-                if let Some(h) = parse_head(&self.buf[..self.filled])? {
+                if let Some(h) = parse_head(&self.buf.as_slice()[..self.filled])? {
                     if (100..200).contains(&h.status) && h.status != 101 {
                         // Interim response: drop it and read the real one.
-                        self.buf.copy_within(h.len..self.filled, 0);
+                        self.buf.as_mut_slice().copy_within(h.len..self.filled, 0);
                         self.filled -= h.len;
                         continue;
                     }
@@ -230,8 +263,7 @@ impl Conn {
             Framing::Length(n) => {
                 let end = start + n;
                 if self.buf.len() < end {
-                    // Grow once to the exact size, not by doubling.
-                    self.buf.resize(end, 0);
+                    self.buf.grow(self.filled, end);
                 }
                 while self.filled < end {
                     let want = end - self.filled;
@@ -245,7 +277,7 @@ impl Conn {
             Framing::Chunked => {
                 let mut dec = Chunked::new(start);
                 loop {
-                    let (filled, done) = dec.decode(&mut self.buf, self.filled)?;
+                    let (filled, done) = dec.decode(self.buf.as_mut_slice(), self.filled)?;
                     self.filled = filled;
                     if done {
                         break;

@@ -17,115 +17,149 @@ pub(crate) enum Dialect {
     Aws,
 }
 
-/// A result request's head, around the request id (AWS) and up to the `Content-Length` value.
-#[derive(Clone, Debug)]
-pub(crate) struct ResultHead {
-    /// Up to the request id (SCF: the whole head up to the `Content-Length` value).
-    pub before_id: Vec<u8>,
-    /// After the request id (SCF: empty). For an AWS error it ends with
-    /// `Lambda-Runtime-Function-Error-Type: `, and the error type and [`ERROR_TYPE_END`]
-    /// follow.
-    pub after_id: Vec<u8>,
-}
+/// Longest `Host` value accepted: with it, every head fits in [`Requests`].
+pub(crate) const MAX_HOST: usize = 255;
+/// Room for all the heads of one dialect: four heads with a `Host` each (at most 200 bytes
+/// besides it) and two request-line starts; `longest_host_fits` checks it.
+const CAPACITY: usize = 2048;
+const _: () = assert!(4 * (MAX_HOST + 200) + 2 * 48 <= CAPACITY);
 
 /// Ends the `Lambda-Runtime-Function-Error-Type` header and starts `Content-Length`.
 pub(crate) const ERROR_TYPE_END: &[u8] = b"\r\nContent-Length: ";
 
-/// The request heads for one runtime API address.
-#[derive(Clone, Debug)]
+/// Where a head lies in [`Requests`]' bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span(u16, u16);
+
+/// The request heads for one runtime API address, in one fixed array: building them at start
+/// allocates nothing.
+///
+/// A result head is split around the request id (AWS puts it in the path; for SCF the part
+/// after the id is empty) and ends with `Content-Length: `. An AWS error head ends with
+/// `Lambda-Runtime-Function-Error-Type: ` instead, followed by the error type and
+/// [`ERROR_TYPE_END`].
+#[derive(Clone)]
 pub(crate) struct Requests {
     pub dialect: Dialect,
-    /// SCF: `POST /runtime/init/ready`, complete with its body `" "`. AWS: empty.
-    pub ready: Vec<u8>,
-    /// `GET .../runtime/invocation/next`, complete.
-    pub next: Vec<u8>,
-    /// `POST .../runtime/invocation/[<id>/]response`.
-    pub response: ResultHead,
-    /// `POST .../runtime/invocation/[<id>/]error`.
-    pub error: ResultHead,
-    /// AWS: `POST /2018-06-01/runtime/init/error` up to the error type. SCF: empty (there is
-    /// no such endpoint; an init failure is reported by exiting).
-    pub init_error: Vec<u8>,
+    bytes: [u8; CAPACITY],
+    len: usize,
+    ready: Span,
+    next: Span,
+    response: (Span, Span),
+    error: (Span, Span),
+    init_error: Span,
 }
 
 impl Requests {
-    /// Builds the requests for a `Host` header value such as `127.0.0.1:9000`.
+    /// Builds the requests for a `Host` header value such as `127.0.0.1:9000` (at most
+    /// [`MAX_HOST`] bytes).
     pub fn new(dialect: Dialect, host: &[u8]) -> Requests {
-        // `method path HTTP/1.1`, Host, User-Agent, then `extra`.
-        let head = |method: &str, path: &[&[u8]], extra: &str| {
-            let mut v = Vec::with_capacity(160 + host.len());
-            v.extend_from_slice(method.as_bytes());
-            v.push(b' ');
-            for p in path {
-                v.extend_from_slice(p);
-            }
-            v.extend_from_slice(b" HTTP/1.1\r\nHost: ");
-            v.extend_from_slice(host);
-            for part in ["\r\nUser-Agent: ", USER_AGENT, "\r\n", extra] {
-                v.extend_from_slice(part.as_bytes());
-            }
-            v
+        assert!(host.len() <= MAX_HOST, "host too long");
+        // Built in place: a copy of the array would be one more stack page touched at start.
+        let mut r = Requests {
+            dialect,
+            bytes: [0; CAPACITY],
+            len: 0,
+            ready: Span::default(),
+            next: Span::default(),
+            response: (Span::default(), Span::default()),
+            error: (Span::default(), Span::default()),
+            init_error: Span::default(),
         };
+        const INVOCATION: &[u8] = b"/2018-06-01/runtime/invocation/";
+        const AWS_ERROR: &[u8] =
+            b"Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: ";
         match dialect {
-            Dialect::Scf => Requests {
-                dialect,
+            Dialect::Scf => {
                 // The cloud rejects an empty ready body; the walkthrough sends one space.
-                ready: head(
-                    "POST",
+                r.ready = r.head(
+                    host,
+                    b"POST",
                     &[b"/runtime/init/ready"],
-                    "Content-Length: 1\r\n\r\n ",
-                ),
-                next: head("GET", &[b"/runtime/invocation/next"], "\r\n"),
-                response: ResultHead {
-                    before_id: head(
-                        "POST",
-                        &[b"/runtime/invocation/response"],
-                        "Content-Length: ",
-                    ),
-                    after_id: Vec::new(),
-                },
-                error: ResultHead {
-                    before_id: head(
-                        "POST",
-                        &[b"/runtime/invocation/error"],
-                        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ",
-                    ),
-                    after_id: Vec::new(),
-                },
-                init_error: Vec::new(),
-            },
+                    b"Content-Length: 1\r\n\r\n ",
+                );
+                r.next = r.head(host, b"GET", &[b"/runtime/invocation/next"], b"\r\n");
+                r.response.0 = r.head(
+                    host,
+                    b"POST",
+                    &[b"/runtime/invocation/response"],
+                    b"Content-Length: ",
+                );
+                r.error.0 = r.head(
+                    host,
+                    b"POST",
+                    &[b"/runtime/invocation/error"],
+                    b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ",
+                );
+            }
             Dialect::Aws => {
-                // Split a head at the request id: everything before `\0` and after it.
-                let split = |h: Vec<u8>| {
-                    let at = h.iter().position(|&b| b == 0).unwrap_or(h.len());
-                    ResultHead {
-                        before_id: h[..at].to_vec(),
-                        after_id: h[at + 1..].to_vec(),
-                    }
-                };
-                const INVOCATION: &[u8] = b"/2018-06-01/runtime/invocation/";
-                Requests {
-                    dialect,
-                    ready: Vec::new(),
-                    next: head("GET", &[INVOCATION, b"next"], "\r\n"),
-                    response: split(head(
-                        "POST",
-                        &[INVOCATION, b"\0/response"],
-                        "Content-Length: ",
-                    )),
-                    error: split(head(
-                        "POST",
-                        &[INVOCATION, b"\0/error"],
-                        "Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: ",
-                    )),
-                    init_error: head(
-                        "POST",
-                        &[b"/2018-06-01/runtime/init/error"],
-                        "Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: ",
-                    ),
-                }
+                r.next = r.head(host, b"GET", &[INVOCATION, b"next"], b"\r\n");
+                r.response.0 = r.put(&[b"POST ", INVOCATION]);
+                r.response.1 = r.head(host, b"", &[b"/response"], b"Content-Length: ");
+                r.error.0 = r.put(&[b"POST ", INVOCATION]);
+                r.error.1 = r.head(host, b"", &[b"/error"], AWS_ERROR);
+                r.init_error = r.head(
+                    host,
+                    b"POST",
+                    &[b"/2018-06-01/runtime/init/error"],
+                    AWS_ERROR,
+                );
             }
         }
+        r
+    }
+
+    /// Appends `parts`; their span.
+    fn put(&mut self, parts: &[&[u8]]) -> Span {
+        let start = self.len;
+        for p in parts {
+            self.bytes[self.len..self.len + p.len()].copy_from_slice(p);
+            self.len += p.len();
+        }
+        Span(start as u16, self.len as u16)
+    }
+
+    /// `method path HTTP/1.1`, `Host`, `User-Agent`, then `extra`. An empty `method` starts
+    /// with the path (the rest of a line begun elsewhere).
+    fn head(&mut self, host: &[u8], method: &[u8], path: &[&[u8]], extra: &[u8]) -> Span {
+        let start = self.len;
+        if !method.is_empty() {
+            self.put(&[method, b" "]);
+        }
+        self.put(path);
+        self.put(&[b" HTTP/1.1\r\nHost: ", host]);
+        self.put(&[b"\r\nUser-Agent: ", USER_AGENT.as_bytes(), b"\r\n", extra]);
+        Span(start as u16, self.len as u16)
+    }
+
+    fn get(&self, s: Span) -> &[u8] {
+        &self.bytes[s.0 as usize..s.1 as usize]
+    }
+
+    /// SCF: `POST /runtime/init/ready`, complete with its body `" "`. AWS: empty.
+    pub fn ready(&self) -> &[u8] {
+        self.get(self.ready)
+    }
+
+    /// `GET .../runtime/invocation/next`, complete.
+    pub fn next(&self) -> &[u8] {
+        self.get(self.next)
+    }
+
+    /// `POST .../runtime/invocation/[<id>/]response`: before and after the request id.
+    pub fn response(&self) -> (&[u8], &[u8]) {
+        (self.get(self.response.0), self.get(self.response.1))
+    }
+
+    /// `POST .../runtime/invocation/[<id>/]error`: before and after the request id.
+    pub fn error(&self) -> (&[u8], &[u8]) {
+        (self.get(self.error.0), self.get(self.error.1))
+    }
+
+    /// AWS: `POST /2018-06-01/runtime/init/error` up to the error type. SCF: empty (there is
+    /// no such endpoint; an init failure is reported by exiting).
+    pub fn init_error(&self) -> &[u8] {
+        self.get(self.init_error)
     }
 }
 
@@ -203,45 +237,45 @@ mod tests {
     #[test]
     fn scf_heads() {
         let r = Requests::new(Dialect::Scf, b"127.0.0.1:9000");
-        let ready = String::from_utf8(r.ready).unwrap();
+        let ready = String::from_utf8(r.ready().to_vec()).unwrap();
         assert!(ready.starts_with("POST /runtime/init/ready HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"));
         assert!(ready.ends_with("\r\nContent-Length: 1\r\n\r\n "));
-        let next = String::from_utf8(r.next).unwrap();
+        let next = String::from_utf8(r.next().to_vec()).unwrap();
         assert!(next.starts_with("GET /runtime/invocation/next HTTP/1.1\r\n"));
         assert!(next.ends_with("\r\n\r\n"));
-        assert!(r
-            .response
-            .before_id
-            .starts_with(b"POST /runtime/invocation/response HTTP/1.1\r\n"));
-        assert!(r.response.before_id.ends_with(b"Content-Length: "));
-        assert!(r.error.before_id.ends_with(b"Content-Length: "));
-        assert!(r.response.after_id.is_empty() && r.error.after_id.is_empty());
-        assert!(r.init_error.is_empty());
+        let (before, after) = r.response();
+        assert!(before.starts_with(b"POST /runtime/invocation/response HTTP/1.1\r\n"));
+        assert!(before.ends_with(b"Content-Length: ") && after.is_empty());
+        let (before, after) = r.error();
+        assert!(before.ends_with(b"Content-Length: ") && after.is_empty());
+        assert!(r.init_error().is_empty());
     }
 
     #[test]
     fn aws_heads() {
         let r = Requests::new(Dialect::Aws, b"127.0.0.1:9001");
-        assert!(r.ready.is_empty());
+        assert!(r.ready().is_empty());
         assert!(r
-            .next
+            .next()
             .starts_with(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n"));
-        assert_eq!(
-            r.response.before_id,
-            b"POST /2018-06-01/runtime/invocation/"
-        );
+        let (before, after) = r.response();
+        assert_eq!(before, b"POST /2018-06-01/runtime/invocation/");
+        assert!(after.starts_with(b"/response HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n"));
+        let (_, after) = r.error();
+        assert!(after.starts_with(b"/error HTTP/1.1\r\n"));
+        assert!(after.ends_with(b"Lambda-Runtime-Function-Error-Type: "));
         assert!(r
-            .response
-            .after_id
-            .starts_with(b"/response HTTP/1.1\r\nHost: 127.0.0.1:9001\r\n"));
-        assert!(r.error.after_id.starts_with(b"/error HTTP/1.1\r\n"));
-        assert!(r
-            .error
-            .after_id
-            .ends_with(b"Lambda-Runtime-Function-Error-Type: "));
-        assert!(r
-            .init_error
+            .init_error()
             .starts_with(b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\n"));
+    }
+
+    #[test]
+    fn longest_host_fits() {
+        let host = [b'h'; MAX_HOST];
+        for d in [Dialect::Scf, Dialect::Aws] {
+            let r = Requests::new(d, &host);
+            assert!(r.next().ends_with(b"\r\n\r\n"));
+        }
     }
 
     #[test]

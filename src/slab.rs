@@ -1,0 +1,130 @@
+//! Storage that needs no heap until it outgrows a static slab.
+//!
+//! The first receive arena and the first reply buffer live in `.bss`: zero pages the kernel
+//! maps on first touch, with no `malloc` and no system call. Measured: the first heap
+//! allocation of a process (musl's allocator setting itself up) adds about a tenth to the time
+//! from exec to ready, so the cold path of the runtime allocates nothing until an answer
+//! outgrows these slabs. Each slab is handed out at most once; later users (the panic hook's
+//! own connection, a second runtime in a test) start on the heap.
+
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// A static byte array handed out once as `&'static mut`.
+pub(crate) struct Slab<const N: usize> {
+    taken: AtomicBool,
+    bytes: UnsafeCell<[u8; N]>,
+}
+
+// SAFETY: the bytes are only reached through `take`, which gives out one `&mut` ever, guarded
+// by the atomic flag; the flag itself is thread-safe.
+unsafe impl<const N: usize> Sync for Slab<N> {}
+
+impl<const N: usize> Slab<N> {
+    /// A slab of zeroes (in `.bss`).
+    pub const fn new() -> Slab<N> {
+        Slab {
+            taken: AtomicBool::new(false),
+            bytes: UnsafeCell::new([0; N]),
+        }
+    }
+
+    /// The slab, the first time; `None` after that.
+    // A `&mut` from `&self` is sound here: the flag makes it the only one ever created.
+    #[allow(clippy::mut_from_ref)]
+    pub fn take(&'static self) -> Option<&'static mut [u8]> {
+        if self.taken.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        // SAFETY: the swap above returned `false` exactly once over the life of the process,
+        // so this is the only reference to the bytes ever created.
+        Some(unsafe { &mut *self.bytes.get() })
+    }
+}
+
+/// Growable, always-initialised bytes: a static slab first, then the heap.
+pub(crate) enum Storage {
+    Static(&'static mut [u8]),
+    Heap(Vec<u8>),
+}
+
+impl Storage {
+    /// The slab if it is still free, else `fallback` zeroed bytes on the heap.
+    pub fn new<const N: usize>(slab: &'static Slab<N>, fallback: usize) -> Storage {
+        match slab.take() {
+            Some(s) => Storage::Static(s),
+            None => Storage::Heap(vec![0; fallback]),
+        }
+    }
+
+    /// An empty heap storage (for values built outside the runtime, such as in tests).
+    pub const fn empty() -> Storage {
+        Storage::Heap(Vec::new())
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::Static(s) => s.len(),
+            Storage::Heap(v) => v.len(),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Storage::Static(s) => s,
+            Storage::Heap(v) => v,
+        }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        match self {
+            Storage::Static(s) => s,
+            Storage::Heap(v) => v,
+        }
+    }
+
+    /// Grows to at least `min` bytes (at least doubling), keeping the first `keep` bytes.
+    pub fn grow(&mut self, keep: usize, min: usize) {
+        let new_len = (self.len() * 2).max(min).max(64);
+        match self {
+            Storage::Heap(v) => v.resize(new_len, 0),
+            Storage::Static(s) => {
+                let mut v = vec![0; new_len];
+                v[..keep].copy_from_slice(&s[..keep]);
+                *self = Storage::Heap(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slab_is_handed_out_once() {
+        static S: Slab<8> = Slab::new();
+        let a = S.take().unwrap();
+        a[0] = 1;
+        assert!(S.take().is_none());
+        let mut st = Storage::new(&S, 4);
+        assert!(matches!(st, Storage::Heap(_)));
+        assert_eq!(st.len(), 4);
+        st.as_mut_slice()[..3].copy_from_slice(b"abc");
+        st.grow(3, 100);
+        assert_eq!(st.len(), 100);
+        assert_eq!(&st.as_slice()[..3], b"abc");
+    }
+
+    #[test]
+    fn growing_off_a_slab_keeps_the_bytes() {
+        static S: Slab<4> = Slab::new();
+        let mut st = Storage::new(&S, 4);
+        assert!(matches!(st, Storage::Static(_)));
+        st.as_mut_slice().copy_from_slice(b"wxyz");
+        st.grow(4, 5);
+        assert!(matches!(st, Storage::Heap(_)));
+        assert_eq!(&st.as_slice()[..4], b"wxyz");
+        assert_eq!(st.len(), 64);
+    }
+}
