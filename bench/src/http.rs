@@ -73,6 +73,16 @@ enum Body {
     Decoded,
 }
 
+/// What a parsed head says about its message.
+struct Head {
+    start: Start,
+    head_len: usize,
+    length: Option<usize>,
+    chunked: bool,
+    close: bool,
+    expect_continue: bool,
+}
+
 /// A TCP connection with a reusable receive buffer.
 pub struct Conn {
     stream: TcpStream,
@@ -146,7 +156,14 @@ impl Conn {
     /// Reads the next message. `Ok(None)` when the peer closed the connection between
     /// messages. The previous message must have been released with [`Conn::consume`].
     pub fn read_message(&mut self) -> io::Result<Option<Message>> {
-        let (start, head_len, length, chunked, close) = loop {
+        let Head {
+            start,
+            head_len,
+            length,
+            chunked,
+            close,
+            expect_continue,
+        } = loop {
             if let Some(parsed) = self.parse_head()? {
                 break parsed;
             }
@@ -161,6 +178,10 @@ impl Conn {
                 };
             }
         };
+        // curl asks before sending a body of 1 MB or more, and waits a second for the answer.
+        if expect_continue && self.filled == head_len {
+            self.write_all_vectored(&[b"HTTP/1.1 100 Continue\r\n\r\n"])?;
+        }
         if chunked {
             let span = self.read_chunked(head_len)?;
             return Ok(Some(Message {
@@ -184,8 +205,7 @@ impl Conn {
     }
 
     /// Parses the head in the buffer: `None` while incomplete.
-    #[allow(clippy::type_complexity)]
-    fn parse_head(&self) -> io::Result<Option<(Start, usize, Option<usize>, bool, bool)>> {
+    fn parse_head(&self) -> io::Result<Option<Head>> {
         let data = &self.buf[..self.filled];
         if data.is_empty() {
             return Ok(None);
@@ -212,6 +232,7 @@ impl Conn {
         let mut length = None;
         let mut chunked = false;
         let mut close = false;
+        let mut expect_continue = false;
         for h in fields.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {
                 let text = std::str::from_utf8(h.value).map_err(|_| invalid("bad length"))?;
@@ -224,9 +245,18 @@ impl Conn {
                 chunked = h.value.eq_ignore_ascii_case(b"chunked");
             } else if h.name.eq_ignore_ascii_case("connection") {
                 close = h.value.eq_ignore_ascii_case(b"close");
+            } else if h.name.eq_ignore_ascii_case("expect") {
+                expect_continue = h.value.eq_ignore_ascii_case(b"100-continue");
             }
         }
-        Ok(Some((start, head_len, length, chunked, close)))
+        Ok(Some(Head {
+            start,
+            head_len,
+            length,
+            chunked,
+            close,
+            expect_continue,
+        }))
     }
 
     /// Decodes a `chunked` body that starts at `at`; returns the span of the whole message.
@@ -338,6 +368,22 @@ mod tests {
         let m = conn.read_message().unwrap().unwrap();
         assert_eq!(m.start, Start::Response(201));
         assert_eq!(conn.body(&m).len(), 3 * 1024 * 1024);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn expect_continue_is_answered() {
+        let (mut w, mut conn) = pair();
+        w.write_all(b"POST /runtime/invocation/response HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+            .unwrap();
+        let t = std::thread::spawn(move || {
+            let mut interim = [0u8; 25];
+            w.read_exact(&mut interim).unwrap();
+            assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+            w.write_all(b"ok").unwrap();
+        });
+        let m = conn.read_message().unwrap().unwrap();
+        assert_eq!(conn.body(&m), b"ok");
         t.join().unwrap();
     }
 

@@ -62,8 +62,15 @@ fn revision(root: &std::path::Path) -> String {
     };
     match git(&["rev-parse", "--short", "HEAD"]) {
         Some(rev) => {
-            let dirty = git(&["status", "--porcelain", "--", "src", "examples", "Cargo.toml"])
-                .is_some_and(|s| !s.is_empty());
+            let dirty = git(&[
+                "status",
+                "--porcelain",
+                "--",
+                "src",
+                "examples",
+                "Cargo.toml",
+            ])
+            .is_some_and(|s| !s.is_empty());
             if dirty {
                 format!("{rev}, with uncommitted changes in src/, examples/ or Cargo.toml")
             } else {
