@@ -1,8 +1,9 @@
 //! `cargo scf build`: the crate's binary as a static musl `bootstrap`.
 //!
-//! Runs `cargo build --release --target x86_64-unknown-linux-musl --bin <bin>` on the user's
-//! manifest with the runtime's profile and flags in the environment ([`crate::profile`]),
-//! reads the executable's path from Cargo's JSON messages, copies it to
+//! Runs `cargo rustc --release --target x86_64-unknown-linux-musl --bin <bin>` on the user's
+//! manifest with the runtime's profile and flags in the environment ([`crate::profile`]) and
+//! the linker arguments the runtime declares ([`crate::project::LINK_ARGS_KEY`]) for the
+//! binary alone, reads the executable's path from Cargo's JSON messages, copies it to
 //! `<target-dir>/scf/<package>/bootstrap` (mode 0755) and reports its size and linkage.
 //! Cargo's own progress and diagnostics go to the terminal as usual.
 
@@ -44,10 +45,18 @@ pub struct Built {
     pub linkage: Linkage,
 }
 
-/// The `cargo build` command line of a recipe, without the program.
-pub fn cargo_args(recipe: Recipe, manifest: &Path, bin: &str, target_dir: &Path) -> Vec<String> {
+/// The Cargo command line of a recipe, without the program: `cargo rustc` for the one
+/// binary, so `link_args` (the runtime's declared linker arguments) reach its link alone and
+/// the dependencies' fingerprints stay the same.
+pub fn cargo_args(
+    recipe: Recipe,
+    manifest: &Path,
+    bin: &str,
+    target_dir: &Path,
+    link_args: &[String],
+) -> Vec<String> {
     let mut args: Vec<String> = [
-        "build",
+        "rustc",
         "--release",
         "--target",
         TARGET,
@@ -69,6 +78,13 @@ pub fn cargo_args(recipe: Recipe, manifest: &Path, bin: &str, target_dir: &Path)
                 .display()
                 .to_string(),
         );
+    }
+    if !link_args.is_empty() {
+        args.push("--".to_owned());
+        for arg in link_args {
+            args.push("-C".to_owned());
+            args.push(format!("link-arg={arg}"));
+        }
     }
     args
 }
@@ -127,11 +143,13 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             );
         }
     }
+    let link_args = project.runtime_link_args()?;
     cmd.args(cargo_args(
         recipe,
         &project.manifest_path,
         &bin,
         &project.target_dir,
+        &link_args,
     ))
     .envs(profile::build_env(recipe))
     .current_dir(&dir)
@@ -212,12 +230,19 @@ mod tests {
     fn the_command_line_of_each_recipe() {
         let m = Path::new("/w/f/Cargo.toml");
         let t = Path::new("/w/target");
-        let release = cargo_args(Recipe::Release, m, "f", t).join(" ");
+        let release = cargo_args(Recipe::Release, m, "f", t, &[]).join(" ");
         assert_eq!(
             release,
-            "build --release --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --bin f --manifest-path /w/f/Cargo.toml"
+            "rustc --release --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --bin f --manifest-path /w/f/Cargo.toml"
         );
-        let min = cargo_args(Recipe::MinSize, m, "f", t).join(" ");
+        let wrapped = cargo_args(Recipe::Release, m, "f", t, &["-Wl,--wrap=main".to_owned()]);
+        assert!(
+            wrapped
+                .join(" ")
+                .ends_with("/w/f/Cargo.toml -- -C link-arg=-Wl,--wrap=main"),
+            "{wrapped:?}"
+        );
+        let min = cargo_args(Recipe::MinSize, m, "f", t, &[]).join(" ");
         assert!(
             min.ends_with(" -Zbuild-std=std,panic_abort --target-dir /w/target/min-size"),
             "{min}"

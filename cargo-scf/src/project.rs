@@ -177,6 +177,56 @@ impl Project {
     }
 }
 
+/// The key of `[package.metadata.scf-bootstrap]` in the runtime's `Cargo.toml` that lists
+/// linker arguments for a bootstrap binary (e.g. `-Wl,--wrap=main`, whose `__wrap_main` the
+/// runtime's `main!` defines). Cargo gives a dependency's build script no way to pass link
+/// arguments to its dependent's binary, so the runtime declares them here and `build`
+/// passes them to the binary alone (`cargo rustc -- -C link-arg=…`).
+pub const LINK_ARGS_KEY: &str = "bootstrap-link-args";
+
+/// The linker arguments the `scf-bootstrap` packages of a full `cargo metadata` declare
+/// under [`LINK_ARGS_KEY`], in order, without repeats. None for a runtime that declares none.
+pub fn runtime_link_args(metadata: &Value) -> Vec<String> {
+    let mut args: Vec<String> = Vec::new();
+    let packages = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for p in packages
+        .iter()
+        .filter(|p| p["name"] == crate::scaffold::RUNTIME_PACKAGE)
+    {
+        let declared = p["metadata"][crate::scaffold::RUNTIME_PACKAGE][LINK_ARGS_KEY].as_array();
+        for arg in declared.into_iter().flatten().filter_map(Value::as_str) {
+            if !args.iter().any(|a| a == arg) {
+                args.push(arg.to_owned());
+            }
+        }
+    }
+    args
+}
+
+impl Project {
+    /// Resolves the package's dependencies for the bootstrap's target (`cargo metadata`,
+    /// which may fetch them, as the build would) and returns the runtime's declared linker
+    /// arguments.
+    pub fn runtime_link_args(&self) -> Result<Vec<String>, Error> {
+        let text = run_cargo(
+            &[
+                "metadata",
+                "--format-version",
+                "1",
+                "--filter-platform",
+                crate::profile::TARGET,
+            ],
+            Some(&self.manifest_path),
+        )?;
+        let metadata: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        Ok(runtime_link_args(&metadata))
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
@@ -248,6 +298,25 @@ mod tests {
             err.to_string(),
             "/w/Cargo.toml has no package with a binary"
         );
+    }
+
+    #[test]
+    fn link_args_declared_by_the_runtime() {
+        let runtime = |version: &str, args: Value| {
+            json!({"name": "scf-bootstrap", "version": version,
+                   "metadata": {"scf-bootstrap": {"bootstrap-link-args": args}}})
+        };
+        let m = json!({"packages": [
+            {"name": "user", "metadata": null},
+            runtime("0.1.0", json!(["-Wl,--wrap=main", "-Wl,-z,x"])),
+            runtime("0.2.0", json!(["-Wl,-z,x", 7])),
+            {"name": "other", "metadata": {"scf-bootstrap": {"bootstrap-link-args": ["-no"]}}},
+        ]});
+        assert_eq!(runtime_link_args(&m), ["-Wl,--wrap=main", "-Wl,-z,x"]);
+        // A runtime that declares nothing (or no runtime at all).
+        let none = json!({"packages": [{"name": "scf-bootstrap", "metadata": null}]});
+        assert!(runtime_link_args(&none).is_empty());
+        assert!(runtime_link_args(&json!({})).is_empty());
     }
 
     #[test]

@@ -177,12 +177,19 @@ fn init() -> Result<State, String> {
 ///
 /// Returning `Err(text)` reports a failed invocation with `text` as its error message. A
 /// panic is reported too, then the instance ends (release builds abort on panic).
-fn handler(state: &mut State, event: &[u8], ctx: &Context, reply: &mut Reply) -> Result<(), String> {
+fn handler(
+    state: &mut State,
+    event: &[u8],
+    ctx: &Context,
+    reply: &mut Reply,
+) -> Result<(), String> {
     state.served += 1;
     // Anything printed goes to the invocation's log (`LogType: Tail` returns its end).
-    println!("request {} with {} ms left", ctx.request_id(), ctx.remaining().as_millis());
-    write!(reply, "{} from {}! event: ", state.greeting, ctx.function_name().unwrap_or("{name}"))
-        .map_err(|e| e.to_string())?;
+    let left = ctx.remaining().as_millis();
+    let id = ctx.request_id();
+    println!("request {id} #{}: {left} ms left", state.served);
+    let function = ctx.function_name().unwrap_or("this function");
+    write!(reply, "{} from {function}! event: ", state.greeting).map_err(|e| e.to_string())?;
     reply.extend_from_slice(event);
     Ok(())
 }
@@ -310,6 +317,30 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("--runtime-path /nonexistent/runtime: "));
+    }
+
+    #[test]
+    fn the_generated_source_is_rustfmt_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        create(
+            &dir.path().join("a-rather-long-function-name"),
+            None,
+            &RuntimeSource::default(),
+        )
+        .unwrap();
+        let main = dir.path().join("a-rather-long-function-name/src/main.rs");
+        let Ok(out) = std::process::Command::new("rustfmt")
+            .args(["--edition", "2021", "--check"])
+            .arg(&main)
+            .output()
+        else {
+            return; // No rustfmt here.
+        };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     #[test]
