@@ -88,7 +88,7 @@ pub struct PackArgs {
     /// A file or folder to add at the root of the zip (repeatable).
     #[arg(long, value_name = "FILE")]
     pub include: Vec<PathBuf>,
-    /// The zip to write (default: target/scf/<package>/function.zip).
+    /// The zip to write (default: `target/scf/<package>/function.zip`).
     #[arg(short, long, value_name = "ZIP")]
     pub output: Option<PathBuf>,
     /// The executable to pack (default: the last `cargo scf build`).

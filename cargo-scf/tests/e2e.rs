@@ -69,7 +69,9 @@ fn build_scf_local(target: &Path) -> PathBuf {
                 "--manifest-path",
             ])
             .arg(workspace_root().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", target),
+            .env("CARGO_TARGET_DIR", target)
+            // No debug info: a third of the disk and less link time, for a tool only run.
+            .env("CARGO_PROFILE_DEV_DEBUG", "false"),
         BUILD_LIMIT,
     );
     assert!(out.status.success(), "cargo build -p scf-local failed");
