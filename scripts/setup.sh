@@ -17,6 +17,17 @@ if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
     }
 fi
 
+# Optional: the nightly min-size build (README, bench) needs nightly's rust-src and musl target.
+# Without them that build is skipped with its reason; nothing else depends on it.
+if rustup toolchain list | grep -q '^nightly'; then
+    rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src' ||
+        rustup component add rust-src --toolchain nightly >&2 2>/dev/null ||
+        say "no rust-src for nightly: the min-size build will be skipped"
+    rustup +nightly target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
+        rustup target add x86_64-unknown-linux-musl --toolchain nightly >&2 2>/dev/null ||
+        say "no musl target for nightly: the min-size build will be skipped"
+fi
+
 # Debian packages: musl-gcc (the benchmark's C floor), curl (the bash bootstraps), unzip,
 # python3-venv (the SDK test of scf-local serve), python3-pip (the RIE test).
 missing=()
