@@ -280,13 +280,17 @@ fn run(opts: Options) -> Result<(), String> {
     // the machine hits all alike: the cold-only starts, the cold start of the warm round,
     // and each slice of the warm windows.
     for run in 1..=config.runs {
+        // The order turns by one contender every run, so that no contender always follows
+        // the same one (bash's slice, say, leaves curls and mktemps finishing behind it).
+        let order: Vec<usize> = (0..n).map(|k| (k + run) % n).collect();
         let mut lives: Vec<Option<Box<dyn Live + '_>>> = Vec::new();
         for round in 0..=config.cold_extra {
             let warm = round == config.cold_extra;
             lives.clear();
-            for (i, c) in contenders.iter().enumerate() {
+            lives.resize_with(n, || None);
+            for &i in &order {
+                let c = &contenders[i];
                 let (Some(built), Some(server)) = (c.built(), &servers[i]) else {
-                    lives.push(None);
                     continue;
                 };
                 let log = logs.join(format!("{}.log", c.id));
@@ -296,7 +300,7 @@ fn run(opts: Options) -> Result<(), String> {
                             progress(run, config.runs, "api", c.id, &s);
                         }
                         harness[i].push(s);
-                        lives.push(warm.then(|| Box::new(instance) as Box<dyn Live>));
+                        lives[i] = warm.then(|| Box::new(instance) as Box<dyn Live>);
                     }
                     Err(e) => {
                         eprintln!(
@@ -306,7 +310,6 @@ fn run(opts: Options) -> Result<(), String> {
                             log.display()
                         );
                         failures[i].push(format!("in-harness server: {e}"));
-                        lives.push(None);
                     }
                 }
             }
@@ -316,6 +319,7 @@ fn run(opts: Options) -> Result<(), String> {
             &config,
             "api",
             &contenders,
+            &order,
             lives,
             &mut harness,
             &mut failures,
@@ -326,9 +330,10 @@ fn run(opts: Options) -> Result<(), String> {
         for round in 0..=config.cold_extra {
             let warm = round == config.cold_extra;
             lives.clear();
-            for (i, c) in contenders.iter().enumerate() {
+            lives.resize_with(n, || None);
+            for &i in &order {
+                let c = &contenders[i];
                 let Some(built) = c.built() else {
-                    lives.push(None);
                     continue;
                 };
                 match emulator::start(bin, &built.dir, &config) {
@@ -337,12 +342,11 @@ fn run(opts: Options) -> Result<(), String> {
                             progress(run, config.runs, "scf-local", c.id, &s);
                         }
                         under_emulator[i].push(s);
-                        lives.push(warm.then(|| Box::new(instance) as Box<dyn Live>));
+                        lives[i] = warm.then(|| Box::new(instance) as Box<dyn Live>);
                     }
                     Err(e) => {
                         eprintln!("[{run}/{}] scf-local {:<14} FAILED: {e}", config.runs, c.id);
                         failures[i].push(format!("scf-local: {e}"));
-                        lives.push(None);
                     }
                 }
             }
@@ -352,6 +356,7 @@ fn run(opts: Options) -> Result<(), String> {
             &config,
             "scf-local",
             &contenders,
+            &order,
             lives,
             &mut under_emulator,
             &mut failures,
@@ -404,11 +409,15 @@ fn run(opts: Options) -> Result<(), String> {
 
 /// The warm windows of one run: all live bootstraps get their slices in turn. Each one's
 /// totals go into the last sample of its contender (the cold start of this round).
+// The run's context, the live bootstraps and the two outputs, all used; bundling them in a
+// struct for one private call would only move the list.
+#[allow(clippy::too_many_arguments)]
 fn finish_round(
     run: usize,
     config: &Config,
     server: &str,
     contenders: &[Contender],
+    order: &[usize],
     mut lives: Vec<Option<Box<dyn Live + '_>>>,
     samples: &mut [Vec<Sample>],
     failures: &mut [Vec<String>],
@@ -454,7 +463,7 @@ fn finish_round(
         });
     }
     drop(lives);
-    for i in 0..n {
+    for &i in order {
         let id = contenders[i].id;
         if let Some(e) = errors[i].take() {
             eprintln!("[{run}/{}] {server:<9} {id:<14} FAILED: {e}", config.runs);
