@@ -108,6 +108,14 @@ pub fn run_delay(pid: u32) -> Option<Duration> {
     schedstat_sum(pid, 1).map(Duration::from_nanos)
 }
 
+/// Minor page faults of `pid` so far (`minflt`, field 10 of `/proc/<pid>/stat`).
+pub fn minor_faults(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    // `rest` starts at field 3, so field 10 is index 7.
+    rest.split_ascii_whitespace().nth(7)?.parse().ok()
+}
+
 /// Peak resident set size of `pid` in bytes (`VmHWM` in `/proc/<pid>/status`).
 pub fn peak_rss(pid: u32) -> Option<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -75,6 +75,10 @@ pub fn main(args: &[String]) -> Result<(), String> {
     while let Some(&child) = procfs::children(target).first() {
         target = child;
     }
+    // What the bootstrap has cost so far: with `--events 1`, its cold start.
+    let cpu = procfs::Cpu::read(target).map(|c| c.total());
+    let faults = procfs::minor_faults(target);
+    let rss = procfs::peak_rss(target);
     // SAFETY: kill has no memory-safety preconditions; `target` is our child or one of its
     // descendants, alive a moment ago.
     unsafe {
@@ -92,5 +96,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
         t.results,
         event.len()
     );
+    if let (Some(cpu), Some(faults), Some(rss)) = (cpu, faults, rss) {
+        eprintln!(
+            "scf-bench profile: pid {target}: cpu_ns {} minor_faults {faults} peak_rss_kb {}",
+            cpu.as_nanos(),
+            rss / 1024
+        );
+    }
     Ok(())
 }
