@@ -15,7 +15,8 @@
 //!    `POST /runtime/invocation/error` with a plain-text message.
 //!
 //! This crate owns the process entry and that loop (see `lifecycle.rs`); you supply a
-//! function through the [`main!`] macro and write no `unsafe`.
+//! function through the [`main!`] macro and write no `unsafe`. The same binary speaks AWS
+//! Lambda's runtime API when started with `AWS_LAMBDA_RUNTIME_API` instead.
 //!
 //! # Example
 //!
@@ -56,7 +57,8 @@
 //! ```
 //!
 //! - The event is a `&[u8]` borrowed from the runtime's receive buffer: never copied.
-//! - The [`Reply`] is one buffer cleared and reused for every invocation.
+//! - The [`Reply`] is one buffer cleared and reused for every invocation;
+//!   [`Reply::extend_from_event`] sends part of the event back without copying it.
 //! - `Ok(())` (or `()`) posts the reply as the result; `Err(e)` posts `e`'s `Display` text
 //!   to `/runtime/invocation/error`.
 //! - An init error prints `scf-bootstrap: init failed: <text>` on stderr and exits with code 1
@@ -73,6 +75,12 @@
 //! `__scf_bootstrap_function_v1`. Use [`function!`] instead of [`main!`] to define the symbol
 //! without `fn main` (in a test that drives the runtime itself).
 //!
+//! [`main!`] also defines `extern "C" fn __wrap_main`, which nothing calls unless the binary is
+//! linked with `-Wl,--wrap=main` (as `cargo scf build` and this crate's `build.rs` do for
+//! musl): the C library then starts the runtime directly and std's runtime set-up is skipped
+//! (the runtime ignores `SIGPIPE` itself), a dozen fewer system calls at start. Without the
+//! flag it is dead code and `fn main` runs as usual.
+//!
 //! # Panics
 //!
 //! With `panic = "abort"` (the release profile), a panic during an invocation is posted to
@@ -85,8 +93,8 @@
 //!
 //! # Exit codes
 //!
-//! - `2`: `SCF_RUNTIME_API` missing, or `SCF_RUNTIME_API_PORT` missing or not a port. One line
-//!   on stderr says which.
+//! - `2`: `SCF_RUNTIME_API` (and `AWS_LAMBDA_RUNTIME_API`) missing, `SCF_RUNTIME_API_PORT`
+//!   missing or not a port, or an address that is not an IP. One line on stderr says which.
 //! - `1`: the init phase failed, or the runtime API could not be reached (refused at start,
 //!   or gone while waiting for the next event). One line on stderr says why.
 //!
@@ -96,7 +104,8 @@
 //! parsed by `httparse`, `Content-Length`, `chunked` and until-close bodies, a head bounded
 //! by [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers, a body bounded by [`MAX_BODY`]. No read
 //! timeout: `/next` is a long poll. The reconnect/retry rule is in `http/conn.rs`: a result is
-//! never posted twice when the first may have arrived.
+//! never posted twice when the first may have arrived. Nothing is allocated on the heap
+//! before ready is reported, nor on a warm invocation (see `slab.rs`).
 //!
 //! # Size
 //!
