@@ -10,7 +10,10 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// A static byte array handed out once as `&'static mut`.
+/// A static byte array handed out once as `&'static mut`. `repr(C)` keeps the flag in front
+/// of the bytes, on the page the bytes' first writes touch anyway, instead of a page of its
+/// own at the end (one page fault less per slab at start).
+#[repr(C)]
 pub(crate) struct Slab<const N: usize> {
     taken: AtomicBool,
     bytes: UnsafeCell<[u8; N]>,

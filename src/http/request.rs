@@ -17,12 +17,14 @@ pub(crate) enum Dialect {
     Aws,
 }
 
-/// Longest `Host` value accepted: with it, every head fits in [`Requests`].
-pub(crate) const MAX_HOST: usize = 255;
-/// Room for all the heads of one dialect: four heads with a `Host` each (at most 200 bytes
-/// besides it) and two request-line starts; `longest_host_fits` checks it.
-const CAPACITY: usize = 2048;
-const _: () = assert!(4 * (MAX_HOST + 200) + 2 * 48 <= CAPACITY);
+/// Longest `Host` value accepted (`host:port`): any IP address with its port fits, and names
+/// of up to 90 bytes. With it, every head fits in [`Requests`].
+pub(crate) const MAX_HOST: usize = 96;
+/// Room for all the heads of one dialect: four heads with a `Host` each (at most 170 bytes
+/// besides it) and two request-line starts; `longest_host_fits` checks it. Kept small: it
+/// lives on the stack, and every stack page touched at start is a page fault.
+const CAPACITY: usize = 1152;
+const _: () = assert!(4 * (MAX_HOST + 170) + 2 * 40 <= CAPACITY);
 
 /// Ends the `Lambda-Runtime-Function-Error-Type` header and starts `Content-Length`.
 pub(crate) const ERROR_TYPE_END: &[u8] = b"\r\nContent-Length: ";

@@ -94,9 +94,17 @@ impl Head {
 /// error for bytes that are not a valid head, a head with more than [`MAX_HEADERS`] headers,
 /// or inconsistent framing headers. The caller enforces [`MAX_HEAD`] on partial heads.
 pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut headers);
-    let len = match res.parse(buf) {
+    // Uninitialised: the 2 KB array is only written where headers are, so a cold start
+    // touches no stack page for the unused slots.
+    let mut headers =
+        [const { core::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut res,
+        buf,
+        &mut headers,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
