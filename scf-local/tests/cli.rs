@@ -437,7 +437,9 @@ fn pack_keeps_modes_of_included_files() {
     assert_eq!(mode(&mut archive, "bootstrap"), 0o755);
     // Included files keep their own modes (the checkout's umask decides index.sh's).
     let index_mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(dir.join("index.sh")).unwrap().permissions(),
+        &std::fs::metadata(dir.join("index.sh"))
+            .unwrap()
+            .permissions(),
     ) & 0o7777;
     assert_eq!(mode(&mut archive, "index.sh"), index_mode);
     assert_eq!(mode(&mut archive, "data.txt"), 0o640);
