@@ -1,5 +1,6 @@
-//! The in-harness runtime API: the platform's side of SCF's protocol with as little work per
-//! request as possible, so that what is measured is the bootstrap.
+//! The in-harness runtime API: the platform's side of SCF's protocol, or of AWS Lambda's
+//! ([`Dialect`]), with as little work per request as possible, so that what is measured is the
+//! bootstrap.
 //!
 //! - One thread accepts; one thread serves each connection (a keep-alive bootstrap has one;
 //!   the bash bootstrap opens one per `curl`).
@@ -11,6 +12,11 @@
 //!   first result of every plan (a full compare of every 1 MB result would be the server's
 //!   largest cost).
 //!
+//! Under AWS's dialect there is no ready call: a bootstrap is ready when it first asks for an
+//! event, so the first `GET /2018-06-01/runtime/invocation/next` of a generation is its ready
+//! (`Tally::ready_at`). Every event carries the same request id, [`REQUEST_ID`], and a result
+//! posted for another id fails the sample.
+//!
 //! A *generation* is one bootstrap process: [`ApiServer::begin`] starts a new one and turns
 //! away connections of the previous process still waiting for an event.
 
@@ -18,16 +24,48 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::http::{Conn, Route, Start};
 
-/// The answer to every accepted POST.
+/// The answer to every accepted POST (SCF).
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+/// The answer to every accepted POST (AWS, like its Runtime Interface Emulator's).
+const ACCEPTED: &[u8] = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n\
+      Content-Length: 15\r\n\r\n{\"status\":\"OK\"}";
+/// The answer to a result for an unknown request id (AWS).
+const INVALID_ID: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n\
+      Content-Length: 68\r\n\r\n{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}";
 /// The answer to an unknown path.
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-/// Request id given with every event (fixed: no bootstrap here echoes it back).
+/// Request id given with every event (fixed, so that the `/next` answer is built once; under
+/// AWS's dialect the bootstrap posts its result to a path with this id, which is checked).
 pub const REQUEST_ID: &str = "6d5a1c0e-bench-4c1d-9e0a-000000000001";
+/// AWS: the function ARN given with every event (the account is the one AWS's documentation
+/// uses in its examples, as in `scf-local --api aws`).
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:bench-echo";
+/// AWS: the X-Ray trace header given with every event.
+const TRACE_ID: &str = "Root=1-6745f0c0-6d5a1c0e4c1d9e0a00000001;Parent=6d5a1c0e4c1d9e0a;Sampled=0";
+
+/// Which platform's runtime API a server speaks, and so which a bootstrap is started for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Tencent Cloud SCF's: `SCF_RUNTIME_API`, a ready call, `/runtime/invocation/...`.
+    Scf,
+    /// AWS Lambda's: `AWS_LAMBDA_RUNTIME_API`, no ready call,
+    /// `/2018-06-01/runtime/invocation/...` with the request id in the result paths.
+    Aws,
+}
+
+impl Dialect {
+    /// The answer to an accepted POST.
+    fn accepted(self) -> &'static [u8] {
+        match self {
+            Dialect::Scf => OK,
+            Dialect::Aws => ACCEPTED,
+        }
+    }
+}
 
 /// An event to hand out, and the answer expected for it.
 pub struct Plan {
@@ -38,13 +76,35 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// A plan that hands out `event`.
-    pub fn new(event: &[u8]) -> Plan {
-        let mut next_answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nrequest_id: {REQUEST_ID}\r\n\
-             memory_limit_in_mb: 128\r\ntime_limit_in_ms: 3000\r\nContent-Length: {}\r\n\r\n",
-            event.len()
-        )
+    /// A plan that hands out `event` in `dialect`.
+    ///
+    /// Under AWS's dialect the deadline (`Lambda-Runtime-Deadline-Ms`, milliseconds since the
+    /// epoch) is fixed when the plan is made, 15 minutes ahead (Lambda's longest timeout):
+    /// the answer is built once, and no bootstrap here does more with the deadline than read
+    /// it.
+    pub fn new(event: &[u8], dialect: Dialect) -> Plan {
+        let mut next_answer = match dialect {
+            Dialect::Scf => format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nrequest_id: {REQUEST_ID}\r\n\
+                 memory_limit_in_mb: 128\r\ntime_limit_in_ms: 3000\r\nContent-Length: {}\r\n\r\n",
+                event.len()
+            ),
+            Dialect::Aws => {
+                let now_ms = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or(0);
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
+                     Lambda-Runtime-Deadline-Ms: {}\r\n\
+                     Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n\
+                     Lambda-Runtime-Trace-Id: {TRACE_ID}\r\nContent-Length: {}\r\n\r\n",
+                    now_ms + 900_000,
+                    event.len()
+                )
+            }
+        }
         .into_bytes();
         next_answer.extend_from_slice(event);
         Plan {
@@ -57,7 +117,7 @@ impl Plan {
 /// What happened in one window (or the cold start) of one generation.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
-    /// When `POST /runtime/init/ready` was read in full.
+    /// When `POST /runtime/init/ready` (SCF) or the first `/next` (AWS) was read in full.
     pub ready_at: Option<Instant>,
     /// `GET /runtime/invocation/next` requests received.
     pub polls: u64,
@@ -86,6 +146,7 @@ struct State {
 }
 
 struct Shared {
+    dialect: Dialect,
     state: Mutex<State>,
     /// Signalled when there are events to hand out or the generation changed.
     events: Condvar,
@@ -108,11 +169,12 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Binds a port chosen by the OS and starts accepting.
-    pub fn start() -> io::Result<ApiServer> {
+    /// Binds a port chosen by the OS and starts accepting, speaking `dialect`.
+    pub fn start(dialect: Dialect) -> io::Result<ApiServer> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            dialect,
             state: Mutex::new(State {
                 generation: 0,
                 plan: None,
@@ -134,6 +196,11 @@ impl ApiServer {
     /// The port bootstraps connect to.
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The dialect it speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.shared.dialect
     }
 
     /// Starts a new generation (a new bootstrap process) that will get `count` events of
@@ -225,8 +292,10 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// Serves one connection until it closes, errs, or belongs to a past generation.
+/// Serves one connection until it closes, errs, or belongs to a past generation. Paths of
+/// the other dialect are answered 404, like unknown ones.
 fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
+    let dialect = shared.dialect;
     let mut conn = Conn::new(stream);
     loop {
         let msg = match conn.read_message() {
@@ -235,7 +304,7 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
         };
         let close = msg.close;
         let written = match msg.start {
-            Start::Request(Route::Ready) => {
+            Start::Request(Route::Ready) if dialect == Dialect::Scf => {
                 let mut s = shared.lock();
                 if s.generation != generation {
                     return;
@@ -245,20 +314,22 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
                 conn.consume(msg);
                 conn.write_all_vectored(&[OK])
             }
-            Start::Request(Route::Next) => {
+            Start::Request(Route::Next(d)) if d == dialect => {
+                // Under AWS's dialect the first `/next` is the ready.
+                let ready = (dialect == Dialect::Aws).then(Instant::now);
                 conn.consume(msg);
-                let Some(plan) = next_event(shared, generation) else {
+                let Some(plan) = next_event(shared, generation, ready) else {
                     return;
                 };
                 conn.write_all_vectored(&[&plan.next_answer])
             }
-            Start::Request(route @ (Route::Response | Route::Error)) => {
+            Start::Request(route @ (Route::Response(d) | Route::Error(d))) if d == dialect => {
                 let now = Instant::now();
                 let mut s = shared.lock();
                 if s.generation != generation {
                     return;
                 }
-                let failure = if route == Route::Error {
+                let failure = if matches!(route, Route::Error(_)) {
                     Some(format!(
                         "posted an error: {}",
                         String::from_utf8_lossy(conn.body(&msg))
@@ -279,9 +350,21 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
                 }
                 wake_harness(shared, s);
                 conn.consume(msg);
-                conn.write_all_vectored(&[OK])
+                conn.write_all_vectored(&[dialect.accepted()])
             }
-            Start::Request(Route::Other) | Start::Response(_) => {
+            Start::Request(Route::UnknownId) if dialect == Dialect::Aws => {
+                let mut s = shared.lock();
+                if s.generation != generation {
+                    return;
+                }
+                s.tally
+                    .failure
+                    .get_or_insert_with(|| "posted a result for an unknown request id".into());
+                wake_harness(shared, s);
+                conn.consume(msg);
+                conn.write_all_vectored(&[INVALID_ID])
+            }
+            Start::Request(_) | Start::Response(_) => {
                 conn.consume(msg);
                 conn.write_all_vectored(&[NOT_FOUND])
             }
@@ -301,10 +384,14 @@ fn wake_harness(shared: &Shared, s: MutexGuard<'_, State>) {
 }
 
 /// Long poll: waits for an event of `generation`; `None` once that generation is over.
-fn next_event(shared: &Shared, generation: u64) -> Option<Arc<Plan>> {
+/// `ready`: when the request was read, if it counts as the ready (AWS's first `/next`).
+fn next_event(shared: &Shared, generation: u64, ready: Option<Instant>) -> Option<Arc<Plan>> {
     let mut s = shared.lock();
     if s.generation == generation {
         s.tally.polls += 1;
+        if let Some(t) = ready {
+            s.tally.ready_at.get_or_insert(t);
+        }
         if s.harness_waiting {
             shared.results.notify_all();
         }
@@ -347,17 +434,128 @@ mod tests {
     use std::io::{Read, Write};
 
     fn roundtrip(s: &mut TcpStream, req: &[u8]) -> Vec<u8> {
+        exchange(s, req).1
+    }
+
+    /// Sends a request, returns the answer's status and body.
+    fn exchange(s: &mut TcpStream, req: &[u8]) -> (Start, Vec<u8>) {
         s.write_all(req).unwrap();
         let mut conn = Conn::new(s.try_clone().unwrap());
         let m = conn.read_message().unwrap().unwrap();
-        let body = conn.body(&m).to_vec();
-        body
+        (m.start, conn.body(&m).to_vec())
+    }
+
+    /// A POST of `body` to `path`.
+    fn post(path: &str, body: &[u8]) -> Vec<u8> {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        req
+    }
+
+    #[test]
+    fn constant_answers_have_their_lengths() {
+        for answer in [OK, ACCEPTED, INVALID_ID, NOT_FOUND] {
+            let text = std::str::from_utf8(answer).unwrap();
+            let (head, body) = text.split_once("\r\n\r\n").unwrap();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .unwrap();
+            assert_eq!(length.parse::<usize>().unwrap(), body.len(), "{text}");
+        }
+    }
+
+    #[test]
+    fn aws_event_carries_the_lambda_headers() {
+        let plan = Plan::new(b"{}", Dialect::Aws);
+        let text = String::from_utf8(plan.next_answer).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "{}");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+                .unwrap_or_else(|| panic!("no {name} in {head}"))
+                .to_string()
+        };
+        assert_eq!(header("Lambda-Runtime-Aws-Request-Id"), REQUEST_ID);
+        assert_eq!(header("Lambda-Runtime-Invoked-Function-Arn"), FUNCTION_ARN);
+        assert!(header("Lambda-Runtime-Trace-Id").starts_with("Root=1-"));
+        let deadline: u128 = header("Lambda-Runtime-Deadline-Ms").parse().unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        assert!(deadline > now);
+        assert_eq!(header("Content-Length"), "2");
+    }
+
+    #[test]
+    fn serves_one_aws_invocation() {
+        let server = ApiServer::start(Dialect::Aws).unwrap();
+        server.begin(Arc::new(Plan::new(b"{\"a\":1}", Dialect::Aws)), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        let (status, event) = exchange(
+            &mut s,
+            b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(status, Start::Response(200));
+        assert_eq!(event, b"{\"a\":1}");
+        let path = format!("/2018-06-01/runtime/invocation/{REQUEST_ID}/response");
+        let (status, body) = exchange(&mut s, &post(&path, &crate::expected_reply(&event)));
+        assert_eq!(status, Start::Response(202));
+        assert_eq!(body, b"{\"status\":\"OK\"}");
+        let t = server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap();
+        assert!(t.ready_at.is_some(), "the first /next is the ready");
+        assert!(t.failure.is_none(), "{:?}", t.failure);
+    }
+
+    #[test]
+    fn aws_result_for_another_id_fails() {
+        let server = ApiServer::start(Dialect::Aws).unwrap();
+        server.begin(Arc::new(Plan::new(b"x", Dialect::Aws)), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        roundtrip(
+            &mut s,
+            b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n",
+        );
+        let path = "/2018-06-01/runtime/invocation/another-id/response";
+        let (status, _) = exchange(&mut s, &post(path, b"Echoing request: 'x'"));
+        assert_eq!(status, Start::Response(400));
+        let t = server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap();
+        assert!(t.failure.unwrap().contains("unknown request id"));
+    }
+
+    #[test]
+    fn the_other_dialect_is_not_found() {
+        let scf = ApiServer::start(Dialect::Scf).unwrap();
+        scf.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", scf.port())).unwrap();
+        let (status, _) = exchange(
+            &mut s,
+            b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n",
+        );
+        assert_eq!(status, Start::Response(404));
+        let aws = ApiServer::start(Dialect::Aws).unwrap();
+        aws.begin(Arc::new(Plan::new(b"x", Dialect::Aws)), 1);
+        let mut s = TcpStream::connect(("127.0.0.1", aws.port())).unwrap();
+        let (status, _) = exchange(&mut s, &post("/runtime/init/ready", b" "));
+        assert_eq!(status, Start::Response(404));
+        assert_eq!(aws.tally().polls, 0);
+        assert!(aws.tally().ready_at.is_none());
     }
 
     #[test]
     fn serves_one_invocation() {
-        let server = ApiServer::start().unwrap();
-        server.begin(Arc::new(Plan::new(b"{\"a\":1}")), 1);
+        let server = ApiServer::start(Dialect::Scf).unwrap();
+        server.begin(Arc::new(Plan::new(b"{\"a\":1}", Dialect::Scf)), 1);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         roundtrip(
             &mut s,
@@ -383,8 +581,8 @@ mod tests {
 
     #[test]
     fn wrong_result_is_recorded() {
-        let server = ApiServer::start().unwrap();
-        server.begin(Arc::new(Plan::new(b"x")), 1);
+        let server = ApiServer::start(Dialect::Scf).unwrap();
+        server.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 1);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
         roundtrip(
@@ -399,14 +597,14 @@ mod tests {
 
     #[test]
     fn past_generation_is_turned_away() {
-        let server = ApiServer::start().unwrap();
-        server.begin(Arc::new(Plan::new(b"x")), 0);
+        let server = ApiServer::start(Dialect::Scf).unwrap();
+        server.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 0);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         s.write_all(b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n")
             .unwrap();
         // Let the connection thread start waiting, then start a new generation.
         thread::sleep(Duration::from_millis(100));
-        server.begin(Arc::new(Plan::new(b"y")), 1);
+        server.begin(Arc::new(Plan::new(b"y", Dialect::Scf)), 1);
         let mut rest = Vec::new();
         s.read_to_end(&mut rest).unwrap();
         assert!(

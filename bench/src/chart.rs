@@ -1,5 +1,6 @@
 //! The SVG chart: one panel per figure, a bar per contender at its median with a min – max
-//! whisker, the ratio to the floor written above it. Logarithmic value axes: bash is two
+//! whisker, the ratio to the floor of the contender's runtime API (`floor` or `floor-aws`)
+//! written above it. Logarithmic value axes: bash is two
 //! orders of magnitude away from the rest. Text is left to the SVG viewer's `sans-serif`,
 //! so drawing needs no font on this machine.
 
@@ -7,8 +8,10 @@ use std::path::Path;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::size_label;
+use crate::contenders::floor_id;
+use crate::report::{floor_of, size_label};
 use crate::stats::{format, ratio, Figure, Summary, Unit};
 use crate::Outcome;
 
@@ -32,6 +35,8 @@ fn color(id: &str) -> RGBColor {
         "floor" => RGBColor(120, 120, 120),
         "tencent_scf" => RGBColor(255, 127, 14),
         "bash" => RGBColor(44, 160, 44),
+        "ours-aws" => RGBColor(23, 190, 207),
+        "floor-aws" => RGBColor(70, 70, 70),
         _ => RGBColor(148, 103, 189),
     }
 }
@@ -43,17 +48,14 @@ fn figure_panel(
     fig: Figure,
     title: String,
 ) -> Panel {
-    let floor = o
-        .contenders
-        .iter()
-        .position(|c| c.id == "floor")
-        .and_then(|f| fig.summary(&samples[f]));
     let bars = o
         .contenders
         .iter()
         .zip(samples)
-        .filter_map(|(c, s)| {
+        .enumerate()
+        .filter_map(|(i, (c, s))| {
             let summary = fig.summary(s)?;
+            let floor = floor_of(o, i).and_then(|f| fig.summary(&samples[f]));
             Some(Bar {
                 label: c.id,
                 color: color(c.id),
@@ -73,17 +75,19 @@ fn figure_panel(
 
 /// The deploy zip sizes as a panel (one value each).
 fn zip_panel(o: &Outcome) -> Panel {
-    let floor = o
-        .contenders
-        .iter()
-        .find(|c| c.id == "floor")
-        .and_then(|c| c.built())
-        .map(|b| b.zip_size as f64);
+    let floor_zip = |id: &str| {
+        o.contenders
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| c.built())
+            .map(|b| b.zip_size as f64)
+    };
     let bars = o
         .contenders
         .iter()
         .filter_map(|c| {
             let size = c.built()?.zip_size as f64;
+            let floor = floor_zip(floor_id(c.dialect));
             Some(Bar {
                 label: c.id,
                 color: color(c.id),
@@ -159,7 +163,8 @@ pub fn draw(o: &Outcome, path: &Path) -> Result<(), String> {
         ));
     }
     let rows = panels.len().div_ceil(2);
-    let root = SVGBackend::new(path, (1200, 60 + 300 * rows as u32)).into_drawing_area();
+    // Wide enough for eight bars a panel with their labels side by side.
+    let root = SVGBackend::new(path, (1600, 60 + 320 * rows as u32)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let title = format!(
@@ -195,7 +200,8 @@ fn draw_panel(area: &Area<'_>, p: &Panel) -> Result<(), Box<dyn std::error::Erro
         .fold(f64::INFINITY, f64::min)
         .max(f64::MIN_POSITIVE)
         / 2.0;
-    let hi = p.bars.iter().map(|b| b.summary.max).fold(0.0, f64::max) * 4.0;
+    // Room above the highest whisker for the two lines of text.
+    let hi = p.bars.iter().map(|b| b.summary.max).fold(0.0, f64::max) * 8.0;
     let n = p.bars.len() as i32;
     let unit = p.unit;
     let labels: Vec<&str> = p.bars.iter().map(|b| b.label).collect();
@@ -204,7 +210,8 @@ fn draw_panel(area: &Area<'_>, p: &Panel) -> Result<(), Box<dyn std::error::Erro
         .margin(10)
         .x_label_area_size(24)
         .y_label_area_size(72)
-        .build_cartesian_2d((0..n).into_segmented(), (lo..hi).log_scale())?;
+        // `a..b` segments every integer from a to b inclusive: one segment per bar.
+        .build_cartesian_2d((0..(n - 1).max(1)).into_segmented(), (lo..hi).log_scale())?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -234,11 +241,16 @@ fn draw_panel(area: &Area<'_>, p: &Panel) -> Result<(), Box<dyn std::error::Erro
             ],
             BLACK.stroke_width(2),
         )))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{} {}", format(unit, b.summary.median), b.ratio),
-            (SegmentValue::CenterOf(i), b.summary.max * 1.25),
-            ("sans-serif", 12).into_font().color(&BLACK),
-        )))?;
+        // The median and the ratio on two lines above the whisker, centred on the bar.
+        let style = ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Bottom));
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((SegmentValue::CenterOf(i), b.summary.max))
+                + Text::new(format(unit, b.summary.median), (0, -18), style.clone())
+                + Text::new(b.ratio.clone(), (0, -4), style),
+        ))?;
     }
     Ok(())
 }

@@ -5,6 +5,10 @@
 //! `bootstrap` (plus `index.sh` for bash), which is what both the in-harness server and
 //! `scf-local run` start, and a deploy zip `<target>/bench/<id>.zip` made like the
 //! platform wants it (`bootstrap` at the root, mode 0755).
+//!
+//! Each contender speaks one runtime API ([`Dialect`]). Ours and the floor speak both (the
+//! same binary picks AWS's when started with `AWS_LAMBDA_RUNTIME_API`), so each appears twice:
+//! `ours` and `ours-aws`, `floor` and `floor-aws`. `lambda_runtime` speaks AWS's only.
 
 use std::fs;
 use std::io::Write;
@@ -14,10 +18,15 @@ use std::process::{Command, Stdio};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
+use crate::api::Dialect;
 use crate::Workspace;
 
 /// The musl target every compiled contender is built for.
 const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// What `cargo lambda build --release` adds for x86_64 besides its release profile (which the
+/// contender's Cargo.toml spells out): Lambda's x86_64 CPU, as a rustflag.
+const LAMBDA_RUSTFLAGS: &str = "-C target-cpu=haswell";
 
 /// The nightly flags of the project's documented min-size build (the root README).
 const MIN_SIZE_RUSTFLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static \
@@ -29,9 +38,11 @@ pub struct Contender {
     pub id: &'static str,
     /// Name in the report.
     pub name: &'static str,
+    /// The runtime API it speaks.
+    pub dialect: Dialect,
     /// How it is built, for the report.
     pub how: String,
-    /// Built, skipped or pending.
+    /// Built or skipped.
     pub state: State,
 }
 
@@ -41,8 +52,6 @@ pub enum State {
     Ready(Built),
     /// Could not be built here; the reason is printed and written in the report.
     Skipped(String),
-    /// Waits for work elsewhere in the project.
-    Pending(String),
 }
 
 /// A built contender.
@@ -54,6 +63,27 @@ pub struct Built {
     /// Size of the deploy zip.
     pub zip_size: u64,
 }
+
+/// The id of the floor that contenders of `dialect` are compared with: the same C bootstrap,
+/// started for that dialect.
+pub fn floor_id(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Scf => "floor",
+        Dialect::Aws => "floor-aws",
+    }
+}
+
+/// Every contender: id, name in the report, dialect. SCF's first, then AWS's.
+pub const ALL: &[(&str, &str, Dialect)] = &[
+    ("ours", "ours (stable)", Dialect::Scf),
+    ("ours-min", "ours (nightly min-size)", Dialect::Scf),
+    ("floor", "floor (C, musl-gcc -Os)", Dialect::Scf),
+    ("tencent_scf", "tencent_scf 0.1.3", Dialect::Scf),
+    ("bash", "bash + curl", Dialect::Scf),
+    ("ours-aws", "ours (stable, AWS mode)", Dialect::Aws),
+    ("floor-aws", "floor (C, AWS mode)", Dialect::Aws),
+    ("lambda_runtime", "lambda_runtime 1.5", Dialect::Aws),
+];
 
 impl Contender {
     /// The built contender, if it is ready.
@@ -71,30 +101,19 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
     let bench_dir = ws.target.join("bench");
     fs::create_dir_all(&bench_dir).map_err(|e| format!("{}: {e}", bench_dir.display()))?;
     let mut all = Vec::new();
-    for (id, name) in [
-        ("ours", "ours (stable)"),
-        ("ours-min", "ours (nightly min-size)"),
-        ("floor", "floor (C, musl-gcc -Os)"),
-        ("tencent_scf", "tencent_scf 0.1.3"),
-        ("bash", "bash + curl"),
-        ("lambda_runtime", "lambda_runtime"),
-    ] {
+    for &(id, name, dialect) in ALL {
         let (how, state) = if skip.iter().any(|s| s == id) && id != "floor" {
             (String::new(), State::Skipped("left out with --skip".into()))
         } else {
             eprintln!("== building {name}");
             let (how, result) = match id {
-                "ours" => build_ours(ws),
+                // The AWS modes are the same binaries, started with AWS_LAMBDA_RUNTIME_API.
+                "ours" | "ours-aws" => build_ours(ws),
                 "ours-min" => build_ours_min(ws),
-                "floor" => build_floor(ws),
+                "floor" | "floor-aws" => build_floor(ws),
                 "tencent_scf" => build_tencent_scf(ws),
                 "bash" => build_bash(ws),
-                _ => (
-                    "a hello/echo function on lambda_runtime, built for musl".into(),
-                    Err(Outcome::Pending(
-                        "pending: needs `scf-local --api aws` (issue 6)".into(),
-                    )),
-                ),
+                _ => build_lambda_runtime(ws),
             };
             let state = match result {
                 Ok(files) => State::Ready(finish(ws, id, &files)?),
@@ -104,7 +123,6 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
                     }
                     State::Skipped(why)
                 }
-                Err(Outcome::Pending(why)) => State::Pending(why),
             };
             (how, state)
         };
@@ -114,11 +132,11 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
                 b.size, b.zip_size
             ),
             State::Skipped(why) => eprintln!("   {id}: skipped: {why}"),
-            State::Pending(why) => eprintln!("   {id}: {why}"),
         }
         all.push(Contender {
             id,
             name,
+            dialect,
             how,
             state,
         });
@@ -129,7 +147,6 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
 /// Why a contender is not built.
 enum Outcome {
     Skipped(String),
-    Pending(String),
 }
 
 /// Files of a built contender: `(name in the code directory, source path, executable)`.
@@ -243,7 +260,9 @@ fn nightly_ready() -> Result<(), Outcome> {
 }
 
 fn build_floor(ws: &Workspace) -> (String, Result<Files, Outcome>) {
-    let how = "musl-gcc -static -Os -s bench/contenders/floor/bootstrap.c".to_string();
+    let how = "musl-gcc -static -Os -s bench/contenders/floor/bootstrap.c (one binary for \
+               both runtime APIs)"
+        .to_string();
     let out_dir = ws.target.join("bench/build");
     let bin = out_dir.join("floor");
     let result = fs::create_dir_all(&out_dir)
@@ -253,11 +272,10 @@ fn build_floor(ws: &Workspace) -> (String, Result<Files, Outcome>) {
                 .args(["-static", "-Os", "-s", "-o"])
                 .arg(&bin)
                 .arg(ws.root.join("bench/contenders/floor/bootstrap.c")))
-            .map_err(|e| match e {
-                Outcome::Skipped(why) => Outcome::Skipped(format!(
+            .map_err(|Outcome::Skipped(why)| {
+                Outcome::Skipped(format!(
                     "{why} (musl-gcc comes with `apt-get install -y musl-tools`)"
-                )),
-                other => other,
+                ))
             })
         })
         .map(|()| vec![("bootstrap", bin.clone(), true)]);
@@ -274,6 +292,25 @@ fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, Outcome>) {
     let result = run(cargo(ws)
         .args(["build", "--release", "--target", MUSL, "--manifest-path"])
         .arg(ws.root.join("bench/contenders/tencent-scf/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&dir))
+    .map(|()| vec![("bootstrap", dir.join(MUSL).join("release/bootstrap"), true)]);
+    (how, result)
+}
+
+fn build_lambda_runtime(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+    let how = format!(
+        "RUSTFLAGS=\"{LAMBDA_RUSTFLAGS}\" cargo build --release --target {MUSL} --manifest-path \
+         bench/contenders/lambda-runtime/Cargo.toml (cargo lambda's release profile: strip, \
+         thin LTO, codegen-units 1, panic abort; opt-level 3; musl's default static PIE)"
+    );
+    let dir = ws.target.join("bench/cargo-lambda-runtime");
+    // RUSTFLAGS replaces the root's musl rustflags (static non-PIE, -z noseparate-code): this
+    // contender is built the way `cargo lambda build --release` builds it, not like ours.
+    let result = run(cargo(ws)
+        .env("RUSTFLAGS", LAMBDA_RUSTFLAGS)
+        .args(["build", "--release", "--target", MUSL, "--manifest-path"])
+        .arg(ws.root.join("bench/contenders/lambda-runtime/Cargo.toml"))
         .arg("--target-dir")
         .arg(&dir))
     .map(|()| vec![("bootstrap", dir.join(MUSL).join("release/bootstrap"), true)]);

@@ -6,7 +6,9 @@
 //! `POST /invoke` → result on a freshly started `scf-local run`, which includes the
 //! emulator starting the instance. The bootstrap's CPU time and RSS are read from `/proc`
 //! through its pid (a child of `scf-local`); the emulator's own CPU time per invocation is
-//! read the same way from the `scf-local` process.
+//! read the same way from the `scf-local` process. Bootstraps of AWS's dialect run under
+//! `scf-local run --api aws`, which drives the same lifecycle through AWS's runtime API and
+//! answers `POST /invoke` with the same `Result` JSON.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
@@ -15,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::api::Dialect;
 use crate::http::{Conn, Start};
 use crate::measure::{Config, Live, Running, Sample, Warm};
 use crate::procfs::{self, Cpu};
@@ -58,18 +61,27 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn start(bin: &Path, code_dir: &Path) -> Result<Emulator, String> {
+    fn start(bin: &Path, code_dir: &Path, dialect: Dialect) -> Result<Emulator, String> {
         use std::os::unix::process::CommandExt;
 
         let mut cmd = Command::new(bin);
-        cmd.arg("run")
-            .arg(code_dir)
-            .args(["--port", "0", "--timeout", "60", "--idle-timeout", "3600"])
+        cmd.arg("run").arg(code_dir).args([
+            "--port",
+            "0",
+            "--timeout",
+            "60",
+            "--idle-timeout",
+            "3600",
+        ]);
+        match dialect {
             // tencent_scf panics without these (the platform no longer sets the first).
-            .args(["--env", "SCF_NAMESPACE=default"])
-            .args(["--env", "TENCENTCLOUD_APPID=1250000000"])
-            .args(["--env", "TENCENTCLOUD_UIN=100000000001"])
-            .stdin(Stdio::null())
+            Dialect::Scf => cmd
+                .args(["--env", "SCF_NAMESPACE=default"])
+                .args(["--env", "TENCENTCLOUD_APPID=1250000000"])
+                .args(["--env", "TENCENTCLOUD_UIN=100000000001"]),
+            Dialect::Aws => cmd.args(["--api", "aws"]),
+        };
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -202,10 +214,15 @@ impl Drop for EmuInstance {
     }
 }
 
-/// Starts `scf-local run` on the bootstrap in `code_dir`, makes the cold call and measures
-/// it; the instance stays up for warm windows.
-pub fn start(bin: &Path, code_dir: &Path, cfg: &Config) -> Result<(Sample, EmuInstance), String> {
-    let emu = Emulator::start(bin, code_dir)?;
+/// Starts `scf-local run` (with `--api aws` for AWS's dialect) on the bootstrap in
+/// `code_dir`, makes the cold call and measures it; the instance stays up for warm windows.
+pub fn start(
+    bin: &Path,
+    code_dir: &Path,
+    cfg: &Config,
+    dialect: Dialect,
+) -> Result<(Sample, EmuInstance), String> {
+    let emu = Emulator::start(bin, code_dir, dialect)?;
     let pack = |event: &[u8]| {
         (
             invoke_request(event),

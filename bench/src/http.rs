@@ -1,5 +1,6 @@
 //! Just enough HTTP/1.1 for the benchmark's two peers: the in-harness runtime API server
-//! (reads requests) and the client of `scf-local run` (reads responses).
+//! (reads requests, in SCF's or AWS's dialect) and the client of `scf-local run` (reads
+//! responses).
 //!
 //! One [`Conn`] per TCP connection owns a receive buffer that grows to the largest message
 //! seen and is then reused, so a warm invocation costs the harness no allocation.
@@ -9,6 +10,8 @@
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
+
+use crate::api::{Dialect, REQUEST_ID};
 
 /// Largest head accepted (request line or status line plus headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -26,28 +29,49 @@ pub enum Start {
     Response(u16),
 }
 
-/// The runtime API's endpoints, and everything else.
+/// The runtime API's endpoints in both dialects, and everything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// `POST /runtime/init/ready`.
+    /// SCF: `POST /runtime/init/ready` (AWS has no ready call).
     Ready,
-    /// `GET /runtime/invocation/next`.
-    Next,
-    /// `POST /runtime/invocation/response`.
-    Response,
-    /// `POST /runtime/invocation/error`.
-    Error,
+    /// SCF: `GET /runtime/invocation/next`; AWS: `GET /2018-06-01/runtime/invocation/next`.
+    Next(Dialect),
+    /// SCF: `POST /runtime/invocation/response`; AWS: `POST
+    /// /2018-06-01/runtime/invocation/{id}/response` with the id the harness hands out.
+    Response(Dialect),
+    /// SCF: `POST /runtime/invocation/error`; AWS: `POST
+    /// /2018-06-01/runtime/invocation/{id}/error` with the harness's id, or `POST
+    /// /2018-06-01/runtime/init/error`.
+    Error(Dialect),
+    /// AWS: a response or error posted for a request id the harness never handed out.
+    UnknownId,
     /// Any other method or path.
     Other,
 }
 
 impl Route {
     fn of(method: &str, path: &str) -> Route {
+        if let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") {
+            return match (method, rest) {
+                ("GET", "invocation/next") => Route::Next(Dialect::Aws),
+                ("POST", "init/error") => Route::Error(Dialect::Aws),
+                ("POST", _) => match rest
+                    .strip_prefix("invocation/")
+                    .and_then(|r| r.rsplit_once('/'))
+                {
+                    Some((id, "response")) if id == REQUEST_ID => Route::Response(Dialect::Aws),
+                    Some((id, "error")) if id == REQUEST_ID => Route::Error(Dialect::Aws),
+                    Some((_, "response" | "error")) => Route::UnknownId,
+                    _ => Route::Other,
+                },
+                _ => Route::Other,
+            };
+        }
         match (method, path) {
             ("POST", "/runtime/init/ready") => Route::Ready,
-            ("GET", "/runtime/invocation/next") => Route::Next,
-            ("POST", "/runtime/invocation/response") => Route::Response,
-            ("POST", "/runtime/invocation/error") => Route::Error,
+            ("GET", "/runtime/invocation/next") => Route::Next(Dialect::Scf),
+            ("POST", "/runtime/invocation/response") => Route::Response(Dialect::Scf),
+            ("POST", "/runtime/invocation/error") => Route::Error(Dialect::Scf),
             _ => Route::Other,
         }
     }
@@ -328,11 +352,11 @@ mod tests {
         let (mut w, mut conn) = pair();
         w.write_all(b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /runtime/invocation/next HTTP/1.1\r\n\r\n").unwrap();
         let m = conn.read_message().unwrap().unwrap();
-        assert_eq!(m.start, Start::Request(Route::Response));
+        assert_eq!(m.start, Start::Request(Route::Response(Dialect::Scf)));
         assert_eq!(conn.body(&m), b"hello");
         conn.consume(m);
         let m = conn.read_message().unwrap().unwrap();
-        assert_eq!(m.start, Start::Request(Route::Next));
+        assert_eq!(m.start, Start::Request(Route::Next(Dialect::Scf)));
         assert_eq!(conn.body(&m), b"");
         conn.consume(m);
         drop(w);
@@ -385,6 +409,41 @@ mod tests {
         let m = conn.read_message().unwrap().unwrap();
         assert_eq!(conn.body(&m), b"ok");
         t.join().unwrap();
+    }
+
+    #[test]
+    fn routes_of_both_dialects() {
+        use Dialect::{Aws, Scf};
+        let aws = |rest: &str| format!("/2018-06-01/runtime/{rest}");
+        let result = |id: &str, what: &str| aws(&format!("invocation/{id}/{what}"));
+        assert_eq!(Route::of("POST", "/runtime/init/ready"), Route::Ready);
+        assert_eq!(
+            Route::of("GET", "/runtime/invocation/next"),
+            Route::Next(Scf)
+        );
+        assert_eq!(Route::of("GET", &aws("invocation/next")), Route::Next(Aws));
+        assert_eq!(
+            Route::of("POST", &result(REQUEST_ID, "response")),
+            Route::Response(Aws)
+        );
+        assert_eq!(
+            Route::of("POST", &result(REQUEST_ID, "error")),
+            Route::Error(Aws)
+        );
+        assert_eq!(Route::of("POST", &aws("init/error")), Route::Error(Aws));
+        assert_eq!(
+            Route::of("POST", &result("another-id", "response")),
+            Route::UnknownId
+        );
+        assert_eq!(
+            Route::of("GET", &result(REQUEST_ID, "response")),
+            Route::Other
+        );
+        assert_eq!(Route::of("POST", &aws("init/ready")), Route::Other);
+        assert_eq!(
+            Route::of("GET", "/2018-06-01/runtime/invocation"),
+            Route::Other
+        );
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! `scf-bench`: cold-start and warm-cost benchmarks of SCF Custom Runtime bootstraps.
 //!
 //! One command builds every contender (ours stable and nightly min-size, the C floor,
-//! `tencent_scf`, bash + curl; `lambda_runtime` is listed as pending), measures each against
-//! a minimal in-harness runtime API server and against `scf-local run`, contenders
-//! interleaved run by run, prints progress and a table, and writes
-//! `<out>/<date>.md` and `<out>/<date>.svg`.
+//! `tencent_scf`, bash + curl under SCF's runtime API; ours and the floor again, and
+//! `lambda_runtime`, under AWS Lambda's), measures each against a minimal in-harness runtime
+//! API server of its dialect and against `scf-local run` (`--api aws` for AWS's), contenders
+//! interleaved run by run, prints progress and a table, and writes `<out>/<date>.md` and
+//! `<out>/<date>.svg`.
 //!
 //! ```text
 //! cargo run -p scf-bench --release -- [--quick] [--runs N] [--window-ms MS]
 //!                                      [--out DIR] [--skip ID[,ID...]] [--no-emulator]
 //!                                      [--no-nice]
-//! cargo run -p scf-bench --release -- profile [--events N] [--size BYTES] -- COMMAND ...
+//! cargo run -p scf-bench --release -- profile [--api scf|aws] [--events N] [--size BYTES]
+//!                                              -- COMMAND ...
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -110,11 +112,12 @@ usage: scf-bench [--quick] [--runs N] [--window-ms MS] [--out DIR] [--skip ID,..
   --runs N       samples per contender and server (default 20; 2 with --quick)
   --window-ms MS length of each warm window (default 1000; 50 with --quick)
   --out DIR      where <date>.md and <date>.svg are written (default bench/results)
-  --skip IDS     leave contenders out: ours-min, tencent_scf, bash, ours (never floor)
+  --skip IDS     leave contenders out: ours, ours-min, tencent_scf, bash, ours-aws,
+                 floor-aws, lambda_runtime (never floor)
   --no-emulator  measure against the in-harness server only
   --no-nice      do not raise the priority of the measurement (nice -10 when permitted)
 
-       scf-bench profile [--events N] [--size BYTES] -- COMMAND [ARGS...]
+       scf-bench profile [--api scf|aws] [--events N] [--size BYTES] -- COMMAND [ARGS...]
   runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API";
 
 fn parse_args() -> Result<Options, String> {
@@ -251,9 +254,9 @@ fn run(opts: Options) -> Result<(), String> {
     let mut servers = Vec::new();
     for c in &contenders {
         servers.push(match c.built() {
-            Some(_) => {
-                Some(api::ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?)
-            }
+            Some(_) => Some(
+                api::ApiServer::start(c.dialect).map_err(|e| format!("runtime API server: {e}"))?,
+            ),
             None => None,
         });
     }
@@ -336,7 +339,7 @@ fn run(opts: Options) -> Result<(), String> {
                 let Some(built) = c.built() else {
                     continue;
                 };
-                match emulator::start(bin, &built.dir, &config) {
+                match emulator::start(bin, &built.dir, &config, c.dialect) {
                     Ok((s, instance)) => {
                         if !warm {
                             progress(run, config.runs, "scf-local", c.id, &s);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::{ApiServer, Plan, Tally};
+use crate::api::{ApiServer, Dialect, Plan, Tally};
 use crate::procfs::{self, Cpu};
 
 /// What the run is asked to do, the same for every contender.
@@ -87,7 +87,8 @@ impl Warm {
 /// One sample of one contender.
 #[derive(Debug, Clone)]
 pub struct Sample {
-    /// exec → ready received (in-harness server only).
+    /// exec → ready received (in-harness server only): SCF's ready call, or AWS's first
+    /// `/next`.
     pub ready: Option<Duration>,
     /// exec → first response received; with `scf-local`, `POST /invoke` → result on a fresh
     /// emulator (its own start of the instance included).
@@ -113,27 +114,58 @@ pub struct Windows {
     pub rss_large: u64,
 }
 
-/// The environment the platform gives a bootstrap (SCF-PROTOCOL.md section 3), with the
-/// runtime API at 127.0.0.1:`port`. Every variable `tencent_scf` insists on is set.
-pub fn platform_env(code_dir: &Path, port: u16) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = [
-        ("SCF_RUNTIME_API", "127.0.0.1"),
-        ("_HANDLER", "index.main_handler"),
-        ("SCF_NAMESPACE", "default"),
-        ("SCF_FUNCTIONNAME", "bench-echo"),
-        ("SCF_FUNCTIONVERSION", "$LATEST"),
-        ("SCF_RUNTIME", "CustomRuntime"),
-        ("TENCENTCLOUD_REGION", "ap-guangzhou"),
-        ("TENCENTCLOUD_APPID", "1250000000"),
-        ("TENCENTCLOUD_UIN", "100000000001"),
-        ("TENCENTCLOUD_TZ", "UTC"),
-        ("TENCENTCLOUD_RUNENV", "SCF"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    env.push(("SCF_RUNTIME_API_PORT".into(), port.to_string()));
-    env.push(("USER_CODE_ROOT".into(), format!("{}/", code_dir.display())));
+/// The environment the platform gives a bootstrap, with the runtime API at
+/// 127.0.0.1:`port`.
+///
+/// SCF (SCF-PROTOCOL.md section 3): every variable `tencent_scf` insists on is set. AWS: what
+/// `scf-local run --api aws` gives (its README), which covers what `lambda_runtime` reads at
+/// start; no SCF variable, so that our runtime picks AWS's dialect.
+pub fn platform_env(code_dir: &Path, port: u16, dialect: Dialect) -> Vec<(String, String)> {
+    let fixed: &[(&str, &str)] = match dialect {
+        Dialect::Scf => &[
+            ("SCF_RUNTIME_API", "127.0.0.1"),
+            ("_HANDLER", "index.main_handler"),
+            ("SCF_NAMESPACE", "default"),
+            ("SCF_FUNCTIONNAME", "bench-echo"),
+            ("SCF_FUNCTIONVERSION", "$LATEST"),
+            ("SCF_RUNTIME", "CustomRuntime"),
+            ("TENCENTCLOUD_REGION", "ap-guangzhou"),
+            ("TENCENTCLOUD_APPID", "1250000000"),
+            ("TENCENTCLOUD_UIN", "100000000001"),
+            ("TENCENTCLOUD_TZ", "UTC"),
+            ("TENCENTCLOUD_RUNENV", "SCF"),
+        ],
+        Dialect::Aws => &[
+            ("_HANDLER", "bootstrap"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "bench-echo"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench-echo"),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/26/[$LATEST]6d5a1c0e4c1d9e0a6d5a1c0e4c1d9e0a",
+            ),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("TZ", ":UTC"),
+            ("LANG", "en_US.UTF-8"),
+        ],
+    };
+    let mut env: Vec<(String, String)> = fixed
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    match dialect {
+        Dialect::Scf => {
+            env.push(("SCF_RUNTIME_API_PORT".into(), port.to_string()));
+            env.push(("USER_CODE_ROOT".into(), format!("{}/", code_dir.display())));
+        }
+        Dialect::Aws => {
+            env.push(("AWS_LAMBDA_RUNTIME_API".into(), format!("127.0.0.1:{port}")));
+            env.push(("LAMBDA_TASK_ROOT".into(), code_dir.display().to_string()));
+        }
+    }
     // The bash bootstrap finds curl, mktemp and cut on the PATH.
     if let Ok(path) = std::env::var("PATH") {
         env.push(("PATH".into(), path));
@@ -226,14 +258,14 @@ pub fn start<'a>(
 ) -> Result<(Sample, Instance<'a>), String> {
     use std::os::unix::process::CommandExt;
 
-    let small = Arc::new(Plan::new(&cfg.small));
-    let large = Arc::new(Plan::new(&cfg.large));
+    let small = Arc::new(Plan::new(&cfg.small, server.dialect()));
+    let large = Arc::new(Plan::new(&cfg.large, server.dialect()));
     let log = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(code_dir.join("bootstrap"));
     cmd.current_dir(code_dir)
         .env_clear()
-        .envs(platform_env(code_dir, server.port()))
+        .envs(platform_env(code_dir, server.port(), server.dialect()))
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2)

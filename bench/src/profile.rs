@@ -1,5 +1,6 @@
-//! `scf-bench profile [--events N] [--size BYTES] -- COMMAND ...`: one bootstrap against the
-//! in-harness runtime API, under whatever tool `COMMAND` starts (`strace -c`, `perf stat`,
+//! `scf-bench profile [--api scf|aws] [--events N] [--size BYTES] -- COMMAND ...`: one
+//! bootstrap against the in-harness runtime API (SCF's by default, AWS Lambda's with
+//! `--api aws`), under whatever tool `COMMAND` starts (`strace -c`, `perf stat`,
 //! `valgrind --tool=callgrind`), to see where its time goes.
 //!
 //! The command runs in the current directory with the platform's environment pointing at the
@@ -10,11 +11,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::api::{ApiServer, Plan};
+use crate::api::{ApiServer, Dialect, Plan};
 use crate::measure::{platform_env, Running};
 use crate::procfs;
 
-const USAGE: &str = "usage: scf-bench profile [--events N] [--size BYTES] -- COMMAND [ARGS...]";
+const USAGE: &str =
+    "usage: scf-bench profile [--api scf|aws] [--events N] [--size BYTES] -- COMMAND [ARGS...]";
 
 /// Runs the `profile` subcommand with the arguments after `profile`.
 pub fn main(args: &[String]) -> Result<(), String> {
@@ -22,12 +24,21 @@ pub fn main(args: &[String]) -> Result<(), String> {
 
     let mut events = 1000u64;
     let mut size = 1024usize;
+    let mut dialect = Dialect::Scf;
     let mut i = 0;
     while i < args.len() {
         let value = |i: usize| args.get(i + 1).ok_or(format!("{} needs a value", args[i]));
         match args[i].as_str() {
             "--events" => {
                 events = value(i)?.parse().map_err(|_| "--events: bad number")?;
+                i += 2;
+            }
+            "--api" => {
+                dialect = match value(i)?.as_str() {
+                    "scf" => Dialect::Scf,
+                    "aws" => Dialect::Aws,
+                    other => return Err(format!("--api: scf or aws, not {other}")),
+                };
                 i += 2;
             }
             "--size" => {
@@ -45,14 +56,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let Some(program) = command.first() else {
         return Err(USAGE.into());
     };
-    let server = ApiServer::start().map_err(|e| format!("runtime API server: {e}"))?;
+    let server = ApiServer::start(dialect).map_err(|e| format!("runtime API server: {e}"))?;
     let event = crate::event(size.max(16));
-    server.begin(Arc::new(Plan::new(&event)), events);
+    server.begin(Arc::new(Plan::new(&event, dialect)), events);
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let child = Command::new(program)
         .args(&command[1..])
-        .envs(platform_env(&cwd, server.port()))
+        .envs(platform_env(&cwd, server.port(), dialect))
         .stdin(Stdio::null())
         .process_group(0)
         .spawn()

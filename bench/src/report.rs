@@ -1,11 +1,13 @@
-//! The Markdown report: contenders, both servers' tables (medians with ratios to the floor,
-//! then min – max), and the targets of issues 5 and 2.
+//! The Markdown report: contenders, both servers' tables (medians with ratios to the floor
+//! of the contender's runtime API, then min – max), the targets of issues 5 and 2, and the
+//! AWS-mode comparison of issue 6.
 
 use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::contenders::{Contender, State};
+use crate::api::Dialect;
+use crate::contenders::{floor_id, Contender, State};
 use crate::measure::Sample;
 use crate::stats::{format, ratio, Figure, Summary};
 use crate::Outcome;
@@ -126,9 +128,11 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-/// Index of the floor among the contenders.
-fn floor(o: &Outcome) -> Option<usize> {
-    o.contenders.iter().position(|c| c.id == "floor")
+/// Index of the floor that contender `i` is compared with: the floor started for its
+/// runtime API.
+pub fn floor_of(o: &Outcome, i: usize) -> Option<usize> {
+    let id = floor_id(o.contenders[i].dialect);
+    o.contenders.iter().position(|c| c.id == id)
 }
 
 /// The columns of a server's table: figure and its header.
@@ -177,18 +181,19 @@ fn not_measured(c: &Contender, failures: &[String]) -> Option<String> {
         State::Ready(_) if failures.is_empty() => None,
         State::Ready(_) => Some(format!("failed: {}", failures[0])),
         State::Skipped(why) => Some(format!("skipped: {why}")),
-        State::Pending(why) => Some(why.clone()),
     }
 }
 
 /// Medians with ratios, then min – max, for one server's samples.
 fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulator: bool) {
     let cols = columns(o, emulator);
-    let floor_summary =
-        |fig: Figure| floor(o).and_then(|f| fig.summary(&samples[f]).map(|s| s.median));
+    let floor_summary = |i: usize, fig: Figure| {
+        floor_of(o, i).and_then(|f| fig.summary(&samples[f]).map(|s| s.median))
+    };
     out.push_str(
-        "Medians, and the ratio of medians to the floor (for inv/s, higher is better; \
-                  for everything else, lower is better):\n\n",
+        "Medians, and the ratio of medians to the floor of the same runtime API (`floor` for \
+         SCF's, `floor-aws` for AWS's; for inv/s, higher is better; for everything else, \
+         lower is better):\n\n",
     );
     table_head(out, &cols);
     for (i, c) in o.contenders.iter().enumerate() {
@@ -205,7 +210,7 @@ fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulato
         for (fig, _) in &cols {
             match fig.summary(&samples[i]) {
                 Some(s) => {
-                    let r = floor_summary(*fig)
+                    let r = floor_summary(i, *fig)
                         .map(|f| format!(" {}", ratio(s.median, f)))
                         .unwrap_or_default();
                     let _ = write!(out, " {}{r} |", format(fig.unit(), s.median));
@@ -375,6 +380,89 @@ fn targets_table(out: &mut String, o: &Outcome) {
     }
 }
 
+/// One line of the AWS-mode comparison: `a` against `b` in one figure.
+pub struct Versus {
+    /// What is compared.
+    pub what: String,
+    /// `a`'s median, written in its unit; "—" when not measured.
+    pub a: String,
+    /// `b`'s median.
+    pub b: String,
+    /// `a / b`, or "—".
+    pub ratio: String,
+}
+
+/// Issue 6's comparison under AWS's runtime API (in-harness server; no targets are set):
+/// ours in AWS mode against the floor in AWS mode, `lambda_runtime` against ours in AWS mode,
+/// and what AWS's dialect costs ours against its SCF mode.
+pub fn aws_comparison(o: &Outcome) -> Vec<Versus> {
+    let s = size_label(o.config.small.len());
+    let l = size_label(o.config.large.len());
+    let figures = [
+        (
+            Figure::Ready,
+            "exec → ready (AWS: first `/next`)".to_string(),
+        ),
+        (Figure::First, "exec → first response".to_string()),
+        (Figure::ColdCpu, "cold CPU".to_string()),
+        (Figure::SmallCpu, format!("warm CPU per {s} invocation")),
+        (Figure::SmallRate, format!("{s} inv/s")),
+        (Figure::LargeCpu, format!("warm CPU per {l} invocation")),
+        (Figure::LargeRate, format!("{l} inv/s")),
+        (Figure::RssSmall, format!("peak RSS after the {s} window")),
+    ];
+    let mut rows = Vec::new();
+    let mut versus = |a: &str, b: &str, only: &[Figure]| {
+        for (fig, name) in &figures {
+            if !only.is_empty() && !only.contains(fig) {
+                continue;
+            }
+            let (ma, mb) = (median(o, a, *fig), median(o, b, *fig));
+            let show = |m: Option<f64>| m.map_or("—".into(), |v| format(fig.unit(), v));
+            rows.push(Versus {
+                what: format!("{name}: {a} / {b}"),
+                a: show(ma),
+                b: show(mb),
+                ratio: match (ma, mb) {
+                    (Some(x), Some(y)) => ratio(x, y),
+                    _ => "—".into(),
+                },
+            });
+        }
+    };
+    versus("ours-aws", "floor-aws", &[]);
+    versus("lambda_runtime", "ours-aws", &[]);
+    versus(
+        "ours-aws",
+        "ours",
+        &[
+            Figure::First,
+            Figure::ColdCpu,
+            Figure::SmallCpu,
+            Figure::LargeRate,
+        ],
+    );
+    let size = |id: &str| built_size(o, id).map(|(size, _)| size as f64);
+    let (a, b) = (size("lambda_runtime"), size("ours-aws"));
+    rows.push(Versus {
+        what: "stripped bootstrap: lambda_runtime / ours-aws".into(),
+        a: a.map_or("—".into(), |v| kib(v as u64)),
+        b: b.map_or("—".into(), |v| kib(v as u64)),
+        ratio: match (a, b) {
+            (Some(x), Some(y)) => ratio(x, y),
+            _ => "—".into(),
+        },
+    });
+    rows
+}
+
+fn aws_table(out: &mut String, o: &Outcome) {
+    out.push_str("| figure: a / b | a | b | a / b |\n|---|---:|---:|---:|\n");
+    for v in aws_comparison(o) {
+        let _ = writeln!(out, "| {} | {} | {} | {} |", v.what, v.a, v.b, v.ratio);
+    }
+}
+
 /// The in-harness table and the targets, for the terminal.
 pub fn summary_table(o: &Outcome) -> String {
     let mut out = String::new();
@@ -386,6 +474,8 @@ pub fn summary_table(o: &Outcome) -> String {
     }
     out.push('\n');
     targets_table(&mut out, o);
+    out.push_str("\nAWS mode (in-harness server):\n\n");
+    aws_table(&mut out, o);
     out
 }
 
@@ -433,14 +523,18 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
 
     out.push_str("## Contenders\n\n");
     out.push_str(
-        "| contender | built with | bootstrap (stripped) | × floor | deploy zip | × floor |\n",
+        "| contender | runtime API | built with | bootstrap (stripped) | × floor | deploy zip | \
+         × floor |\n",
     );
-    out.push_str("|---|---|---:|---:|---:|---:|\n");
-    let floor_sizes = built_size(o, "floor");
+    out.push_str("|---|---|---|---:|---:|---:|---:|\n");
     for c in &o.contenders {
+        let api = match c.dialect {
+            Dialect::Scf => "SCF",
+            Dialect::Aws => "AWS",
+        };
         match c.built() {
             Some(b) => {
-                let (fs, fz) = floor_sizes.unwrap_or((0, 0));
+                let (fs, fz) = built_size(o, floor_id(c.dialect)).unwrap_or((0, 0));
                 let note = if c.id == "bash" {
                     " (scripts; bash and curl come with the image)"
                 } else {
@@ -448,7 +542,7 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | `{}` | {}{note} | {} | {} | {} |",
+                    "| {} | {api} | `{}` | {}{note} | {} | {} | {} |",
                     c.name,
                     c.how,
                     kib(b.size),
@@ -464,7 +558,7 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
                 } else {
                     format!("`{}`", c.how)
                 };
-                let _ = writeln!(out, "| {} | {how} | {why} | | | |", c.name);
+                let _ = writeln!(out, "| {} | {api} | {how} | {why} | | | |", c.name);
             }
         }
     }
@@ -474,11 +568,13 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
     out.push_str(
         "The bootstrap talks to a minimal runtime API inside the harness (std threads, the \
          `/next` answer prebuilt, a constant answer to every POST), so its own cost \
-         dominates. exec → ready: from just before the harness spawns the process to the \
-         moment the whole `POST /runtime/init/ready` is read; exec → first response: to the \
-         whole first `POST /runtime/invocation/response` (the event was queued before the \
-         spawn). CPU/inv: the bootstrap's utime + stime (plus its reaped children's, for \
-         bash's curls) over a window, divided by the invocations in it.\n\n",
+         dominates; SCF's runtime API or AWS Lambda's, whichever the contender speaks. \
+         exec → ready: from just before the harness spawns the process to the moment the \
+         whole `POST /runtime/init/ready` is read (AWS has no ready call: to the first \
+         `GET /2018-06-01/runtime/invocation/next`); exec → first response: to the whole \
+         first posted response (the event was queued before the spawn). CPU/inv: the \
+         bootstrap's utime + stime (plus its reaped children's, for bash's curls) over a \
+         window, divided by the invocations in it.\n\n",
     );
     server_tables(&mut out, o, &o.harness, false);
 
@@ -487,7 +583,8 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
         Ok(emu) => {
             out.push_str(
                 "The same bootstraps driven through the emulator's `POST /invoke` on one \
-                 keep-alive connection, one call at a time. Cold invoke: `POST /invoke` → \
+                 keep-alive connection, one call at a time; `scf-local run --api aws` for \
+                 the contenders of AWS's runtime API. Cold invoke: `POST /invoke` → \
                  result on a freshly started `scf-local run` (the emulator starts the \
                  instance). scf-local CPU/inv: the emulator process's own CPU time per \
                  invocation, the overhead it adds on top of the bootstrap's.\n\n",
@@ -503,6 +600,16 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
         "\n## Targets (issue 5, ratios against the in-harness server; budgets of issue 2)\n\n",
     );
     targets_table(&mut out, o);
+
+    out.push_str("\n## AWS mode (issue 6: in-harness server; no targets set)\n\n");
+    out.push_str(
+        "Our bootstrap started with `AWS_LAMBDA_RUNTIME_API` against the floor started the \
+         same way, `lambda_runtime` against ours, and ours in AWS mode against ours in SCF \
+         mode. Medians of the in-harness tables above. Under AWS's runtime API there is no \
+         ready call: exec → ready is to the first `GET /2018-06-01/runtime/invocation/next` \
+         read in full.\n\n",
+    );
+    aws_table(&mut out, o);
 
     let failed: Vec<String> = o
         .contenders

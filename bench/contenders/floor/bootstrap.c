@@ -1,6 +1,12 @@
 /*
  * The floor: the least an SCF Custom Runtime echo bootstrap can do.
  *
+ * It speaks SCF's runtime API when SCF_RUNTIME_API and SCF_RUNTIME_API_PORT are set, and
+ * otherwise AWS Lambda's, at AWS_LAMBDA_RUNTIME_API ("ip:port"): no ready call, the /next
+ * path under /2018-06-01, and the response posted to a path with the event's request id
+ * (the one header it reads besides Content-Length). The benchmark runs this one binary both
+ * ways, as `floor` and `floor-aws`.
+ *
  * Built by scf-bench with `musl-gcc -static -Os -s`. One keep-alive TCP connection with
  * TCP_NODELAY, fixed static buffers, no heap allocation, one writev per request, and just
  * enough HTTP/1.1 to read a `Content-Length` response. It answers every event with
@@ -8,7 +14,8 @@
  * the response body is gathered from the receive buffer by writev.
  *
  * Deliberately missing (the real runtime has them, the floor does not pay for them):
- * chunked bodies, reconnecting, request ids, limits, error reporting beyond exiting.
+ * chunked bodies, reconnecting, request ids under SCF, deadlines and the other AWS headers,
+ * limits, error reporting beyond exiting.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,6 +36,8 @@ static char rx[HEAD_MAX + BODY_MAX];
 static char tx[256];
 /* Host header value, "ip:port". */
 static char host[64];
+/* AWS: the path the response is posted to, with the request id. */
+static char result_path[160];
 static size_t host_len;
 static int sock;
 /* Bytes in rx that belong to the next response (a peer may send ahead). */
@@ -124,6 +133,26 @@ static void fill(void)
     rx_len += (size_t)r;
 }
 
+/* Finds the header `name` (lower case, with its colon) in the head rx[0..head_end]; returns
+ * the index of its value, past any blanks, or 0 if it is missing. */
+static size_t header(size_t head_end, const char *name, size_t name_len)
+{
+    for (size_t i = 0; i < head_end; i++) {
+        if (rx[i] != '\n' || i + name_len + 1 >= head_end)
+            continue;
+        size_t k = 0;
+        while (k < name_len && lower(rx[i + 1 + k]) == name[k])
+            k++;
+        if (k != name_len)
+            continue;
+        size_t p = i + 1 + k;
+        while (rx[p] == ' ' || rx[p] == '\t')
+            p++;
+        return p;
+    }
+    return 0;
+}
+
 /* Reads one response; sets *body and *body_len to its body inside rx and returns the number
  * of bytes of rx it spans (head and body), which the caller consumes with `consume`. */
 static size_t response(char **body, size_t *body_len)
@@ -148,24 +177,14 @@ static size_t response(char **body, size_t *body_len)
         die("runtime API answered with an error status");
     size_t length = 0;
     static const char CL[] = "content-length:";
-    for (size_t i = 0; i < head_end; i++) {
-        if (rx[i] != '\n' || i + sizeof CL >= head_end)
-            continue;
-        size_t k = 0;
-        while (k < sizeof CL - 1 && lower(rx[i + 1 + k]) == CL[k])
-            k++;
-        if (k != sizeof CL - 1)
-            continue;
-        size_t p = i + 1 + k;
-        while (rx[p] == ' ' || rx[p] == '\t')
-            p++;
+    size_t p = header(head_end, CL, sizeof CL - 1);
+    if (p) {
         while (rx[p] >= '0' && rx[p] <= '9') {
             length = length * 10 + (size_t)(rx[p] - '0');
             if (length > BODY_MAX)
                 die("body too large");
             p++;
         }
-        break;
     }
     while (rx_len < head_end + length)
         fill();
@@ -182,25 +201,61 @@ static void consume(size_t n)
     rx_len -= n;
 }
 
+/* AWS: builds result_path from the request id in the head of the event in rx. */
+static void aws_result_path(size_t head_end)
+{
+    static const char ID[] = "lambda-runtime-aws-request-id:";
+    static const char BEFORE[] = "/2018-06-01/runtime/invocation/";
+    static const char AFTER[] = "/response";
+    size_t p = header(head_end, ID, sizeof ID - 1);
+    if (!p)
+        die("the event has no Lambda-Runtime-Aws-Request-Id");
+    size_t n = 0;
+    while (p + n < head_end && rx[p + n] != '\r')
+        n++;
+    if (n == 0 || sizeof BEFORE + n + sizeof AFTER > sizeof result_path)
+        die("bad Lambda-Runtime-Aws-Request-Id");
+    char *at = put(result_path, BEFORE, sizeof BEFORE - 1);
+    at = put(at, rx + p, n);
+    at = put(at, AFTER, sizeof AFTER);
+}
+
 int main(void)
 {
     const char *ip = getenv("SCF_RUNTIME_API");
     const char *port = getenv("SCF_RUNTIME_API_PORT");
-    if (!ip || !port)
-        die("SCF_RUNTIME_API and SCF_RUNTIME_API_PORT must be set");
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((unsigned short)atoi(port));
-    if (inet_pton(AF_INET, ip, &addr.sin_addr) != 1)
-        die("SCF_RUNTIME_API is not an IPv4 address");
-    size_t ip_len = strlen(ip), port_len = strlen(port);
+    const char *aws = getenv("AWS_LAMBDA_RUNTIME_API");
+    size_t ip_len, port_len;
+    if (ip && port) {
+        aws = 0;
+        ip_len = strlen(ip);
+        port_len = strlen(port);
+    } else if (aws) {
+        /* "ip:port": the address is copied out so that inet_pton sees only the ip. */
+        const char *colon = strrchr(aws, ':');
+        if (!colon)
+            die("AWS_LAMBDA_RUNTIME_API is not ip:port");
+        ip = aws;
+        ip_len = (size_t)(colon - aws);
+        port = colon + 1;
+        port_len = strlen(port);
+    } else {
+        die("SCF_RUNTIME_API and SCF_RUNTIME_API_PORT, or AWS_LAMBDA_RUNTIME_API, must be set");
+    }
     if (ip_len + port_len + 1 >= sizeof host)
-        die("SCF_RUNTIME_API too long");
+        die("runtime API address too long");
     memcpy(host, ip, ip_len);
     host[ip_len] = ':';
     memcpy(host + ip_len + 1, port, port_len);
     host_len = ip_len + 1 + port_len;
+    host[ip_len] = 0;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((unsigned short)atoi(port));
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        die("the runtime API is not at an IPv4 address");
+    host[ip_len] = ':';
 
     sock = socket(AF_INET, SOCK_STREAM, 0);
     if (sock < 0)
@@ -212,19 +267,29 @@ int main(void)
 
     char *body;
     size_t body_len;
-    struct iovec ready = {(void *)" ", 1};
-    request("POST", "/runtime/init/ready", &ready, 1);
-    consume(response(&body, &body_len));
+    const char *next = "/runtime/invocation/next";
+    const char *result = "/runtime/invocation/response";
+    if (aws) {
+        /* No ready call: asking for the first event is the ready. */
+        next = "/2018-06-01/runtime/invocation/next";
+        result = result_path;
+    } else {
+        struct iovec ready = {(void *)" ", 1};
+        request("POST", "/runtime/init/ready", &ready, 1);
+        consume(response(&body, &body_len));
+    }
 
     for (;;) {
-        request("GET", "/runtime/invocation/next", 0, 0);
+        request("GET", next, 0, 0);
         size_t span = response(&body, &body_len);
+        if (aws)
+            aws_result_path((size_t)(body - rx));
         struct iovec reply[3] = {
             {(void *)PREFIX, sizeof PREFIX - 1},
             {body, body_len},
             {(void *)SUFFIX, sizeof SUFFIX - 1},
         };
-        request("POST", "/runtime/invocation/response", reply, 3);
+        request("POST", result, reply, 3);
         /* The event stays in rx until the answer to the POST has to be read. */
         consume(span);
         consume(response(&body, &body_len));
