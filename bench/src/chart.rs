@@ -37,7 +37,8 @@ fn color(id: &str) -> RGBColor {
         "bash" => RGBColor(44, 160, 44),
         "ours-aws" => RGBColor(23, 190, 207),
         "floor-aws" => RGBColor(70, 70, 70),
-        _ => RGBColor(148, 103, 189),
+        "lambda_runtime" => RGBColor(148, 103, 189),
+        _ => RGBColor(197, 176, 213),
     }
 }
 
@@ -163,8 +164,8 @@ pub fn draw(o: &Outcome, path: &Path) -> Result<(), String> {
         ));
     }
     let rows = panels.len().div_ceil(2);
-    // Wide enough for eight bars a panel with their labels side by side.
-    let root = SVGBackend::new(path, (1600, 60 + 320 * rows as u32)).into_drawing_area();
+    // Wide enough for nine bars a panel with their labels side by side.
+    let root = SVGBackend::new(path, (1800, 60 + 320 * rows as u32)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let title = format!(
@@ -216,6 +217,7 @@ fn draw_panel(area: &Area<'_>, p: &Panel) -> Result<(), Box<dyn std::error::Erro
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(p.bars.len() + 1)
+        .x_label_style(("sans-serif", 11))
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).copied().unwrap_or("").into(),
             _ => String::new(),

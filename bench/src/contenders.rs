@@ -8,7 +8,9 @@
 //!
 //! Each contender speaks one runtime API ([`Dialect`]). Ours and the floor speak both (the
 //! same binary picks AWS's when started with `AWS_LAMBDA_RUNTIME_API`), so each appears twice:
-//! `ours` and `ours-aws`, `floor` and `floor-aws`. `lambda_runtime` speaks AWS's only.
+//! `ours` and `ours-aws`, `floor` and `floor-aws`. `lambda_runtime` speaks AWS's only; it is
+//! measured as its README writes a function (`lambda_runtime`) and with tokio's
+//! single-threaded scheduler (`lambda_runtime-ct`).
 
 use std::fs;
 use std::io::Write;
@@ -83,6 +85,11 @@ pub const ALL: &[(&str, &str, Dialect)] = &[
     ("ours-aws", "ours (stable, AWS mode)", Dialect::Aws),
     ("floor-aws", "floor (C, AWS mode)", Dialect::Aws),
     ("lambda_runtime", "lambda_runtime 1.5", Dialect::Aws),
+    (
+        "lambda_runtime-ct",
+        "lambda_runtime 1.5 (current_thread)",
+        Dialect::Aws,
+    ),
 ];
 
 impl Contender {
@@ -113,7 +120,8 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
                 "floor" | "floor-aws" => build_floor(ws),
                 "tencent_scf" => build_tencent_scf(ws),
                 "bash" => build_bash(ws),
-                _ => build_lambda_runtime(ws),
+                "lambda_runtime" => build_lambda_runtime(ws, false),
+                _ => build_lambda_runtime(ws, true),
             };
             let state = match result {
                 Ok(files) => State::Ready(finish(ws, id, &files)?),
@@ -298,19 +306,34 @@ fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, Outcome>) {
     (how, result)
 }
 
-fn build_lambda_runtime(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+/// The `lambda_runtime` echo crate, as its README writes it or (`current_thread`) with tokio's
+/// single-threaded scheduler.
+fn build_lambda_runtime(ws: &Workspace, current_thread: bool) -> (String, Result<Files, Outcome>) {
+    let features: &[&str] = if current_thread {
+        &["--features", "current-thread"]
+    } else {
+        &[]
+    };
     let how = format!(
         "RUSTFLAGS=\"{LAMBDA_RUSTFLAGS}\" cargo build --release --target {MUSL} --manifest-path \
-         bench/contenders/lambda-runtime/Cargo.toml (cargo lambda's release profile: strip, \
-         thin LTO, codegen-units 1, panic abort; opt-level 3; musl's default static PIE)"
+         bench/contenders/lambda-runtime/Cargo.toml{}{} (cargo lambda's release profile: strip, \
+         thin LTO, codegen-units 1, panic abort; opt-level 3; musl's default static PIE)",
+        if current_thread { " " } else { "" },
+        features.join(" ")
     );
-    let dir = ws.target.join("bench/cargo-lambda-runtime");
+    // One target directory each, so that neither build undoes the other's.
+    let dir = ws.target.join(if current_thread {
+        "bench/cargo-lambda-runtime-ct"
+    } else {
+        "bench/cargo-lambda-runtime"
+    });
     // RUSTFLAGS replaces the root's musl rustflags (static non-PIE, -z noseparate-code): this
     // contender is built the way `cargo lambda build --release` builds it, not like ours.
     let result = run(cargo(ws)
         .env("RUSTFLAGS", LAMBDA_RUSTFLAGS)
         .args(["build", "--release", "--target", MUSL, "--manifest-path"])
         .arg(ws.root.join("bench/contenders/lambda-runtime/Cargo.toml"))
+        .args(features)
         .arg("--target-dir")
         .arg(&dir))
     .map(|()| vec![("bootstrap", dir.join(MUSL).join("release/bootstrap"), true)]);

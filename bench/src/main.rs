@@ -113,7 +113,7 @@ usage: scf-bench [--quick] [--runs N] [--window-ms MS] [--out DIR] [--skip ID,..
   --window-ms MS length of each warm window (default 1000; 50 with --quick)
   --out DIR      where <date>.md and <date>.svg are written (default bench/results)
   --skip IDS     leave contenders out: ours, ours-min, tencent_scf, bash, ours-aws,
-                 floor-aws, lambda_runtime (never floor)
+                 floor-aws, lambda_runtime, lambda_runtime-ct (never floor)
   --no-emulator  measure against the in-harness server only
   --no-nice      do not raise the priority of the measurement (nice -10 when permitted)
 

@@ -433,6 +433,17 @@ pub fn aws_comparison(o: &Outcome) -> Vec<Versus> {
     versus("ours-aws", "floor-aws", &[]);
     versus("lambda_runtime", "ours-aws", &[]);
     versus(
+        "lambda_runtime-ct",
+        "ours-aws",
+        &[
+            Figure::First,
+            Figure::ColdCpu,
+            Figure::SmallCpu,
+            Figure::LargeCpu,
+            Figure::LargeRate,
+        ],
+    );
+    versus(
         "ours-aws",
         "ours",
         &[

@@ -1,7 +1,10 @@
 //! The echo function on `lambda_runtime`: answers `Echoing request: '<event>'`.
 //!
 //! Written like the example function of the runtime's README: a `#[tokio::main]` entry point,
-//! `service_fn`, and a handler that takes `LambdaEvent<serde_json::Value>`. The event arrives
+//! `service_fn`, and a handler that takes `LambdaEvent<serde_json::Value>`. `#[tokio::main]`
+//! starts tokio's multi-threaded scheduler (a worker per CPU); with the `current-thread`
+//! feature the entry point is `#[tokio::main(flavor = "current_thread")]` instead, the one line
+//! a user can change to run everything on the main thread. The event arrives
 //! parsed (lambda_runtime always deserialises it with serde_json); writing the `Value` back
 //! gives the event's bytes again, since the benchmark's events are compact JSON objects with
 //! one key.
@@ -44,7 +47,8 @@ async fn echo(event: LambdaEvent<Value>) -> Result<Verbatim, Error> {
     Ok(Verbatim(reply))
 }
 
-#[tokio::main]
+#[cfg_attr(not(feature = "current-thread"), tokio::main)]
+#[cfg_attr(feature = "current-thread", tokio::main(flavor = "current_thread"))]
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(echo)).await
 }
