@@ -169,7 +169,7 @@ pub fn draw(o: &Outcome, path: &Path) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("chart {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let title = format!(
-        "SCF Custom Runtime bootstraps, {} ({} runs; medians, min–max whiskers, × floor)",
+        "SCF Custom Runtime bootstraps, {} ({} runs; medians, min–max whiskers, × the floor of the same runtime API)",
         o.date, o.config.runs
     );
     let root = root
