@@ -216,6 +216,9 @@ fn main() -> ExitCode {
 
 fn run(opts: Options) -> Result<(), String> {
     let ws = Workspace::find()?;
+    // Before the builds: the commit measured is the one the bootstraps are built from, even
+    // if someone commits while the run goes on.
+    let mut machine = report::machine(&ws.root);
     let contenders = contenders::build_all(&ws, &opts.skip)?;
     let emulator_bin = if opts.emulator {
         emulator::build(&ws)
@@ -375,9 +378,8 @@ fn run(opts: Options) -> Result<(), String> {
         quick: opts.quick,
         date: report::today(),
         machine: {
-            let mut m = report::machine(&ws.root);
-            m.push(("priority".into(), priority));
-            m
+            machine.push(("priority".into(), priority));
+            machine
         },
     };
     let out_dir = match opts.out {
