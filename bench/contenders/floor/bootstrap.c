@@ -224,13 +224,12 @@ int main(void)
 {
     const char *ip = getenv("SCF_RUNTIME_API");
     const char *port = getenv("SCF_RUNTIME_API_PORT");
-    const char *aws = getenv("AWS_LAMBDA_RUNTIME_API");
+    const char *aws = 0;
     size_t ip_len, port_len;
     if (ip && port) {
-        aws = 0;
         ip_len = strlen(ip);
         port_len = strlen(port);
-    } else if (aws) {
+    } else if ((aws = getenv("AWS_LAMBDA_RUNTIME_API"))) {
         /* "ip:port": the address is copied out so that inet_pton sees only the ip. */
         const char *colon = strrchr(aws, ':');
         if (!colon)
