@@ -93,10 +93,18 @@ pub struct Context<'a> {
     /// `None` under AWS: the memory limit is then an environment variable.
     pub(crate) memory_limit_in_mb: Option<u32>,
     pub(crate) time_limit_in_ms: u64,
-    pub(crate) deadline: Instant,
+    pub(crate) deadline: Deadline,
     /// `None`: the process's environment, read on first use.
     pub(crate) env: Option<&'a Environment>,
     pub(crate) aws: Option<AwsInvocation<'a>>,
+}
+
+/// When the invocation ends: an `Instant`, or nanoseconds on the monotonic clock (the
+/// runtime's own, turned into an `Instant` only when asked; see `clock.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Deadline {
+    Instant(Instant),
+    MonotonicNs(u64),
 }
 
 /// What AWS Lambda's runtime API adds to an invocation.
@@ -122,24 +130,25 @@ impl<'a> Context<'a> {
             request_id,
             memory_limit_in_mb: Some(memory_limit_in_mb),
             time_limit_in_ms,
-            deadline: arrival + Duration::from_millis(time_limit_in_ms),
+            deadline: Deadline::Instant(arrival + Duration::from_millis(time_limit_in_ms)),
             env: Some(env),
             aws: None,
         }
     }
 
-    /// A context on the process's environment (read on first use).
+    /// A context on the process's environment (read on first use); `deadline_ns` on the
+    /// monotonic clock of `clock.rs`.
     pub(crate) fn of_process(
         request_id: &'a str,
         memory_limit_in_mb: Option<u32>,
         time_limit_in_ms: u64,
-        arrival: Instant,
+        deadline_ns: u64,
     ) -> Context<'a> {
         Context {
             request_id,
             memory_limit_in_mb,
             time_limit_in_ms,
-            deadline: arrival + Duration::from_millis(time_limit_in_ms),
+            deadline: Deadline::MonotonicNs(deadline_ns),
             env: None,
             aws: None,
         }
@@ -172,12 +181,20 @@ impl<'a> Context<'a> {
 
     /// When the platform will stop this invocation: the event's arrival plus the time limit.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.deadline {
+            Deadline::Instant(i) => i,
+            Deadline::MonotonicNs(ns) => crate::clock::instant_at(ns),
+        }
     }
 
     /// Time left before [`deadline`](Self::deadline), zero once it has passed.
     pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+        match self.deadline {
+            Deadline::Instant(i) => i.saturating_duration_since(Instant::now()),
+            Deadline::MonotonicNs(ns) => {
+                Duration::from_nanos(ns.saturating_sub(crate::clock::monotonic_ns()))
+            }
+        }
     }
 
     /// `_HANDLER`.

@@ -116,6 +116,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod clock;
 mod context;
 mod diag;
 mod error;

@@ -8,7 +8,6 @@
 #[cfg(feature = "dns")]
 use std::net::ToSocketAddrs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
@@ -323,7 +322,7 @@ impl Runtime {
                 return Err(Stop::NextFailed);
             }
         };
-        let arrival = Instant::now();
+        let arrival = crate::clock::monotonic_ns();
         let buf = self.conn.buf();
         if !(200..300).contains(&resp.head.status) {
             refused(b"next", resp.head.status, b"", &buf[resp.body_range()]);
@@ -428,7 +427,7 @@ fn invocation<'a>(
     dialect: Dialect,
     buf: &'a [u8],
     head: &Head,
-    arrival: Instant,
+    arrival: u64,
 ) -> Result<Context<'a>, &'static [u8]> {
     let id = head
         .field(buf, Field::RequestId)
@@ -443,16 +442,13 @@ fn invocation<'a>(
             .ok_or(
                 &b"the runtime API sent a missing or invalid Lambda-Runtime-Deadline-Ms header"[..],
             )?;
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let left = (deadline_ms as u64).saturating_sub(now_ms);
+        let left = (deadline_ms as u64).saturating_sub(crate::clock::realtime_ms());
         let text = |f| {
             head.field(buf, f)
                 .and_then(|v| core::str::from_utf8(v).ok())
         };
-        let mut ctx = Context::of_process(id, None, left, arrival);
-        ctx.deadline = arrival + Duration::from_millis(left);
+        let deadline = arrival.saturating_add(left.saturating_mul(1_000_000));
+        let mut ctx = Context::of_process(id, None, left, deadline);
         ctx.aws = Some(AwsInvocation {
             function_arn: text(Field::FunctionArn),
             trace_id: text(Field::TraceId),
@@ -469,7 +465,8 @@ fn invocation<'a>(
         .field(buf, Field::TimeLimitInMs)
         .and_then(parse_decimal)
         .ok_or(&b"the runtime API sent a missing or invalid time_limit_in_ms header"[..])?;
-    Ok(Context::of_process(id, Some(memory), time as u64, arrival))
+    let deadline = arrival.saturating_add((time as u64).saturating_mul(1_000_000));
+    Ok(Context::of_process(id, Some(memory), time as u64, deadline))
 }
 
 /// AWS: `_X_AMZN_TRACE_ID` is the current invocation's trace header, as the X-Ray SDKs expect.
