@@ -30,10 +30,6 @@ const MUSL: &str = "x86_64-unknown-linux-musl";
 /// contender's Cargo.toml spells out): Lambda's x86_64 CPU, as a rustflag.
 const LAMBDA_RUSTFLAGS: &str = "-C target-cpu=haswell";
 
-/// The nightly flags of the project's documented min-size build (the root README).
-const MIN_SIZE_RUSTFLAGS: &str = "-C target-feature=+crt-static -C relocation-model=static \
-     -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
-
 /// One runtime in the comparison.
 pub struct Contender {
     /// Short name, used in progress lines, file names and the chart.
@@ -219,18 +215,13 @@ fn build_ours(ws: &Workspace) -> (String, Result<Files, Outcome>) {
 }
 
 fn build_ours_min(ws: &Workspace) -> (String, Result<Files, Outcome>) {
-    let how = format!(
-        "RUSTFLAGS=\"{MIN_SIZE_RUSTFLAGS}\" cargo +nightly build --release --target {MUSL} \
-         -Z build-std=std,panic_abort --example echo --target-dir target/min-size"
-    );
+    // The project's documented min-size build: the `min-size` alias of the root
+    // `.cargo/config.toml` (build-std, immediate-abort panics, no unwind tables, opt-level z;
+    // its own target dir, target/min-size).
+    let how = "cargo +nightly min-size --example echo".to_string();
     let result = nightly_ready().and_then(|()| {
-        let dir = ws.target.join("min-size");
-        run(cargo(ws)
-            .env("RUSTFLAGS", MIN_SIZE_RUSTFLAGS)
-            .args(["+nightly", "build", "--release", "--target", MUSL])
-            .args(["-Z", "build-std=std,panic_abort", "--example", "echo"])
-            .arg("--target-dir")
-            .arg(&dir))?;
+        let dir = ws.root.join("target/min-size");
+        run(cargo(ws).args(["+nightly", "min-size", "--example", "echo"]))?;
         Ok(vec![(
             "bootstrap",
             dir.join(MUSL).join("release/examples/echo"),
