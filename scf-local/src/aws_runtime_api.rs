@@ -23,7 +23,6 @@
 //! AWS's documentation account), `Lambda-Runtime-Trace-Id` (an X-Ray header made from the
 //! request id) and, when the caller gave one, `Lambda-Runtime-Client-Context`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,12 +32,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::config::FunctionConfig;
 use crate::invocation::{Delivery, Exchange, Phase, Posted, RefusedFor};
@@ -188,36 +184,14 @@ pub(crate) fn serve(
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut connections = JoinSet::new();
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    // Out of descriptors and the like: the runtime sees refused connections.
-                    Err(_) => { tokio::time::sleep(Duration::from_millis(10)).await; continue }
-                },
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            };
-            let _ = stream.set_nodelay(true);
-            let exchange = exchange.clone();
-            let settings = settings.clone();
-            connections.spawn(async move {
-                let service = service_fn(move |req| {
-                    let exchange = exchange.clone();
-                    let settings = settings.clone();
-                    async move { Ok::<_, Infallible>(handle(req, &exchange, &settings).await) }
-                });
-                let _ = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    crate::runtime_api::accept_loop(listener, move |req| {
+        let exchange = exchange.clone();
+        let settings = settings.clone();
+        async move { handle(req, &exchange, &settings).await }
     })
 }
 
-type Answer = Response<Full<Bytes>>;
+use crate::runtime_api::Answer;
 
 fn json(status: StatusCode, body: String) -> Answer {
     let mut res = Response::new(Full::new(Bytes::from(body)));

@@ -116,6 +116,21 @@ pub(crate) fn serve(
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
+    accept_loop(listener, move |req| {
+        let exchange = exchange.clone();
+        let settings = settings.clone();
+        async move { handle(req, &exchange, &settings).await }
+    })
+}
+
+/// Accepts connections on `listener` and serves each over HTTP/1.1 keep-alive, answering every
+/// request with `handle`, until the returned task is aborted (which also ends every open
+/// connection). The SCF and AWS runtime API servers share it.
+pub(crate) fn accept_loop<H, F>(listener: TcpListener, handle: H) -> JoinHandle<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Answer> + Send + 'static,
+{
     tokio::spawn(async move {
         let mut connections = JoinSet::new();
         loop {
@@ -128,13 +143,11 @@ pub(crate) fn serve(
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let _ = stream.set_nodelay(true);
-            let exchange = exchange.clone();
-            let settings = settings.clone();
+            let handle = handle.clone();
             connections.spawn(async move {
                 let service = service_fn(move |req| {
-                    let exchange = exchange.clone();
-                    let settings = settings.clone();
-                    async move { Ok::<_, Infallible>(handle(req, &exchange, &settings).await) }
+                    let answer = handle(req);
+                    async move { Ok::<_, Infallible>(answer.await) }
                 });
                 let _ = http1::Builder::new()
                     .keep_alive(true)
@@ -145,7 +158,8 @@ pub(crate) fn serve(
     })
 }
 
-type Answer = Response<Full<Bytes>>;
+/// An answer to the runtime.
+pub(crate) type Answer = Response<Full<Bytes>>;
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Answer {
     let body = serde_json::json!({ "errorCode": code, "errorMessage": message }).to_string();
