@@ -184,14 +184,14 @@ pub(crate) fn serve(
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    crate::runtime_api::accept_loop(listener, move |req| {
+    crate::http_server::spawn(listener, move |req| {
         let exchange = exchange.clone();
         let settings = settings.clone();
         async move { handle(req, &exchange, &settings).await }
     })
 }
 
-use crate::runtime_api::Answer;
+use crate::http_server::Answer;
 
 fn json(status: StatusCode, body: String) -> Answer {
     let mut res = Response::new(Full::new(Bytes::from(body)));

@@ -55,6 +55,7 @@ pub mod aws_runtime_api;
 pub mod cli;
 pub mod config;
 pub mod event;
+mod http_server;
 mod instance;
 mod invocation;
 pub mod local_api;

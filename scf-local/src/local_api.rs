@@ -9,19 +9,14 @@
 //! Each invocation runs in its own task, so a client that hangs up does not take a warm
 //! instance down with it.
 
-use std::convert::Infallible;
 use std::future::Future;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use crate::event;
 use crate::pool::{new_request_id, Pool};
@@ -38,29 +33,10 @@ pub async fn serve(
     print_logs: bool,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut connections = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(10)).await; continue }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let _ = stream.set_nodelay(true);
-        let pool = pool.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |req| {
-                let pool = pool.clone();
-                async move { Ok::<_, Infallible>(handle(req, pool, print_logs).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    crate::http_server::serve_until(listener, shutdown, move |req| {
+        handle(req, pool.clone(), print_logs)
+    })
+    .await;
 }
 
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {

@@ -15,7 +15,6 @@
 //! lifecycle behind it is `invocation::Exchange`. Another dialect (AWS Lambda's
 //! runtime API) is another module serving the same `Exchange`.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -24,12 +23,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::config::HeaderStyle;
 use crate::invocation::{Exchange, Posted, Refused};
@@ -116,50 +112,14 @@ pub(crate) fn serve(
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    accept_loop(listener, move |req| {
+    crate::http_server::spawn(listener, move |req| {
         let exchange = exchange.clone();
         let settings = settings.clone();
         async move { handle(req, &exchange, &settings).await }
     })
 }
 
-/// Accepts connections on `listener` and serves each over HTTP/1.1 keep-alive, answering every
-/// request with `handle`, until the returned task is aborted (which also ends every open
-/// connection). The SCF and AWS runtime API servers share it.
-pub(crate) fn accept_loop<H, F>(listener: TcpListener, handle: H) -> JoinHandle<()>
-where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: std::future::Future<Output = Answer> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut connections = JoinSet::new();
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    // Out of descriptors and the like: the runtime sees refused connections.
-                    Err(_) => { tokio::time::sleep(std::time::Duration::from_millis(10)).await; continue }
-                },
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-            };
-            let _ = stream.set_nodelay(true);
-            let handle = handle.clone();
-            connections.spawn(async move {
-                let service = service_fn(move |req| {
-                    let answer = handle(req);
-                    async move { Ok::<_, Infallible>(answer.await) }
-                });
-                let _ = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    })
-}
-
-/// An answer to the runtime.
-pub(crate) type Answer = Response<Full<Bytes>>;
+use crate::http_server::Answer;
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Answer {
     let body = serde_json::json!({ "errorCode": code, "errorMessage": message }).to_string();
