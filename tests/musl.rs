@@ -1,50 +1,16 @@
 //! The deployable build: `x86_64-unknown-linux-musl`, release profile (`panic = "abort"`).
-//! Builds the examples for musl, checks the binary is static and within the size budget,
-//! runs 1000 warm invocations and checks peak RSS, and checks panic reporting under abort.
+//! Builds the examples for musl (`common::musl_example`), checks the binary is static and
+//! within the size budget, runs 1000 warm invocations and checks peak RSS, and checks panic
+//! reporting under abort.
 
 mod common;
 
 use common::*;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 
 /// Stable musl release `echo`, stripped: at most this many bytes (README, "Numbers").
 const SIZE_BUDGET: u64 = 420 * 1024;
 /// Peak RSS of `echo` after 1000 warm 1 KB invocations, in KB.
 const RSS_BUDGET_KB: u64 = 400;
-
-/// Builds the examples once for musl in release, in a target dir of their own (the outer
-/// `cargo test` may hold the main one).
-fn musl_examples() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).unwrap().join("musl-test");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "x86_64-unknown-linux-musl",
-                "--example",
-                "echo",
-                "--example",
-                "faults",
-            ])
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("x86_64-unknown-linux-musl/release/examples")
-    })
-}
 
 /// Program header types of an ELF64 little-endian file.
 fn program_headers(bytes: &[u8]) -> Vec<u32> {
@@ -63,7 +29,7 @@ fn program_headers(bytes: &[u8]) -> Vec<u32> {
 
 #[test]
 fn static_and_within_size_budget() {
-    let echo = musl_examples().join("echo");
+    let echo = musl_example("echo");
     let bytes = std::fs::read(&echo).unwrap();
     const PT_INTERP: u32 = 3;
     const PT_DYNAMIC: u32 = 2;
@@ -89,7 +55,7 @@ fn vm_hwm_kb(pid: u32) -> u64 {
 #[test]
 fn thousand_warm_invocations_within_rss_budget() {
     let mut api = FakeApi::new();
-    let child = start(&musl_examples().join("echo"), api.port(), &[]);
+    let child = start(&musl_example("echo"), api.port(), &[]);
     api.expect("POST", "/runtime/init/ready");
     let event = vec![b'x'; 1024];
     for i in 0..1000 {
@@ -125,7 +91,7 @@ impl NextCheck for FakeApi {
 #[test]
 fn panic_under_abort_is_reported_before_the_process_ends() {
     let mut api = FakeApi::new();
-    let child = start(&musl_examples().join("faults"), api.port(), &[]);
+    let child = start(&musl_example("faults"), api.port(), &[]);
     api.expect("POST", "/runtime/init/ready");
     api.next_request_checked();
     api.event("abort-1", b"panic:out of cheese");
@@ -150,7 +116,7 @@ fn panic_under_abort_is_reported_before_the_process_ends() {
 #[test]
 fn aws_panic_under_abort_is_reported_as_json() {
     let mut api = FakeApi::new();
-    let child = start_aws(&musl_examples().join("faults"), api.port(), &[]);
+    let child = start_aws(&musl_example("faults"), api.port(), &[]);
     let r = api.next_request();
     assert_eq!(r.path, "/2018-06-01/runtime/invocation/next");
     api.aws_event("aws-abort", 3000, b"panic:no more");

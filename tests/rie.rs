@@ -15,6 +15,8 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -106,31 +108,6 @@ fn tempfile_dir(parent: &Path) -> PathBuf {
         }
     }
     panic!("no free directory name in {}", parent.display())
-}
-
-/// The examples built for musl in release (`panic = "abort"`, as deployed), in the target
-/// directory `tests/musl.rs` uses, so the build is shared.
-fn musl_example(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let target = exe.ancestors().nth(3).unwrap().join("musl-test");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
-            .args(["--example", "echo", "--example", "faults", "--example", "json"])
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("x86_64-unknown-linux-musl/release/examples")
-    });
-    dir.join(name)
 }
 
 /// A free port on loopback (the OS's choice; free when this returns).
@@ -310,7 +287,7 @@ fn json(body: &str) -> serde_json::Value {
 
 #[test]
 fn echo_answers_and_stays_warm() {
-    let rie = Rie::start(&musl_example("echo"), "echo");
+    let rie = Rie::start(&common::musl_example("echo"), "echo");
     let event = r#"{"key1": "test value 1", "key2": "test value 2"}"#;
     for _ in 0..3 {
         let (status, body) = rie.invoke(event, &[]);
@@ -327,7 +304,7 @@ fn echo_answers_and_stays_warm() {
 
 #[test]
 fn handler_error_and_panic_are_reported() {
-    let rie = Rie::start(&musl_example("faults"), "faults");
+    let rie = Rie::start(&common::musl_example("faults"), "faults");
 
     // A handler error: RIE answers with the error JSON the runtime posted to .../error.
     let (status, body) = rie.invoke(r#""error:bad \"input\"""#, &[]);
@@ -376,7 +353,7 @@ fn handler_error_and_panic_are_reported() {
 
 #[test]
 fn context_comes_from_ries_headers() {
-    let rie = Rie::start(&musl_example("json"), "rie-json");
+    let rie = Rie::start(&common::musl_example("json"), "rie-json");
     let trace = "Root=1-5e1b4151-5ac6c58f0123456789abcdef;Parent=53995c3f42cd8ad8;Sampled=1";
     let (status, body) = rie.invoke(r#"{"name": "RIE"}"#, &[("X-Amzn-Trace-Id", trace)]);
     assert_eq!(status, 200, "{body}\n{}", rie.log());

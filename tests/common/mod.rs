@@ -304,6 +304,32 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
+/// An example built for musl in release (`panic = "abort"`, as deployed). The examples are
+/// built once per test binary, in a target directory of their own (the outer `cargo test` may
+/// hold the main one) shared by every test file that needs them.
+pub fn musl_example(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap().join("musl-test");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
+            .args(["--example", "echo", "--example", "faults", "--example", "json"])
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("x86_64-unknown-linux-musl/release/examples")
+    });
+    dir.join(name)
+}
+
 /// Starts a bootstrap against SCF's runtime API at `port` with extra environment variables,
 /// stdout and stderr piped.
 pub fn start(bin: &Path, port: u16, env: &[(&str, &str)]) -> Child {
