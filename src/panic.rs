@@ -2,8 +2,8 @@
 //!
 //! - `panic = "abort"` (the release profile): the hook runs before the abort. If an
 //!   invocation is in progress (on any thread), it posts `panicked at <file>:<line>:<col>:
-//!   <message>` over a new connection, waits for the answer, prints the usual panic message,
-//!   and the process then aborts; the platform starts a new instance for the next event.
+//!   <message>` over a new connection (after printing the usual panic message, so that it is
+//!   in the invocation's log), waits for the answer, and the process then aborts; the platform starts a new instance for the next event.
 //! - `panic = "unwind"`: the hook only records the message of a panic on the runtime's own
 //!   thread; the runtime catches the unwind, posts the message as the invocation's error and
 //!   serves the next event with the same instance and the same state. A panic in another
@@ -51,15 +51,17 @@ pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
     let _ = TARGET.set((addr, dialect, h, host.len()));
     let _ = PREVIOUS.set(std::panic::take_hook());
     std::panic::set_hook(Box::new(|info| {
+        // The usual message first: the platform collects output until the error is posted,
+        // so printing it afterwards could leave it out of the invocation's log.
+        if let Some(previous) = PREVIOUS.get() {
+            previous(info);
+        }
         if cfg!(panic = "unwind") {
             if HANDLER_THREAD.with(|h| h.get()) {
                 LAST.with(|l| *l.borrow_mut() = Some(message(info)));
             }
         } else if IN_INVOCATION.swap(false, Ordering::SeqCst) {
             post(&message(info));
-        }
-        if let Some(previous) = PREVIOUS.get() {
-            previous(info);
         }
     }));
 }
