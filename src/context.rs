@@ -191,9 +191,9 @@ impl<'a> Context<'a> {
     pub fn remaining(&self) -> Duration {
         match self.deadline {
             Deadline::Instant(i) => i.saturating_duration_since(Instant::now()),
-            Deadline::MonotonicNs(ns) => {
-                Duration::from_nanos(ns.saturating_sub(crate::clock::monotonic_ns()))
-            }
+            Deadline::MonotonicNs(ns) => Duration::from_nanos(
+                ns.saturating_sub(crate::clock::monotonic_ns(crate::clock::Via::Vdso)),
+            ),
         }
     }
 

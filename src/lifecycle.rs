@@ -9,6 +9,7 @@
 use std::net::ToSocketAddrs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use crate::clock::Via;
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
 use crate::function::{Function, Linked, Outcome};
@@ -216,6 +217,9 @@ pub(crate) struct Runtime {
     reply: Reply,
     /// AWS: the JSON error body.
     scratch: Vec<u8>,
+    /// How to read the clock: a system call for the first event, the vDSO after it (see
+    /// `clock`).
+    clock: Via,
 }
 
 /// Why the loop stopped.
@@ -255,6 +259,7 @@ impl Runtime {
             requests: Requests::new(api.dialect, api.host()),
             reply: Reply::for_runtime(),
             scratch: Vec::new(),
+            clock: Via::Syscall,
         }
     }
 
@@ -322,7 +327,8 @@ impl Runtime {
                 return Err(Stop::NextFailed);
             }
         };
-        let arrival = crate::clock::monotonic_ns();
+        let arrival = crate::clock::monotonic_ns(self.clock);
+        let clock = core::mem::replace(&mut self.clock, Via::Vdso);
         let buf = self.conn.buf();
         if !(200..300).contains(&resp.head.status) {
             refused(b"next", resp.head.status, b"", &buf[resp.body_range()]);
@@ -337,7 +343,7 @@ impl Runtime {
         let event_range = resp.body_range();
         self.reply
             .begin(&buf[event_range.clone()], event_range.start);
-        let (outcome, error_type) = match invocation(dialect, buf, &head, arrival) {
+        let (outcome, error_type) = match invocation(dialect, buf, &head, arrival, clock) {
             Ok(ctx) => {
                 if dialect == Dialect::Aws {
                     export_trace_id(ctx.trace_id());
@@ -428,6 +434,7 @@ fn invocation<'a>(
     buf: &'a [u8],
     head: &Head,
     arrival: u64,
+    clock: Via,
 ) -> Result<Context<'a>, &'static [u8]> {
     let id = head
         .field(buf, Field::RequestId)
@@ -442,7 +449,7 @@ fn invocation<'a>(
             .ok_or(
                 &b"the runtime API sent a missing or invalid Lambda-Runtime-Deadline-Ms header"[..],
             )?;
-        let left = (deadline_ms as u64).saturating_sub(crate::clock::realtime_ms());
+        let left = (deadline_ms as u64).saturating_sub(crate::clock::realtime_ms(clock));
         let text = |f| {
             head.field(buf, f)
                 .and_then(|v| core::str::from_utf8(v).ok())

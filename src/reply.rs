@@ -4,15 +4,13 @@ use core::fmt;
 use std::io;
 
 use crate::http::conn::Part;
-use crate::slab::{Slab, Storage};
+use crate::slab::Storage;
 
 /// Most parts of the event one reply can send back without copying them.
 pub const MAX_SPLICES: usize = 4;
 /// Parts of the event shorter than this are copied: below it a copy costs less than one more
 /// slice in the write.
 pub const SPLICE_MIN: usize = 4096;
-/// The runtime's first reply buffer lives here: no heap until a reply outgrows it.
-static SLAB: Slab<4096> = Slab::new();
 
 /// The function's result, written by the handler. The runtime clears and reuses the same
 /// buffer for every invocation, so a warm reply no larger than an earlier one allocates
@@ -71,7 +69,7 @@ impl Reply {
     /// The runtime's reply: the static slab first.
     pub(crate) fn for_runtime() -> Reply {
         let mut r = Reply::with_capacity(0);
-        r.buf = Storage::new(&SLAB, 4096);
+        r.buf = Storage::new(&crate::slab::slabs().reply, crate::slab::REPLY);
         r
     }
 

@@ -11,8 +11,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// A static byte array handed out once as `&'static mut`. `repr(C)` keeps the flag in front
-/// of the bytes, on the page the bytes' first writes touch anyway, instead of a page of its
-/// own at the end (one page fault less per slab at start).
+/// of the bytes, on the page the bytes' first writes touch anyway.
 #[repr(C)]
 pub(crate) struct Slab<const N: usize> {
     taken: AtomicBool,
@@ -24,7 +23,8 @@ pub(crate) struct Slab<const N: usize> {
 unsafe impl<const N: usize> Sync for Slab<N> {}
 
 impl<const N: usize> Slab<N> {
-    /// A slab of zeroes (in `.bss`).
+    /// A slab of zeroes (in `.bss`). On Linux the runtime's slabs come zeroed from [`slabs`].
+    #[cfg(any(test, not(target_os = "linux")))]
     pub const fn new() -> Slab<N> {
         Slab {
             taken: AtomicBool::new(false),
@@ -42,6 +42,58 @@ impl<const N: usize> Slab<N> {
         // SAFETY: the swap above returned `false` exactly once over the life of the process,
         // so this is the only reference to the bytes ever created.
         Some(unsafe { &mut *self.bytes.get() })
+    }
+}
+
+/// Size of the first reply buffer.
+pub(crate) const REPLY: usize = 4 * 1024;
+/// Size of the first receive arena: a head and a small event fit in one read.
+pub(crate) const ARENA: usize = 16 * 1024;
+
+/// The runtime's two slabs, one after the other: the reply buffer first, so that its first
+/// bytes share a page with whatever precedes the block.
+#[repr(C)]
+pub(crate) struct Slabs {
+    pub reply: Slab<REPLY>,
+    pub arena: Slab<ARENA>,
+}
+
+// Where the slabs sit decides how many pages a cold start touches. As an ordinary static the
+// block lands among the program's own `.bss`, ahead of std's and the C library's variables,
+// which then fall on pages of their own: std's panic-hook slot is read then written at start
+// (two faults on a fresh page) and the C library's start-up writes its variables on another.
+// A common symbol is laid out after every `.bss` section of every object (GNU ld's default
+// script puts `*(COMMON)` last), so std's and libc's variables stay packed on the page the
+// kernel already cleared at exec, and the block follows them: one page fault less per slab,
+// two on the hook. All zeroes are a valid `Slabs` (both flags false), which is what a common
+// symbol starts as. ELF only; elsewhere the block is an ordinary static.
+#[cfg(target_os = "linux")]
+core::arch::global_asm!(
+    ".comm __scf_bootstrap_slabs_v1, {size}, {align}",
+    size = const core::mem::size_of::<Slabs>(),
+    align = const core::mem::align_of::<Slabs>(),
+);
+
+#[cfg(target_os = "linux")]
+extern "C" {
+    #[link_name = "__scf_bootstrap_slabs_v1"]
+    static SLABS: Slabs;
+}
+
+#[cfg(not(target_os = "linux"))]
+static SLABS: Slabs = Slabs {
+    reply: Slab::new(),
+    arena: Slab::new(),
+};
+
+/// The process's slabs.
+pub(crate) fn slabs() -> &'static Slabs {
+    // SAFETY: on Linux `SLABS` is the common symbol defined above with `Slabs`'s size and
+    // alignment, zero-filled like any `.bss`, and zeroes are a valid `Slabs`; it is only
+    // reached through shared references (the slabs' interior mutability is their own).
+    #[allow(unused_unsafe)]
+    unsafe {
+        &*core::ptr::addr_of!(SLABS)
     }
 }
 

@@ -28,12 +28,10 @@ use std::ops::Range;
 
 use super::response::{parse_head, Chunked, Framing, Head, MAX_BODY, MAX_HEAD};
 use crate::error::Error;
-use crate::slab::{Slab, Storage};
+use crate::slab::Storage;
 
-/// Initial size of the receive arena: a head and a small event fit in one read.
-const INITIAL_RECV: usize = 16 * 1024;
-/// The first arena of the process: no heap until an answer outgrows it.
-static ARENA: Slab<INITIAL_RECV> = Slab::new();
+/// Initial size of the receive arena (the first one is the static slab).
+const INITIAL_RECV: usize = crate::slab::ARENA;
 /// Least free space offered to one `read` call.
 const MIN_READ: usize = 4 * 1024;
 /// Most slices one request is written from.
@@ -90,7 +88,7 @@ impl Conn {
         Conn {
             addr,
             stream: None,
-            buf: Storage::new(&ARENA, INITIAL_RECV),
+            buf: Storage::new(&crate::slab::slabs().arena, INITIAL_RECV),
             filled: 0,
             consumed: 0,
             used: false,
