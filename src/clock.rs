@@ -35,6 +35,7 @@ pub(crate) fn realtime_ms(via: Via) -> u64 {
 }
 
 #[cfg(target_os = "linux")]
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn read(clock: core::ffi::c_int, via: Via) -> u64 {
     #[repr(C)]
     struct Timespec {

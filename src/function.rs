@@ -60,6 +60,7 @@ where
     R: IntoOutcome,
 {
     #[inline]
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn call(&mut self, event: &[u8], ctx: &Context<'_>, reply: &mut Reply) -> Outcome {
         (self.0)(event, ctx, reply).into_outcome(reply)
     }
@@ -80,6 +81,7 @@ where
     R: IntoOutcome,
 {
     #[inline]
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn call(&mut self, event: &[u8], ctx: &Context<'_>, reply: &mut Reply) -> Outcome {
         (self.handler)(&mut self.state, event, ctx, reply).into_outcome(reply)
     }

@@ -157,6 +157,7 @@ macro_rules! main {
         /// The process entry when linked with `-Wl,--wrap=main` (as `.cargo/config.toml` does
         /// for musl): the C `main` of the binary, skipping std's runtime set-up.
         #[unsafe(no_mangle)]
+        #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
         extern "C" fn __wrap_main(
             _argc: ::core::ffi::c_int,
             _argv: *const *const ::core::ffi::c_char,
@@ -213,6 +214,7 @@ pub mod __private {
     /// The process entry without std's runtime set-up (the `__wrap_main` that
     /// [`main!`](crate::main) defines): ignores `SIGPIPE` itself, then as [`start`].
     #[inline]
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn start_bare() -> ! {
         crate::lifecycle::ignore_sigpipe();
         crate::lifecycle::start(linked)

@@ -65,6 +65,7 @@ fn with_env<R>(name: &core::ffi::CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R 
 impl Api {
     /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
     /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn from_env() -> Result<Api, &'static [u8]> {
         let scf = with_env(c"SCF_RUNTIME_API", |host| {
             let host = host?;
@@ -94,6 +95,7 @@ impl Api {
     }
 
     /// The address of `host` (an IP address or a name) and `port`.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn new(dialect: Dialect, host: &str, port: u16) -> Result<Api, &'static [u8]> {
         let ip = match host.parse::<IpAddr>() {
             Ok(ip) => ip,
@@ -133,6 +135,7 @@ impl Api {
     }
 }
 
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn parse_port(s: &[u8]) -> Option<u16> {
     parse_decimal(s)
         .and_then(|p| u16::try_from(p).ok())
@@ -159,6 +162,7 @@ fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
 /// The parts of a result request: the head's text around the request id (AWS), the error
 /// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
 /// hook. Returns the parts and how many there are.
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn result_parts<'a>(
     requests: &'a Requests,
     outcome: Outcome,
@@ -253,6 +257,7 @@ impl IdForDiagnostics {
 }
 
 impl Runtime {
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn new(api: &Api) -> Runtime {
         Runtime {
             conn: Conn::new(api.addr),
@@ -265,6 +270,7 @@ impl Runtime {
 
     /// SCF: `POST /runtime/init/ready`. A refusal (non-2xx) is printed, and the runtime goes
     /// on. AWS has no ready call: the first `/next` says it.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn ready(&mut self) -> Result<(), Error> {
         if self.requests.dialect == Dialect::Aws {
             return Ok(());
@@ -314,6 +320,7 @@ impl Runtime {
     }
 
     /// Fetches one event, runs `f` on it and posts the outcome. `Err` only when `/next` fails.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn invoke(&mut self, f: &mut dyn Function) -> Result<(), Stop> {
         let next = Part::Bytes(self.requests.next());
         let resp = match self.conn.roundtrip(&[next], Retry::Idempotent) {
@@ -414,6 +421,7 @@ impl Runtime {
     }
 
     /// Serves events until `/next` fails, or `count` events when given (for tests).
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn serve(&mut self, f: &mut dyn Function, count: Option<u64>) -> Stop {
         let mut served = 0u64;
         loop {
@@ -534,6 +542,7 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
 
 /// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
 /// must be an error, not the end of the process.
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn ignore_sigpipe() {
     extern "C" {
         fn signal(signum: core::ffi::c_int, handler: usize) -> usize;
@@ -554,6 +563,7 @@ pub(crate) fn ignore_sigpipe() {
 /// the address is read with `getenv`, the requests are built in a fixed array, the receive
 /// arena and the reply start in static slabs, the function's environment is read on first
 /// use, and the panic hook is a zero-sized closure.
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     let api = match Api::from_env() {
         Ok(api) => api,

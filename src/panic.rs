@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, RwLock};
 
 use crate::function::Outcome;
 use crate::http::conn::{Conn, Part, Retry};
@@ -31,10 +31,21 @@ const MAX_ID: usize = 128;
 static REQUEST_ID: Mutex<([u8; MAX_ID], usize)> = Mutex::new(([0; MAX_ID], 0));
 /// Where to post a panic: the API address, its dialect and `Host` (the requests are built
 /// when a panic needs them, not copied at start).
-static TARGET: OnceLock<(SocketAddr, Dialect, [u8; MAX_HOST], usize)> = OnceLock::new();
+#[derive(Clone, Copy)]
+struct Target {
+    addr: SocketAddr,
+    dialect: Dialect,
+    host: [u8; MAX_HOST],
+    host_len: usize,
+}
 /// The hook that was installed before ours (std's default), called after ours.
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
-static PREVIOUS: OnceLock<Hook> = OnceLock::new();
+/// The target and the previous hook, set once by [`install`]. A lock rather than `OnceLock`s:
+/// an uncontended write is a few instructions inline, where `OnceLock` runs closures placed
+/// in a page of text the start-up touches for nothing else.
+static INSTALLED: RwLock<Option<(Target, Hook)>> = RwLock::new(None);
+/// The target speaks AWS's dialect (whose error path names the request id).
+static AWS: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// Under unwind: the message of the runtime thread's last panic.
@@ -46,22 +57,33 @@ thread_local! {
 /// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
 /// `host` as `Host`). Allocates nothing: std's default hook and our closure are zero-sized.
 pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
-    let mut h = [0; MAX_HOST];
-    h[..host.len()].copy_from_slice(host);
-    let _ = TARGET.set((addr, dialect, h, host.len()));
-    let _ = PREVIOUS.set(std::panic::take_hook());
+    let mut target = Target {
+        addr,
+        dialect,
+        host: [0; MAX_HOST],
+        host_len: host.len(),
+    };
+    target.host[..host.len()].copy_from_slice(host);
+    AWS.store(dialect == Dialect::Aws, Ordering::Relaxed);
+    let previous = std::panic::take_hook();
+    *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some((target, previous));
     std::panic::set_hook(Box::new(|info| {
         // The usual message first: the platform collects output until the error is posted,
         // so printing it afterwards could leave it out of the invocation's log.
-        if let Some(previous) = PREVIOUS.get() {
+        let target = {
+            let installed = INSTALLED.read().unwrap_or_else(|e| e.into_inner());
+            let Some((target, previous)) = &*installed else {
+                return;
+            };
             previous(info);
-        }
+            *target
+        };
         if cfg!(panic = "unwind") {
             if HANDLER_THREAD.with(|h| h.get()) {
                 LAST.with(|l| *l.borrow_mut() = Some(message(info)));
             }
         } else if IN_INVOCATION.swap(false, Ordering::SeqCst) {
-            post(&message(info));
+            post(&target, &message(info));
         }
     }));
 }
@@ -73,7 +95,7 @@ pub(crate) fn in_invocation(on: bool, request_id: &[u8]) {
         HANDLER_THREAD.with(|h| h.set(on));
         return;
     }
-    if on && TARGET.get().is_some_and(|t| t.1 == Dialect::Aws) {
+    if on && AWS.load(Ordering::Relaxed) {
         let mut id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
         let n = request_id.len().min(MAX_ID);
         id.0[..n].copy_from_slice(&request_id[..n]);
@@ -114,11 +136,8 @@ fn message(info: &PanicHookInfo<'_>) -> String {
 }
 
 /// Posts `msg` as the invocation's error over a new connection and waits for the answer.
-fn post(msg: &str) {
-    let Some((addr, dialect, host, host_len)) = TARGET.get() else {
-        return;
-    };
-    let requests = &Requests::new(*dialect, &host[..*host_len]);
+fn post(target: &Target, msg: &str) {
+    let requests = &Requests::new(target.dialect, &target.host[..target.host_len]);
     let (id, id_len) = *REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
     let mut body = Vec::new();
     let body = match requests.dialect {
@@ -137,7 +156,7 @@ fn post(msg: &str) {
         &len,
         Body::Bytes(body),
     );
-    let mut conn = Conn::new(*addr);
+    let mut conn = Conn::new(target.addr);
     if let Err(e) = conn.roundtrip(&parts[..n], Retry::Once) {
         crate::diag::say_io(&[b"could not report the panic: "], e, conn.last_io.as_ref());
     }

@@ -112,6 +112,7 @@ impl Reply {
 
     /// The bytes written so far, without parts of the event appended by
     /// [`extend_from_event`](Reply::extend_from_event) (see [`is_spliced`](Reply::is_spliced)).
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf.as_slice()[..self.len]
     }

@@ -84,6 +84,7 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// A connection to `addr`; nothing is opened until the first request.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn new(addr: SocketAddr) -> Conn {
         Conn {
             addr,
@@ -104,6 +105,7 @@ impl Conn {
     /// Sends one request made of `parts` (at most [`MAX_PARTS`], written with one vectored
     /// write) and reads its response, following the module's reconnect and retry rule.
     /// Arena parts must lie in the arena as it was before the call.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn roundtrip(&mut self, parts: &[Part<'_>], retry: Retry) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
@@ -204,6 +206,7 @@ impl Conn {
     }
 
     /// Reads more bytes into the arena, growing it when full. `Ok(0)` is end of stream.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn fill(&mut self, want: usize) -> Result<usize, Error> {
         if self.buf.len() - self.filled < MIN_READ.min(want) {
             self.buf.grow(self.filled, self.filled + want);
@@ -227,9 +230,12 @@ impl Conn {
     fn read_response(&mut self) -> Result<Response, Error> {
         // Forget the previous response; keep anything that arrived after it.
         if self.consumed > 0 {
-            self.buf
-                .as_mut_slice()
-                .copy_within(self.consumed..self.filled, 0);
+            // Usually nothing arrived after it: no copy (and no call to the copy's code).
+            if self.consumed < self.filled {
+                self.buf
+                    .as_mut_slice()
+                    .copy_within(self.consumed..self.filled, 0);
+            }
             self.filled -= self.consumed;
             self.consumed = 0;
         }
@@ -313,6 +319,7 @@ fn peek_nonblocking(stream: &TcpStream) -> bool {
     use std::os::fd::AsRawFd;
     extern "C" {
         fn recv(fd: i32, buf: *mut u8, len: usize, flags: i32) -> isize;
+        fn __errno_location() -> *mut i32;
     }
     const MSG_PEEK: i32 = 0x2;
     const MSG_DONTWAIT: i32 = 0x40;
@@ -321,7 +328,11 @@ fn peek_nonblocking(stream: &TcpStream) -> bool {
     // and the buffer is one valid, writable byte. MSG_DONTWAIT keeps the call from blocking.
     let n = unsafe { recv(stream.as_raw_fd(), &mut byte, 1, MSG_PEEK | MSG_DONTWAIT) };
     // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
-    n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock
+    // errno is read directly: an `io::Error` would call into std's text (its `kind` and its
+    // drop), pages the cold path touches for nothing else.
+    const EAGAIN: i32 = 11; // = EWOULDBLOCK on Linux
+                            // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
+    n >= 0 || unsafe { *__errno_location() } != EAGAIN
 }
 
 #[cfg(not(target_os = "linux"))]

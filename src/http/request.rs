@@ -4,6 +4,8 @@
 //! everything up to the `Content-Length` value), the length digits, and the body: three
 //! slices written with one vectored write, so the warm path formats nothing but a number.
 
+use crate::slab::Storage;
+
 /// `User-Agent` of every request, fixed at compile time.
 pub(crate) const USER_AGENT: &str = concat!("scf-bootstrap/", env!("CARGO_PKG_VERSION"));
 
@@ -21,9 +23,10 @@ pub(crate) enum Dialect {
 /// of up to 90 bytes. With it, every head fits in [`Requests`].
 pub(crate) const MAX_HOST: usize = 96;
 /// Room for all the heads of one dialect: four heads with a `Host` each (at most 170 bytes
-/// besides it) and two request-line starts; `longest_host_fits` checks it. Kept small: it
-/// lives on the stack, and every stack page touched at start is a page fault.
-const CAPACITY: usize = 1152;
+/// besides it) and two request-line starts; `longest_host_fits` checks it. The runtime's
+/// heads live in a static slab (see [`crate::slab`]), off the stack: every stack page touched
+/// at start is a page fault.
+pub(crate) const CAPACITY: usize = 1152;
 const _: () = assert!(4 * (MAX_HOST + 170) + 2 * 40 <= CAPACITY);
 
 /// Ends the `Lambda-Runtime-Function-Error-Type` header and starts `Content-Length`.
@@ -33,17 +36,17 @@ pub(crate) const ERROR_TYPE_END: &[u8] = b"\r\nContent-Length: ";
 #[derive(Clone, Copy, Debug, Default)]
 struct Span(u16, u16);
 
-/// The request heads for one runtime API address, in one fixed array: building them at start
-/// allocates nothing.
+/// The request heads for one runtime API address, in one fixed array: building the
+/// runtime's at start allocates nothing (they take the static slab; later ones, such as the
+/// panic hook's, are on the heap).
 ///
 /// A result head is split around the request id (AWS puts it in the path; for SCF the part
 /// after the id is empty) and ends with `Content-Length: `. An AWS error head ends with
 /// `Lambda-Runtime-Function-Error-Type: ` instead, followed by the error type and
 /// [`ERROR_TYPE_END`].
-#[derive(Clone)]
 pub(crate) struct Requests {
     pub dialect: Dialect,
-    bytes: [u8; CAPACITY],
+    bytes: Storage,
     len: usize,
     ready: Span,
     next: Span,
@@ -55,12 +58,12 @@ pub(crate) struct Requests {
 impl Requests {
     /// Builds the requests for a `Host` header value such as `127.0.0.1:9000` (at most
     /// [`MAX_HOST`] bytes).
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn new(dialect: Dialect, host: &[u8]) -> Requests {
         assert!(host.len() <= MAX_HOST, "host too long");
-        // Built in place: a copy of the array would be one more stack page touched at start.
         let mut r = Requests {
             dialect,
-            bytes: [0; CAPACITY],
+            bytes: Storage::new(&crate::slab::slabs().requests, CAPACITY),
             len: 0,
             ready: Span::default(),
             next: Span::default(),
@@ -112,10 +115,11 @@ impl Requests {
     }
 
     /// Appends `parts`; their span.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn put(&mut self, parts: &[&[u8]]) -> Span {
         let start = self.len;
         for p in parts {
-            self.bytes[self.len..self.len + p.len()].copy_from_slice(p);
+            self.bytes.as_mut_slice()[self.len..self.len + p.len()].copy_from_slice(p);
             self.len += p.len();
         }
         Span(start as u16, self.len as u16)
@@ -123,6 +127,7 @@ impl Requests {
 
     /// `method path HTTP/1.1`, `Host`, `User-Agent`, then `extra`. An empty `method` starts
     /// with the path (the rest of a line begun elsewhere).
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn head(&mut self, host: &[u8], method: &[u8], path: &[&[u8]], extra: &[u8]) -> Span {
         let start = self.len;
         if !method.is_empty() {
@@ -134,8 +139,9 @@ impl Requests {
         Span(start as u16, self.len as u16)
     }
 
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     fn get(&self, s: Span) -> &[u8] {
-        &self.bytes[s.0 as usize..s.1 as usize]
+        &self.bytes.as_slice()[s.0 as usize..s.1 as usize]
     }
 
     /// SCF: `POST /runtime/init/ready`, complete with its body `" "`. AWS: empty.
@@ -210,6 +216,7 @@ pub(crate) struct LengthLine {
 
 impl LengthLine {
     /// `"<len>\r\n\r\n"`.
+    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn new(len: usize) -> LengthLine {
         let mut buf = [0u8; LENGTH_LINE];
         let mut digits = itoa::Buffer::new();

@@ -4,6 +4,8 @@
 //! body is framed; [`Chunked`] decodes a `chunked` body in place, in the same buffer, so an
 //! event is never copied. "Need more bytes" is `Ok(None)` / `Ok(false)`, not an error.
 
+use core::mem::MaybeUninit;
+
 use crate::error::Error;
 
 /// Largest response head accepted, in bytes. The runtime API sends a handful of short headers.
@@ -93,17 +95,37 @@ impl Head {
 /// Returns `Ok(None)` when `buf` holds only part of a head (read more and call again), and an
 /// error for bytes that are not a valid head, a head with more than [`MAX_HEADERS`] headers,
 /// or inconsistent framing headers. The caller enforces [`MAX_HEAD`] on partial heads.
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
-    // Uninitialised: the 2 KB array is only written where headers are, so a cold start
-    // touches no stack page for the unused slots.
-    let mut headers =
-        [const { core::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    // Room for a few headers on the stack (the runtime API sends half a dozen): 64 slots
+    // would be 2 KB of stack, and every stack page a cold start reaches is a page fault.
+    // More headers than that are parsed again with room for MAX_HEADERS on the heap.
+    let mut few = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; FEW_HEADERS];
+    match parse_with(buf, &mut few) {
+        Err(Error::TooManyHeaders) => parse_with_many(buf),
+        r => r,
+    }
+}
+
+/// Header slots on the stack.
+const FEW_HEADERS: usize = 16;
+
+#[cold]
+#[inline(never)]
+fn parse_with_many(buf: &[u8]) -> Result<Option<Head>, Error> {
+    let mut many = Vec::with_capacity(MAX_HEADERS);
+    many.resize_with(MAX_HEADERS, MaybeUninit::uninit);
+    parse_with(buf, &mut many)
+}
+
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
+fn parse_with<'b>(
+    buf: &'b [u8],
+    headers: &mut [MaybeUninit<httparse::Header<'b>>],
+) -> Result<Option<Head>, Error> {
     let mut res = httparse::Response::new(&mut []);
-    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
-        &mut res,
-        buf,
-        &mut headers,
-    );
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut res, buf, headers);
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -204,6 +226,7 @@ pub fn parse_decimal(s: &[u8]) -> Option<usize> {
 }
 
 /// `s` without leading and trailing spaces and tabs.
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
@@ -460,6 +483,32 @@ mod tests {
                 .field(raw, Field::RequestId),
             None
         );
+    }
+
+    #[test]
+    fn more_headers_than_the_stack_slots_up_to_the_limit() {
+        for n in [
+            FEW_HEADERS - 2,
+            FEW_HEADERS - 1,
+            FEW_HEADERS,
+            MAX_HEADERS - 1,
+        ] {
+            let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n".to_vec();
+            for _ in 0..n - 1 {
+                raw.extend_from_slice(b"X-A: b\r\n");
+            }
+            raw.extend_from_slice(b"request_id: last\r\n\r\nhi");
+            let head = parse_head(&raw).unwrap().unwrap();
+            assert_eq!(
+                head.field(&raw, Field::RequestId),
+                Some(&b"last"[..]),
+                "{n}"
+            );
+            assert_eq!(head.framing, Framing::Length(2));
+            assert_eq!(&raw[head.len..], b"hi");
+            // A partial head with that many headers is still "need more bytes".
+            assert_eq!(parse_head(&raw[..head.len - 1]), Ok(None), "{n}");
+        }
     }
 
     #[test]
