@@ -81,6 +81,19 @@
 //! (the runtime ignores `SIGPIPE` itself), a dozen fewer system calls at start. Without the
 //! flag it is dead code and `fn main` runs as usual.
 //!
+//! # Cold start
+//!
+//! A cold start is mostly the kernel's work, and past the system calls (one more than a
+//! minimal C bootstrap: ignoring `SIGPIPE`) what this crate adds to it is pages touched for
+//! the first time, each a page fault. So the cold path keeps to few pages: its code is in
+//! `.text.hot.scf_bootstrap`, which GNU ld (the linker cargo uses for musl) places at the
+//! start of `.text`, next to the C library's entry point; its buffers (request heads, the
+//! first reply and receive buffers) are static slabs in one common symbol, which the linker
+//! places after std's and the C library's variables (see `slab.rs`); its own stack stays
+//! under 4 KB; and the first event's arrival time is read with a system call rather than
+//! through the vDSO, whose first use faults in two pages (`clock.rs`). With another linker
+//! the layout is simply the default one.
+//!
 //! # Panics
 //!
 //! With `panic = "abort"` (the release profile), a panic during an invocation is posted to

@@ -23,8 +23,9 @@ pub(crate) struct Slab<const N: usize> {
 unsafe impl<const N: usize> Sync for Slab<N> {}
 
 impl<const N: usize> Slab<N> {
-    /// A slab of zeroes (in `.bss`). On Linux the runtime's slabs come zeroed from [`slabs`].
-    #[cfg(any(test, not(target_os = "linux")))]
+    /// A slab of zeroes (in `.bss`). On x86-64 Linux the runtime's slabs come zeroed from
+    /// [`slabs`].
+    #[cfg(any(test, not(all(target_os = "linux", target_arch = "x86_64"))))]
     pub const fn new() -> Slab<N> {
         Slab {
             taken: AtomicBool::new(false),
@@ -64,29 +65,41 @@ pub(crate) struct Slabs {
 // Where the slabs sit decides how many pages a cold start touches. As ordinary statics they
 // land among the program's own `.bss`, ahead of std's and the C library's variables, which
 // then fall on pages of their own: std's panic-hook slot is read then written at start (two
-// faults on a fresh page) and the C library's start-up writes its variables on another. A
-// common symbol is laid out after every object's `.bss` sections (GNU ld's default script has
-// `*(COMMON)` after `*(.bss .bss.*)`), so std's and the C library's variables stay packed
-// together, the block follows them, and the first bytes of the request heads share the page
-// the C library has written (its few common symbols come after the block, on one page more).
-// Measured with `perf record -e page-faults` on the echo bootstrap: 18 faults to the first
-// response before, 14 after (the vDSO's two included, see `clock`). All zeroes are a valid
-// `Slabs` (every flag false), which is what a common symbol starts as. ELF only; elsewhere
-// the block is an ordinary static.
-#[cfg(target_os = "linux")]
+// faults on a fresh page) and the C library's start-up writes its variables on another. So
+// the block is defined here in a `.lbss` section of its own (zero-filled, no file bytes),
+// which GNU ld's default x86-64 script places right after `.bss` (and its common symbols):
+// std's and the C library's variables stay packed together, on pages the C library's
+// start-up writes anyway, and the block follows them, its first bytes (the request heads) on
+// the last of those pages. Measured with `perf record -e page-faults` on the echo bootstrap:
+// 18 faults to the first response with the slabs as statics, 13 with the block here (the
+// vDSO's two included, see `clock`). All zeroes are a valid `Slabs` (every flag false).
+// Elsewhere than x86-64 Linux the block is an ordinary static.
+//
+// The symbol's name carries the semver-compatible part of this crate's version, so that two
+// incompatible copies of the crate in one binary do not define the same symbol (a unit test
+// keeps it in step with `Cargo.toml`).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 core::arch::global_asm!(
-    ".comm __scf_bootstrap_slabs_v1, {size}, {align}",
+    ".pushsection .lbss.scf_bootstrap_slabs,\"aw\",@nobits",
+    ".p2align {align_log2}",
+    ".globl __scf_bootstrap_slabs_v0_1",
+    ".hidden __scf_bootstrap_slabs_v0_1",
+    ".type __scf_bootstrap_slabs_v0_1, @object",
+    ".size __scf_bootstrap_slabs_v0_1, {size}",
+    "__scf_bootstrap_slabs_v0_1:",
+    ".zero {size}",
+    ".popsection",
     size = const core::mem::size_of::<Slabs>(),
-    align = const core::mem::align_of::<Slabs>(),
+    align_log2 = const core::mem::align_of::<Slabs>().trailing_zeros(),
 );
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 extern "C" {
-    #[link_name = "__scf_bootstrap_slabs_v1"]
+    #[link_name = "__scf_bootstrap_slabs_v0_1"]
     static SLABS: Slabs;
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 static SLABS: Slabs = Slabs {
     requests: Slab::new(),
     reply: Slab::new(),
@@ -95,7 +108,7 @@ static SLABS: Slabs = Slabs {
 
 /// The process's slabs.
 pub(crate) fn slabs() -> &'static Slabs {
-    // SAFETY: on Linux `SLABS` is the common symbol defined above with `Slabs`'s size and
+    // SAFETY: on x86-64 Linux `SLABS` is the symbol defined above with `Slabs`'s size and
     // alignment, zero-filled like any `.bss`, and zeroes are a valid `Slabs`; it is only
     // reached through shared references (the slabs' interior mutability is their own).
     #[allow(unused_unsafe)]
@@ -162,6 +175,24 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_slab_symbol_names_this_semver_line() {
+        let version = env!("CARGO_PKG_VERSION");
+        let mut parts = version.split('.');
+        let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+        // 0.x versions are incompatible with each other; from 1.0 on, majors are.
+        let line = if major == "0" {
+            format!("v0_{minor}")
+        } else {
+            format!("v{major}")
+        };
+        let source = include_str!("slab.rs");
+        assert!(
+            source.contains(&format!("__scf_bootstrap_slabs_{line}:")),
+            "rename __scf_bootstrap_slabs_* to __scf_bootstrap_slabs_{line} for {version}"
+        );
+    }
 
     #[test]
     fn a_slab_is_handed_out_once() {
