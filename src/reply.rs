@@ -69,7 +69,7 @@ impl Reply {
     /// The runtime's reply: the static slab first.
     pub(crate) fn for_runtime() -> Reply {
         let mut r = Reply::with_capacity(0);
-        r.buf = Storage::new(&crate::slab::slabs().reply, crate::slab::REPLY);
+        r.buf = Storage::new(crate::slab::slabs().reply(), crate::slab::REPLY);
         r
     }
 

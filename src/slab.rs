@@ -10,16 +10,16 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// A static byte array handed out once as `&'static mut`. `repr(C)` keeps the flag in front
-/// of the bytes, on the page the bytes' first writes touch anyway.
-#[repr(C)]
+/// A static byte array, handed out at most once as `&'static mut` under the one flag it is
+/// paired with. The flags live apart from the bytes, among the program's small variables: a
+/// slab's page is touched only when its bytes are written.
+#[repr(transparent)]
 pub(crate) struct Slab<const N: usize> {
-    taken: AtomicBool,
     bytes: UnsafeCell<[u8; N]>,
 }
 
 // SAFETY: the bytes are only reached through `take`, which gives out one `&mut` ever, guarded
-// by the atomic flag; the flag itself is thread-safe.
+// by the slab's atomic flag.
 unsafe impl<const N: usize> Sync for Slab<N> {}
 
 impl<const N: usize> Slab<N> {
@@ -28,20 +28,24 @@ impl<const N: usize> Slab<N> {
     #[cfg(any(test, not(all(target_os = "linux", target_arch = "x86_64"))))]
     pub const fn new() -> Slab<N> {
         Slab {
-            taken: AtomicBool::new(false),
             bytes: UnsafeCell::new([0; N]),
         }
     }
 
-    /// The slab, the first time; `None` after that.
+    /// The slab, the first time `taken` is claimed; `None` after that.
+    ///
+    /// # Safety
+    ///
+    /// `taken` is the only flag ever used with this slab.
     // A `&mut` from `&self` is sound here: the flag makes it the only one ever created.
     #[allow(clippy::mut_from_ref)]
-    pub fn take(&'static self) -> Option<&'static mut [u8]> {
-        if self.taken.swap(true, Ordering::AcqRel) {
+    pub unsafe fn take(&'static self, taken: &AtomicBool) -> Option<&'static mut [u8]> {
+        if taken.swap(true, Ordering::AcqRel) {
             return None;
         }
         // SAFETY: the swap above returned `false` exactly once over the life of the process,
-        // so this is the only reference to the bytes ever created.
+        // and `taken` is this slab's only flag (the caller's promise), so this is the only
+        // reference to the bytes ever created.
         Some(unsafe { &mut *self.bytes.get() })
     }
 }
@@ -52,14 +56,37 @@ pub(crate) const REPLY: usize = 4 * 1024;
 pub(crate) const ARENA: usize = 16 * 1024;
 
 /// The runtime's slabs, one after the other, in the order of their first writes: the request
-/// heads (at start, about 600 bytes), the reply, then the receive arena, so that the first
-/// bytes of each are as close as can be to the page before the block, which the C library's
-/// start-up has written already.
+/// heads (at start, about 600 bytes), the reply, then the receive arena.
 #[repr(C)]
 pub(crate) struct Slabs {
-    pub requests: Slab<{ crate::http::request::CAPACITY }>,
-    pub reply: Slab<REPLY>,
-    pub arena: Slab<ARENA>,
+    requests: Slab<{ crate::http::request::CAPACITY }>,
+    reply: Slab<REPLY>,
+    arena: Slab<ARENA>,
+}
+
+/// Whether each of [`Slabs`]' slabs has been handed out: requests, reply, arena.
+static TAKEN: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+
+// A `&mut` from `&self` is sound in these three: each slab's flag makes it the only one.
+#[allow(clippy::mut_from_ref)]
+impl Slabs {
+    /// The request heads' slab, the first time.
+    pub fn requests(&'static self) -> Option<&'static mut [u8]> {
+        // SAFETY: TAKEN[0] is used with this slab only.
+        unsafe { self.requests.take(&TAKEN[0]) }
+    }
+
+    /// The reply's slab, the first time.
+    pub fn reply(&'static self) -> Option<&'static mut [u8]> {
+        // SAFETY: TAKEN[1] is used with this slab only.
+        unsafe { self.reply.take(&TAKEN[1]) }
+    }
+
+    /// The receive arena's slab, the first time.
+    pub fn arena(&'static self) -> Option<&'static mut [u8]> {
+        // SAFETY: TAKEN[2] is used with this slab only.
+        unsafe { self.arena.take(&TAKEN[2]) }
+    }
 }
 
 // Where the slabs sit decides how many pages a cold start touches. As ordinary statics they
@@ -72,7 +99,7 @@ pub(crate) struct Slabs {
 // start-up writes anyway, and the block follows them, its first bytes (the request heads) on
 // the last of those pages. Measured with `perf record -e page-faults` on the echo bootstrap:
 // 18 faults to the first response with the slabs as statics, 13 with the block here (the
-// vDSO's two included, see `clock`). All zeroes are a valid `Slabs` (every flag false).
+// vDSO's two included, see `clock`). All zeroes are a valid `Slabs`.
 // Elsewhere than x86-64 Linux the block is an ordinary static.
 //
 // The symbol's name carries the semver-compatible part of this crate's version, so that two
@@ -124,9 +151,10 @@ pub(crate) enum Storage {
 }
 
 impl Storage {
-    /// The slab if it is still free, else `fallback` zeroed bytes on the heap.
-    pub fn new<const N: usize>(slab: &'static Slab<N>, fallback: usize) -> Storage {
-        match slab.take() {
+    /// The slab if there is one (as from [`Slabs`]' methods), else `fallback` zeroed bytes on
+    /// the heap.
+    pub fn new(slab: Option<&'static mut [u8]>, fallback: usize) -> Storage {
+        match slab {
             Some(s) => Storage::Static(s),
             None => Storage::Heap(vec![0; fallback]),
         }
@@ -197,10 +225,14 @@ mod tests {
     #[test]
     fn a_slab_is_handed_out_once() {
         static S: Slab<8> = Slab::new();
-        let a = S.take().unwrap();
+        static TAKEN: AtomicBool = AtomicBool::new(false);
+        // SAFETY: TAKEN is S's only flag.
+        let a = unsafe { S.take(&TAKEN) }.unwrap();
         a[0] = 1;
-        assert!(S.take().is_none());
-        let mut st = Storage::new(&S, 4);
+        // SAFETY: as above.
+        assert!(unsafe { S.take(&TAKEN) }.is_none());
+        // SAFETY: as above.
+        let mut st = Storage::new(unsafe { S.take(&TAKEN) }, 4);
         assert!(matches!(st, Storage::Heap(_)));
         assert_eq!(st.len(), 4);
         st.as_mut_slice()[..3].copy_from_slice(b"abc");
@@ -210,9 +242,20 @@ mod tests {
     }
 
     #[test]
+    fn the_runtime_slabs_are_handed_out_once_each() {
+        // Other tests in this binary may take a slab first (on other threads); after one
+        // call each here, every slab has been handed out, and never is again.
+        let s = slabs();
+        let _ = (s.requests(), s.reply(), s.arena());
+        assert!(s.requests().is_none() && s.reply().is_none() && s.arena().is_none());
+    }
+
+    #[test]
     fn growing_off_a_slab_keeps_the_bytes() {
         static S: Slab<4> = Slab::new();
-        let mut st = Storage::new(&S, 4);
+        static TAKEN: AtomicBool = AtomicBool::new(false);
+        // SAFETY: TAKEN is S's only flag.
+        let mut st = Storage::new(unsafe { S.take(&TAKEN) }, 4);
         assert!(matches!(st, Storage::Static(_)));
         st.as_mut_slice().copy_from_slice(b"wxyz");
         st.grow(4, 5);

@@ -89,7 +89,7 @@ impl Conn {
         Conn {
             addr,
             stream: None,
-            buf: Storage::new(&crate::slab::slabs().arena, INITIAL_RECV),
+            buf: Storage::new(crate::slab::slabs().arena(), INITIAL_RECV),
             filled: 0,
             consumed: 0,
             used: false,

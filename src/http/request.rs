@@ -63,7 +63,7 @@ impl Requests {
         assert!(host.len() <= MAX_HOST, "host too long");
         let mut r = Requests {
             dialect,
-            bytes: Storage::new(&crate::slab::slabs().requests, CAPACITY),
+            bytes: Storage::new(crate::slab::slabs().requests(), CAPACITY),
             len: 0,
             ready: Span::default(),
             next: Span::default(),
