@@ -55,7 +55,8 @@ thread_local! {
 }
 
 /// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
-/// `host` as `Host`). Allocates nothing: std's default hook and our closure are zero-sized.
+/// `host` as `Host`); called again, only changes where it posts. Allocates nothing: std's
+/// default hook and our closure are zero-sized.
 pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
     let mut target = Target {
         addr,
@@ -65,8 +66,16 @@ pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
     };
     target.host[..host.len()].copy_from_slice(host);
     AWS.store(dialect == Dialect::Aws, Ordering::Relaxed);
-    let previous = std::panic::take_hook();
-    *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some((target, previous));
+    {
+        let mut installed = INSTALLED.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, _)) = installed.as_mut() {
+            // Installed already: only the target changes (the hook taken then was std's; the
+            // one there now is ours, which must not become its own predecessor).
+            *t = target;
+            return;
+        }
+        *installed = Some((target, std::panic::take_hook()));
+    }
     std::panic::set_hook(Box::new(|info| {
         // The usual message first: the platform collects output until the error is posted,
         // so printing it afterwards could leave it out of the invocation's log.
@@ -159,5 +168,29 @@ fn post(target: &Target, msg: &str) {
     let mut conn = Conn::new(target.addr);
     if let Err(e) = conn.roundtrip(&parts[..n], Retry::Once) {
         crate::diag::say_io(&[b"could not report the panic: "], e, conn.last_io.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installing_twice_keeps_one_hook_and_the_latest_target() {
+        let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:10".parse().unwrap();
+        install(a, Dialect::Scf, b"127.0.0.1:9");
+        install(b, Dialect::Scf, b"127.0.0.1:10");
+        {
+            let installed = INSTALLED.read().unwrap();
+            let (target, _) = installed.as_ref().unwrap();
+            assert_eq!(target.addr, b);
+            assert_eq!(&target.host[..target.host_len], b"127.0.0.1:10");
+        }
+        // Outside an invocation the hook only hands on to the previous one; had the second
+        // install made our hook its own predecessor, this would recurse until the stack
+        // overflowed.
+        let caught = std::panic::catch_unwind(|| panic!("a test panic, expected"));
+        assert!(caught.is_err());
     }
 }

@@ -330,8 +330,9 @@ fn peek_nonblocking(stream: &TcpStream) -> bool {
     // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
     // errno is read directly: an `io::Error` would call into std's text (its `kind` and its
     // drop), pages the cold path touches for nothing else.
-    const EAGAIN: i32 = 11; // = EWOULDBLOCK on Linux
-                            // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
+    // EAGAIN, which is EWOULDBLOCK on Linux.
+    const EAGAIN: i32 = 11;
+    // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
     n >= 0 || unsafe { *__errno_location() } != EAGAIN
 }
 
