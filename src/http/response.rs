@@ -40,20 +40,73 @@ pub enum Field {
 /// Number of [`Field`] variants.
 pub const FIELDS: usize = 7;
 
-/// Header names (lower case) for each field, in [`Field`] order.
-const FIELD_NAMES: [&[&str]; FIELDS] = [
-    &[
-        "request_id",
-        "scf_runtime_request_id",
-        "lambda-runtime-aws-request-id",
-    ],
-    &["memory_limit_in_mb", "scf_runtime_memory_limit_in_mb"],
-    &["time_limit_in_ms", "scf_runtime_time_limit_in_ms"],
-    &["lambda-runtime-deadline-ms"],
-    &["lambda-runtime-invoked-function-arn"],
-    &["lambda-runtime-trace-id"],
-    &["lambda-runtime-client-context"],
+/// What a response header means to the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    ContentLength,
+    TransferEncoding,
+    Connection,
+    Field(Field),
+}
+
+/// Every header name the runtime reads (lower case), with its meaning: one flat table looked
+/// up once per header, stopping at the first name of the same length and spelling.
+const KNOWN: [(&[u8], Known); 14] = [
+    (b"content-length", Known::ContentLength),
+    (b"transfer-encoding", Known::TransferEncoding),
+    (b"connection", Known::Connection),
+    (b"request_id", Known::Field(Field::RequestId)),
+    (b"scf_runtime_request_id", Known::Field(Field::RequestId)),
+    (
+        b"lambda-runtime-aws-request-id",
+        Known::Field(Field::RequestId),
+    ),
+    (b"memory_limit_in_mb", Known::Field(Field::MemoryLimitInMb)),
+    (
+        b"scf_runtime_memory_limit_in_mb",
+        Known::Field(Field::MemoryLimitInMb),
+    ),
+    (b"time_limit_in_ms", Known::Field(Field::TimeLimitInMs)),
+    (
+        b"scf_runtime_time_limit_in_ms",
+        Known::Field(Field::TimeLimitInMs),
+    ),
+    (
+        b"lambda-runtime-deadline-ms",
+        Known::Field(Field::DeadlineMs),
+    ),
+    (
+        b"lambda-runtime-invoked-function-arn",
+        Known::Field(Field::FunctionArn),
+    ),
+    (b"lambda-runtime-trace-id", Known::Field(Field::TraceId)),
+    (
+        b"lambda-runtime-client-context",
+        Known::Field(Field::ClientContext),
+    ),
 ];
+
+/// The meaning of header `name`, if the runtime reads it. `name` is an HTTP token, as
+/// `httparse` checks: then comparing bytes with bit 5 set is comparing them ignoring ASCII
+/// case, for names made of lower-case letters, `-` and `_` as [`KNOWN`]'s are (the only other
+/// bytes equal to those under that mask, CR and DEL, are not token bytes). It is a third of
+/// the instructions of `eq_ignore_ascii_case`, and this runs for every header of every
+/// response.
+#[inline]
+fn known(name: &[u8]) -> Option<Known> {
+    let first = *name.first()? | 0x20;
+    KNOWN
+        .iter()
+        .find(|(n, _)| {
+            n.len() == name.len()
+                && n[0] | 0x20 == first
+                && name
+                    .iter()
+                    .zip(n.iter())
+                    .all(|(&a, &b)| a | 0x20 == b | 0x20)
+        })
+        .map(|&(_, k)| k)
+}
 
 /// How the body after a head is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,42 +196,40 @@ fn parse_with<'b>(
     let base = buf.as_ptr() as usize;
 
     for h in res.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let n = parse_decimal(trim(h.value)).ok_or(Error::BadContentLength)?;
-            if length.is_some_and(|m| m != n) {
-                return Err(Error::BadContentLength);
+        match known(h.name.as_bytes()) {
+            Some(Known::ContentLength) => {
+                let n = parse_decimal(trim(h.value)).ok_or(Error::BadContentLength)?;
+                if length.is_some_and(|m| m != n) {
+                    return Err(Error::BadContentLength);
+                }
+                length = Some(n);
             }
-            length = Some(n);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            // Only `chunked` alone is understood; any other coding would leave the body
-            // unreadable, so it is an error rather than a silent misread.
-            if trim(h.value).eq_ignore_ascii_case(b"chunked") && !chunked {
-                chunked = true;
-            } else {
-                return Err(Error::UnsupportedTransferEncoding);
-            }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in h.value.split(|&b| b == b',') {
-                let token = trim(token);
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && res.version == Some(0) {
-                    close = false;
+            Some(Known::TransferEncoding) => {
+                // Only `chunked` alone is understood; any other coding would leave the body
+                // unreadable, so it is an error rather than a silent misread.
+                if trim(h.value).eq_ignore_ascii_case(b"chunked") && !chunked {
+                    chunked = true;
+                } else {
+                    return Err(Error::UnsupportedTransferEncoding);
                 }
             }
-        } else {
-            for (i, names) in FIELD_NAMES.iter().enumerate() {
-                if names
-                    .iter()
-                    .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
-                {
-                    let value = trim(h.value);
-                    let start = value.as_ptr() as usize - base;
-                    // `len <= MAX_HEAD`, so offsets fit in u32.
-                    fields[i] = Some((start as u32, (start + value.len()) as u32));
+            Some(Known::Connection) => {
+                for token in h.value.split(|&b| b == b',') {
+                    let token = trim(token);
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") && res.version == Some(0) {
+                        close = false;
+                    }
                 }
             }
+            Some(Known::Field(f)) => {
+                let value = trim(h.value);
+                let start = value.as_ptr() as usize - base;
+                // `len <= MAX_HEAD`, so offsets fit in u32.
+                fields[f as usize] = Some((start as u32, (start + value.len()) as u32));
+            }
+            None => {}
         }
     }
 
@@ -484,6 +535,73 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn known_names_match_in_any_case_and_nothing_else() {
+        assert_eq!(known(b"Content-Length"), Some(Known::ContentLength));
+        assert_eq!(known(b"TRANSFER-ENCODING"), Some(Known::TransferEncoding));
+        assert_eq!(known(b"Connection"), Some(Known::Connection));
+        assert_eq!(known(b"REQUEST_ID"), Some(Known::Field(Field::RequestId)));
+        assert_eq!(
+            known(b"Scf_Runtime_Request_Id"),
+            Some(Known::Field(Field::RequestId))
+        );
+        assert_eq!(
+            known(b"Lambda-Runtime-Aws-Request-Id"),
+            Some(Known::Field(Field::RequestId))
+        );
+        // Same length as a known name, other spelling; a prefix; nothing.
+        assert_eq!(known(b"connectioN"), Some(Known::Connection));
+        assert_eq!(known(b"connectiox"), None);
+        assert_eq!(known(b"request_i"), None);
+        assert_eq!(known(b""), None);
+        // Every field has a name, and every name is lower case.
+        for f in FIELD_ORDER {
+            assert!(KNOWN.iter().any(|(_, k)| *k == Known::Field(f)), "{f:?}");
+            assert_eq!(FIELD_ORDER[f as usize], f);
+        }
+        // The masked comparison's premise: known names are lower-case letters, `-` and `_`.
+        assert!(KNOWN.iter().all(|(n, _)| n
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b == b'-' || b == b'_')));
+    }
+
+    #[test]
+    fn known_agrees_with_eq_ignore_ascii_case_on_tokens() {
+        // Every known name with any one byte replaced by any token byte.
+        const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\
+                               abcdefghijklmnopqrstuvwxyz";
+        let oracle = |name: &[u8]| {
+            KNOWN
+                .iter()
+                .find(|(n, _)| name.eq_ignore_ascii_case(n))
+                .map(|&(_, k)| k)
+        };
+        for (n, _) in KNOWN {
+            for i in 0..n.len() {
+                for &t in TCHAR.iter().filter(|b| !b.is_ascii_whitespace()) {
+                    let mut name = n.to_vec();
+                    name[i] = t;
+                    assert_eq!(
+                        known(&name),
+                        oracle(&name),
+                        "{}",
+                        String::from_utf8_lossy(&name)
+                    );
+                }
+            }
+        }
+    }
+
+    const FIELD_ORDER: [Field; FIELDS] = [
+        Field::RequestId,
+        Field::MemoryLimitInMb,
+        Field::TimeLimitInMs,
+        Field::DeadlineMs,
+        Field::FunctionArn,
+        Field::TraceId,
+        Field::ClientContext,
+    ];
 
     #[test]
     fn more_headers_than_the_stack_slots_up_to_the_limit() {
