@@ -11,11 +11,12 @@
 //! - `-Cpanic=immediate-abort` (the nightly min-size build): no hook runs at all; the process
 //!   ends at once and the platform reports the exit.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::panic::PanicHookInfo;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use crate::function::Outcome;
 use crate::http::conn::{Conn, Part, Retry};
@@ -40,10 +41,31 @@ struct Target {
 }
 /// The hook that was installed before ours (std's default), called after ours.
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
-/// The target and the previous hook, set once by [`install`]. A lock rather than `OnceLock`s:
-/// an uncontended write is a few instructions inline, where `OnceLock` runs closures placed
-/// in a page of text the start-up touches for nothing else.
-static INSTALLED: RwLock<Option<(Target, Hook)>> = RwLock::new(None);
+/// The target and the previous hook, written once by [`install`] and read by the hook.
+struct Installed {
+    target: Target,
+    previous: Hook,
+}
+/// Where [`Installed`] lives: written once while [`STATE`] is 1, read only once it is 2.
+struct Slot(UnsafeCell<MaybeUninit<Installed>>);
+// SAFETY: the slot is written by the one thread that moved STATE from 0 to 1, before it
+// stores 2 (Release); it is read only after loading 2 (Acquire), and never written again.
+unsafe impl Sync for Slot {}
+static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
+/// 0: empty; 1: being written; 2: written. A hand-rolled once rather than `OnceLock` or a
+/// lock: those run closures or guard drops placed in a page of text that the start-up would
+/// touch for nothing else.
+static STATE: AtomicU8 = AtomicU8::new(0);
+
+/// What [`install`] wrote, once it has.
+fn installed() -> Option<&'static Installed> {
+    if STATE.load(Ordering::Acquire) != 2 {
+        return None;
+    }
+    // SAFETY: STATE is 2, so the slot was written and will not be written again (see Slot).
+    Some(unsafe { (*SLOT.0.get()).assume_init_ref() })
+}
+
 /// The target speaks AWS's dialect (whose error path names the request id).
 static AWS: AtomicBool = AtomicBool::new(false);
 
@@ -55,8 +77,8 @@ thread_local! {
 }
 
 /// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
-/// `host` as `Host`); called again, only changes where it posts. Allocates nothing: std's
-/// default hook and our closure are zero-sized.
+/// `host` as `Host`); called again, does nothing. Allocates nothing: std's default hook and
+/// our closure are zero-sized.
 pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
     let mut target = Target {
         addr,
@@ -65,34 +87,35 @@ pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
         host_len: host.len(),
     };
     target.host[..host.len()].copy_from_slice(host);
-    AWS.store(dialect == Dialect::Aws, Ordering::Relaxed);
+    if STATE
+        .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
     {
-        let mut installed = INSTALLED.write().unwrap_or_else(|e| e.into_inner());
-        if let Some((t, _)) = installed.as_mut() {
-            // Installed already: only the target changes (the hook taken then was std's; the
-            // one there now is ours, which must not become its own predecessor).
-            *t = target;
-            return;
-        }
-        *installed = Some((target, std::panic::take_hook()));
+        // Installed already (only `start` installs, once per process).
+        return;
     }
+    AWS.store(dialect == Dialect::Aws, Ordering::Relaxed);
+    let previous = std::panic::take_hook();
+    // SAFETY: this thread moved STATE from 0 to 1, so it alone writes the slot, once, and
+    // nobody reads it before the store of 2 below.
+    unsafe {
+        (*SLOT.0.get()).write(Installed { target, previous });
+    }
+    STATE.store(2, Ordering::Release);
     std::panic::set_hook(Box::new(|info| {
         // The usual message first: the platform collects output until the error is posted,
         // so printing it afterwards could leave it out of the invocation's log.
-        let target = {
-            let installed = INSTALLED.read().unwrap_or_else(|e| e.into_inner());
-            let Some((target, previous)) = &*installed else {
-                return;
-            };
-            previous(info);
-            *target
+        let Some(installed) = installed() else {
+            return;
         };
+        (installed.previous)(info);
+        let target = &installed.target;
         if cfg!(panic = "unwind") {
             if HANDLER_THREAD.with(|h| h.get()) {
                 LAST.with(|l| *l.borrow_mut() = Some(message(info)));
             }
         } else if IN_INVOCATION.swap(false, Ordering::SeqCst) {
-            post(&target, &message(info));
+            post(target, &message(info));
         }
     }));
 }
@@ -176,17 +199,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn installing_twice_keeps_one_hook_and_the_latest_target() {
+    fn installing_twice_keeps_the_first_hook_and_target() {
         let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let b: SocketAddr = "127.0.0.1:10".parse().unwrap();
         install(a, Dialect::Scf, b"127.0.0.1:9");
-        install(b, Dialect::Scf, b"127.0.0.1:10");
-        {
-            let installed = INSTALLED.read().unwrap();
-            let (target, _) = installed.as_ref().unwrap();
-            assert_eq!(target.addr, b);
-            assert_eq!(&target.host[..target.host_len], b"127.0.0.1:10");
-        }
+        install(b, Dialect::Aws, b"127.0.0.1:10");
+        let target = &installed().unwrap().target;
+        assert_eq!(target.addr, a);
+        assert_eq!(&target.host[..target.host_len], b"127.0.0.1:9");
+        assert!(!AWS.load(Ordering::Relaxed));
         // Outside an invocation the hook only hands on to the previous one; had the second
         // install made our hook its own predecessor, this would recurse until the stack
         // overflowed.
