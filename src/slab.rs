@@ -97,10 +97,11 @@ impl Slabs {
 // which GNU ld's default x86-64 script places right after `.bss` (and its common symbols):
 // std's and the C library's variables stay packed together, on pages the C library's
 // start-up writes anyway, and the block follows them, its first bytes (the request heads) on
-// the last of those pages. Measured with `perf record -e page-faults` on the echo bootstrap:
-// 18 faults to the first response with the slabs as statics, 13 with the block here (the
-// vDSO's two included, see `clock`). All zeroes are a valid `Slabs`.
-// Elsewhere than x86-64 Linux the block is an ordinary static.
+// the last of those pages. Each fault was found with `perf record -e page-faults -d` on the
+// echo bootstrap; with this block, the vDSO change (`clock`) and the code in `.text.hot`, the
+// faults by the time it waits for its second event went from 18–19 to 11–12 (`scf-bench
+// profile`, bench/README.md). All zeroes are a valid `Slabs`. Elsewhere than x86-64 Linux
+// the block is an ordinary static.
 //
 // The symbol's name carries the semver-compatible part of this crate's version, so that two
 // incompatible copies of the crate in one binary do not define the same symbol (a unit test
