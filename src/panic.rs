@@ -3,7 +3,8 @@
 //! - `panic = "abort"` (the release profile): the hook runs before the abort. If an
 //!   invocation is in progress (on any thread), it posts `panicked at <file>:<line>:<col>:
 //!   <message>` over a new connection (after printing the usual panic message, so that it is
-//!   in the invocation's log), waits for the answer, and the process then aborts; the platform starts a new instance for the next event.
+//!   in the invocation's log), waits for the answer, and the process then aborts; the
+//!   platform starts a new instance for the next event.
 //! - `panic = "unwind"`: the hook only records the message of a panic on the runtime's own
 //!   thread; the runtime catches the unwind, posts the message as the invocation's error and
 //!   serves the next event with the same instance and the same state. A panic in another

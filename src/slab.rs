@@ -1,11 +1,12 @@
 //! Storage that needs no heap until it outgrows a static slab.
 //!
 //! The runtime's request heads, its first reply buffer and its first receive arena live in
-//! `.bss`: zero pages the kernel maps on first touch, with no `malloc` and no system call. Measured: the first heap
-//! allocation of a process (musl's allocator setting itself up) adds about a tenth to the time
-//! from exec to ready, so the cold path of the runtime allocates nothing until an answer
-//! outgrows these slabs. Each slab is handed out at most once; later users (the panic hook's
-//! own connection, a second runtime in a test) start on the heap.
+//! zero-filled static memory: pages the kernel maps on first touch, with no `malloc` and no
+//! system call. Measured: the first heap allocation of a process (musl's allocator setting
+//! itself up) adds about a tenth to the time from exec to ready, so the cold path of the
+//! runtime allocates nothing until an answer outgrows these slabs. Each slab is handed out at
+//! most once; later users (the panic hook's own connection, a second runtime in a test) start
+//! on the heap.
 
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
