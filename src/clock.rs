@@ -35,7 +35,7 @@ pub(crate) fn realtime_ms(via: Via) -> u64 {
 }
 
 #[cfg(target_os = "linux")]
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
+#[unsafe(link_section = ".text.hot.scf_bootstrap")]
 fn read(clock: core::ffi::c_int, via: Via) -> u64 {
     #[repr(C)]
     struct Timespec {
@@ -51,8 +51,6 @@ fn read(clock: core::ffi::c_int, via: Via) -> u64 {
     const SYS_CLOCK_GETTIME: core::ffi::c_long = 228;
     #[cfg(target_arch = "aarch64")]
     const SYS_CLOCK_GETTIME: core::ffi::c_long = 113;
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    let via = Via::Vdso;
     let mut ts = Timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -62,9 +60,6 @@ fn read(clock: core::ffi::c_int, via: Via) -> u64 {
     // call takes the same two arguments as the C function.
     unsafe {
         match via {
-            Via::Vdso => {
-                clock_gettime(clock, &mut ts);
-            }
             #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
             Via::Syscall => {
                 syscall(
@@ -73,8 +68,10 @@ fn read(clock: core::ffi::c_int, via: Via) -> u64 {
                     &mut ts as *mut Timespec,
                 );
             }
-            #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-            Via::Syscall => unreachable!(),
+            // Elsewhere, the system call number is not known here: the C library's function.
+            _ => {
+                clock_gettime(clock, &mut ts);
+            }
         }
     }
     (ts.tv_sec as u64)

@@ -33,7 +33,6 @@ const MAX_ID: usize = 128;
 static REQUEST_ID: Mutex<([u8; MAX_ID], usize)> = Mutex::new(([0; MAX_ID], 0));
 /// Where to post a panic: the API address, its dialect and `Host` (the requests are built
 /// when a panic needs them, not copied at start).
-#[derive(Clone, Copy)]
 struct Target {
     addr: SocketAddr,
     dialect: Dialect,
