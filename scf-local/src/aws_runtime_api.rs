@@ -184,7 +184,7 @@ pub(crate) fn serve(
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    crate::http_server::spawn(listener, move |req| {
+    crate::http_server::spawn(listener, Default::default(), None, move |req| {
         let exchange = exchange.clone();
         let settings = settings.clone();
         async move { handle(req, &exchange, &settings).await }

@@ -18,6 +18,7 @@ use crate::event;
 use crate::local_api;
 use crate::package::{self, Package};
 use crate::pool::Pool;
+use crate::scratch;
 
 /// Run a Tencent Cloud SCF Custom Runtime function locally.
 #[derive(Debug, Parser)]
@@ -290,6 +291,8 @@ impl FunctionArgs {
 /// Runs the command line and returns the process's exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Directories of scf-local processes that were killed before they could clean up.
+    scratch::reclaim_stale();
     let outcome = match cli.command {
         Command::Invoke(args) => invoke(args),
         Command::Run(args) => run(args),

@@ -151,9 +151,7 @@ impl Instance {
         let addr = listener
             .local_addr()
             .map_err(|e| internal("runtime API port", e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix("scf-local-tmp-")
-            .tempdir()
+        let tmp = crate::scratch::tempdir("tmp")
             .map_err(|e| internal("cannot create the instance's TMPDIR", e))?;
         let (read, write) = output::pipe().map_err(|e| internal("cannot create a pipe", e))?;
         let write2 = write

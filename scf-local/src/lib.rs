@@ -46,6 +46,7 @@
 //! | [`local_api`] | `POST /invoke` of `scf-local run` |
 //! | [`tc3`] | TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify) |
 //! | [`serve`] | `scf-local serve`: the TencentCloud API of SCF (`CreateFunction`, `Invoke`, …) |
+//! | [`scratch`] | private temporary directories, reclaimed after a crash |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
@@ -66,6 +67,7 @@ pub mod package;
 pub mod pool;
 pub mod result;
 pub mod runtime_api;
+pub mod scratch;
 pub mod serve;
 pub mod tc3;
 

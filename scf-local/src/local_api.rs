@@ -33,7 +33,7 @@ pub async fn serve(
     print_logs: bool,
     shutdown: impl Future<Output = ()>,
 ) {
-    crate::http_server::serve_until(listener, shutdown, move |req| {
+    crate::http_server::serve_until(listener, Default::default(), None, shutdown, move |req| {
         handle(req, pool.clone(), print_logs)
     })
     .await;

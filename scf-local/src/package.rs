@@ -122,10 +122,7 @@ impl Package {
         let started = Instant::now();
         let mut archive =
             zip::ZipArchive::new(reader).map_err(|e| PackageError::InvalidZip(e.to_string()))?;
-        let dir = tempfile::Builder::new()
-            .prefix("scf-local-code-")
-            .tempdir()
-            .map_err(PackageError::Io)?;
+        let dir = crate::scratch::tempdir("code").map_err(PackageError::Io)?;
         let root = dir.path().canonicalize().map_err(PackageError::Io)?;
         extract(&mut archive, &root)?;
         check_bootstrap(&root)?;

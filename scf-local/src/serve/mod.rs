@@ -138,8 +138,10 @@ impl Server {
     /// Serves the API on `listener` until `shutdown` completes, then stops every instance.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let server = self.clone();
-        crate::http_server::serve_until(listener, shutdown, move |req| server.clone().handle(req))
-            .await;
+        crate::http_server::serve_until(listener, Default::default(), None, shutdown, move |req| {
+            server.clone().handle(req)
+        })
+        .await;
         self.registry.shutdown().await;
     }
 
