@@ -4,7 +4,7 @@
 //! runtime's receive buffer, not copied into the reply.
 //!
 //! Build the deployable bootstrap with
-//! `cargo build --release --target x86_64-unknown-linux-musl --example echo`.
+//! `cargo bootstrap --example echo`.
 
 use scf_bootstrap::{Context, Reply};
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: build the `echo` bootstrap for SCF (static musl, release profile), package it
+# The main job: build the `echo` bootstrap for SCF (static musl, `bootstrap` profile), package it
 # as the deploy zip, and invoke it locally through scf-local, printing the platform's result.
 #
 #   scripts/demo.sh ['<event JSON>']
@@ -8,12 +8,12 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 event=${1:-'{"key1": "test value 1", "key2": "test value 2"}'}
-echo "== building the echo bootstrap (x86_64-unknown-linux-musl, release)" >&2
-cargo build -q --release --target x86_64-unknown-linux-musl --example echo
+echo "== building the echo bootstrap (x86_64-unknown-linux-musl, bootstrap profile)" >&2
+cargo build -q --profile bootstrap --target x86_64-unknown-linux-musl --example echo
 echo "== building scf-local" >&2
 cargo build -q -p scf-local
 mkdir -p dist
 echo "== packaging dist/echo.zip" >&2
-target/debug/scf-local pack --bootstrap target/x86_64-unknown-linux-musl/release/examples/echo -o dist/echo.zip
+target/debug/scf-local pack --bootstrap target/x86_64-unknown-linux-musl/bootstrap/examples/echo -o dist/echo.zip
 echo "== invoking it through scf-local" >&2
 target/debug/scf-local invoke dist/echo.zip --event "$event" --pretty

@@ -96,7 +96,7 @@
 //!
 //! # Panics
 //!
-//! With `panic = "abort"` (the release profile), a panic during an invocation is posted to
+//! With `panic = "abort"` (the `bootstrap` profile), a panic during an invocation is posted to
 //! `/runtime/invocation/error` as `panicked at <file>:<line>:<col>: <message>` before the
 //! process aborts; the platform then starts a fresh instance for the next event. With
 //! `panic = "unwind"` the panic is caught, posted the same way, and the same instance serves

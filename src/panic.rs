@@ -1,6 +1,6 @@
 //! Reporting a handler's panic to `/runtime/invocation/error`.
 //!
-//! - `panic = "abort"` (the release profile): the hook runs before the abort. If an
+//! - `panic = "abort"` (the `bootstrap` profile): the hook runs before the abort. If an
 //!   invocation is in progress (on any thread), it posts `panicked at <file>:<line>:<col>:
 //!   <message>` over a new connection (after printing the usual panic message, so that it is
 //!   in the invocation's log), waits for the answer, and the process then aborts; the

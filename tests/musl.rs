@@ -1,4 +1,4 @@
-//! The deployable build: `x86_64-unknown-linux-musl`, release profile (`panic = "abort"`).
+//! The deployable build: `x86_64-unknown-linux-musl`, `bootstrap` profile (`panic = "abort"`).
 //! Builds the examples for musl (`common::musl_example`), checks the binary is static and
 //! within the size budget, runs 1000 warm invocations and checks peak RSS, and checks panic
 //! reporting under abort.
@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 
-/// Stable musl release `echo`, stripped: at most this many bytes (README, "Numbers").
+/// Stable musl `bootstrap`-profile `echo`, stripped: at most this many bytes (README, "Numbers").
 const SIZE_BUDGET: u64 = 420 * 1024;
 /// Peak RSS of `echo` after 1000 warm 1 KB invocations, in KB.
 const RSS_BUDGET_KB: u64 = 400;
@@ -43,7 +43,7 @@ fn static_and_within_size_budget() {
         size <= SIZE_BUDGET,
         "echo is {size} bytes, over the budget of {SIZE_BUDGET}"
     );
-    eprintln!("echo (stable, musl, release): {size} bytes");
+    eprintln!("echo (stable, musl, bootstrap profile): {size} bytes");
 }
 
 fn vm_hwm_kb(pid: u32) -> u64 {

@@ -6,7 +6,7 @@
 //! that binary, under Cargo's target directory (`target/tmp/rie-<version>/`); later runs use
 //! it as it is. Neither the wheel nor the binary is part of the repository.
 //!
-//! Each test starts RIE on loopback with the musl release build of an example as its
+//! Each test starts RIE on loopback with the musl `bootstrap`-profile build of an example as its
 //! bootstrap (`aws-lambda-rie-x86_64 --runtime-interface-emulator-address 127.0.0.1:P
 //! --runtime-api-address 127.0.0.1:Q <bootstrap>`); RIE starts the bootstrap with
 //! `AWS_LAMBDA_RUNTIME_API=127.0.0.1:Q` on the first invocation. The test invokes it with

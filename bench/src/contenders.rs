@@ -205,12 +205,21 @@ fn cargo(ws: &Workspace) -> Command {
 }
 
 fn build_ours(ws: &Workspace) -> (String, Result<Files, Outcome>) {
-    let how = format!("cargo build --release --target {MUSL} --example echo");
-    let result = run(cargo(ws).args(["build", "--release", "--target", MUSL, "--example", "echo"]))
-        .map(|()| {
-            let bin = ws.target.join(MUSL).join("release/examples/echo");
-            vec![("bootstrap", bin, true)]
-        });
+    let how =
+        format!("cargo bootstrap --example echo (cargo build --profile bootstrap --target {MUSL})");
+    let result = run(cargo(ws).args([
+        "build",
+        "--profile",
+        "bootstrap",
+        "--target",
+        MUSL,
+        "--example",
+        "echo",
+    ]))
+    .map(|()| {
+        let bin = ws.target.join(MUSL).join("bootstrap/examples/echo");
+        vec![("bootstrap", bin, true)]
+    });
     (how, result)
 }
 
@@ -224,7 +233,7 @@ fn build_ours_min(ws: &Workspace) -> (String, Result<Files, Outcome>) {
         run(cargo(ws).args(["+nightly", "min-size", "--example", "echo"]))?;
         Ok(vec![(
             "bootstrap",
-            dir.join(MUSL).join("release/examples/echo"),
+            dir.join(MUSL).join("bootstrap/examples/echo"),
             true,
         )])
     });

@@ -162,7 +162,7 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             "{bin} ({}) for {TARGET}, {}",
             project.package,
             match recipe {
-                Recipe::Release => "release profile of scf-bootstrap (opt-level s, LTO, static)",
+                Recipe::Release => "bootstrap profile of scf-bootstrap (opt-level s, LTO, static)",
                 Recipe::MinSize => "min-size (nightly, build-std, opt-level z, immediate abort)",
             }
         ),

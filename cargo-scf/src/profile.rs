@@ -7,7 +7,8 @@
 //! take precedence over the crate's own `[profile.release]` and leave its files untouched.
 //!
 //! **One source of truth.** These constants restate the repository's root `Cargo.toml`
-//! (`[profile.release]`) and `.cargo/config.toml` (`[target.x86_64-unknown-linux-musl]`
+//! (`[profile.bootstrap]`, which the repository's own bootstraps are built with; its
+//! `[profile.release]` is the tools' and unwinds) and `.cargo/config.toml` (`[target.x86_64-unknown-linux-musl]`
 //! `rustflags` and the `min-size` alias); a test reads those two files and fails when they
 //! and this module disagree.
 
@@ -15,8 +16,9 @@
 /// glibc.
 pub const TARGET: &str = "x86_64-unknown-linux-musl";
 
-/// `[profile.release]` of the root `Cargo.toml`, as `(key, value)`: each becomes
-/// `CARGO_PROFILE_RELEASE_<KEY>=<value>`.
+/// `[profile.bootstrap]` of the root `Cargo.toml` (without its `inherits`), as
+/// `(key, value)`: each becomes `CARGO_PROFILE_RELEASE_<KEY>=<value>` for the user's crate,
+/// whose release profile is the one `cargo scf build` builds with.
 pub const RELEASE_PROFILE: &[(&str, &str)] = &[
     ("OPT_LEVEL", "s"),
     ("LTO", "true"),
@@ -120,18 +122,30 @@ mod tests {
     }
 
     #[test]
-    fn release_profile_matches_the_root_cargo_toml() {
+    fn release_profile_matches_the_root_bootstrap_profile() {
         let Some(text) = repo_file("Cargo.toml") else {
             return; // Built outside the repository: nothing to compare with.
         };
-        let lines = section(&text, "[profile.release]");
+        let lines = section(&text, "[profile.bootstrap]");
+        assert!(
+            !lines.is_empty(),
+            "the root Cargo.toml has no [profile.bootstrap]"
+        );
         let mut keys: Vec<String> = Vec::new();
         for line in &lines {
             let (key, value) = line.split_once('=').expect("key = value");
             let key = key.trim().replace('-', "_").to_ascii_uppercase();
             let value = value.trim().trim_matches('"');
+            if key == "INHERITS" {
+                assert_eq!(value, "release", "profile.bootstrap inherits");
+                continue;
+            }
             let ours = RELEASE_PROFILE.iter().find(|(k, _)| *k == key);
-            assert_eq!(ours.map(|(_, v)| *v), Some(value), "profile.release {key}");
+            assert_eq!(
+                ours.map(|(_, v)| *v),
+                Some(value),
+                "profile.bootstrap {key}"
+            );
             keys.push(key);
         }
         for (k, _) in RELEASE_PROFILE {

@@ -18,7 +18,7 @@ use scf_local::{Dialect, FunctionConfig, Package, Pool, Status};
 const EVENT: &str = r#"{"key1": "test value 1", "key2": "test value 2"}"#;
 const BOUND: Duration = Duration::from_secs(60);
 
-/// Builds the runtime's `echo`, `faults` and `init` examples for musl (release, so panics
+/// Builds the runtime's `echo`, `faults` and `init` examples for musl (`bootstrap` profile, so panics
 /// abort as in a deployed bootstrap), once per test binary, into the target directory the
 /// other `scf-local` tests use. Returns the directory holding them.
 fn examples() -> &'static Path {
@@ -30,7 +30,7 @@ fn examples() -> &'static Path {
         let out = Command::new(cargo)
             .current_dir(&root)
             .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
+            .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl"])
             .args(["--example", "echo", "--example", "faults", "--example", "init"])
             .output()
             .unwrap();
@@ -39,7 +39,7 @@ fn examples() -> &'static Path {
             "building the examples for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        target_dir.join("x86_64-unknown-linux-musl/release/examples")
+        target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples")
     })
 }
 

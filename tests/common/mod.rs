@@ -304,7 +304,7 @@ pub fn example(name: &str) -> PathBuf {
     path
 }
 
-/// An example built for musl in release (`panic = "abort"`, as deployed). The examples are
+/// An example built for musl with the `bootstrap` profile (`panic = "abort"`, as deployed). The examples are
 /// built once per test binary, in a target directory of their own (the outer `cargo test` may
 /// hold the main one) shared by every test file that needs them.
 pub fn musl_example(name: &str) -> PathBuf {
@@ -315,7 +315,7 @@ pub fn musl_example(name: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--release", "--target", "x86_64-unknown-linux-musl"])
+            .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl"])
             .args(["--example", "echo", "--example", "faults", "--example", "json"])
             .env("CARGO_TARGET_DIR", &target)
             .output()
@@ -325,7 +325,7 @@ pub fn musl_example(name: &str) -> PathBuf {
             "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        target.join("x86_64-unknown-linux-musl/release/examples")
+        target.join("x86_64-unknown-linux-musl/bootstrap/examples")
     });
     dir.join(name)
 }

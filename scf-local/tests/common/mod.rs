@@ -214,7 +214,7 @@ pub fn echo_bootstrap() -> PathBuf {
             let out = Command::new(cargo)
                 .current_dir(&root)
                 .env("CARGO_TARGET_DIR", &target_dir)
-                .args(["build", "--release", "--target", "x86_64-unknown-linux-musl", "--example", "echo"])
+                .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl", "--example", "echo"])
                 .output()
                 .unwrap();
             assert!(
@@ -222,7 +222,7 @@ pub fn echo_bootstrap() -> PathBuf {
                 "building the echo example for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            target_dir.join("x86_64-unknown-linux-musl/release/examples/echo")
+            target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples/echo")
         })
         .clone()
 }
