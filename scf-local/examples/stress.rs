@@ -1,0 +1,444 @@
+//! Load on `scf-local run` and `scf-local serve`: sequential and concurrent invocations of
+//! the Rust `echo` bootstrap, every answer checked, with the emulator's RSS and descriptor
+//! count before and after (the figures of scf-local/README.md, "Under load and under attack").
+//!
+//! ```sh
+//! cargo build --release -p scf-local && cargo bootstrap --example echo
+//! cargo run --release -p scf-local --example stress             # [-- --quick]
+//! ```
+//!
+//! It runs `target/release/scf-local` (or `$SCF_LOCAL`) with the bootstrap
+//! `target/x86_64-unknown-linux-musl/bootstrap/examples/echo` (or `$ECHO_BOOTSTRAP`), on
+//! loopback ports the OS picks, and prints one Markdown table. It exits 1 if any answer was
+//! lost or wrong.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use scf_local::tc3::{self, Credential};
+use serde_json::Value;
+
+const SECRET_ID: &str = "AKIDstress";
+const SECRET_KEY: &str = "stress-key";
+
+/// A running scf-local, killed when dropped.
+struct Emulator {
+    child: Child,
+    addr: String,
+}
+
+impl Emulator {
+    fn start(bin: &Path, args: &[&str]) -> Emulator {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(rest) = line.split("http://").nth(1) {
+                        let _ = tx.send(rest.split('/').next().unwrap_or("").to_owned());
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("scf-local did not print its address");
+        Emulator { child, addr }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // SIGTERM: the emulator stops its instances and removes its directories.
+        // SAFETY: kill has no memory preconditions; the pid is our unreaped child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// `VmRSS` and `VmHWM` of `pid`, in KB.
+fn rss_kb(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Open descriptors of `pid`.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Processes whose parent is `pid`.
+fn children(pid: u32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(pid)
+        })
+        .count()
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    stream: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).ok();
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        Conn {
+            stream: BufReader::new(stream),
+            host: addr.to_owned(),
+        }
+    }
+
+    /// Sends one request and reads its answer: (status, body).
+    fn call(&mut self, path: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+        let mut head = format!("POST {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
+        for (k, v) in headers {
+            if !k.eq_ignore_ascii_case("host") {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let s = self.stream.get_mut();
+        s.write_all(head.as_bytes()).expect("write head");
+        s.write_all(body).expect("write body");
+        let mut status = 0;
+        let mut length = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).expect("read head");
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some(rest) = l.strip_prefix("HTTP/1.1 ") {
+                status = rest[..3].parse().unwrap_or(0);
+            } else if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut out = vec![0; length];
+        self.stream.read_exact(&mut out).expect("read body");
+        (status, out)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A signed TencentCloud API call on `conn`; the `Response` object.
+fn api(conn: &mut Conn, action: &str, params: &Value) -> Value {
+    let body = params.to_string();
+    let cred = Credential::new(SECRET_ID, SECRET_KEY);
+    let headers = tc3::api_headers(
+        &cred,
+        "scf",
+        &conn.host,
+        action,
+        "2018-04-16",
+        Some("ap-guangzhou"),
+        now(),
+        body.as_bytes(),
+    );
+    let (status, answer) = conn.call("/", &headers, body.as_bytes());
+    assert_eq!(status, 200, "{action}: HTTP {status}");
+    let v: Value = serde_json::from_slice(&answer).expect("JSON answer");
+    v["Response"].clone()
+}
+
+/// Samples the peak RSS of `pid` while alive.
+struct Sampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Sampler {
+    fn start(pid: u32) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (s, p) = (stop.clone(), peak.clone());
+        let thread = thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(rss_kb(pid).0, Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(10));
+            }
+        });
+        Sampler {
+            stop,
+            peak,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+/// One row of the table.
+struct Row {
+    what: String,
+    ok: u64,
+    total: u64,
+    secs: f64,
+    rss_before: u64,
+    rss_peak: u64,
+    rss_after: u64,
+    fds_before: usize,
+    fds_after: usize,
+}
+
+impl Row {
+    fn print(&self) {
+        println!(
+            "| {} | {}/{} | {:.0}/s | {} | {} | {} | {} → {} |",
+            self.what,
+            self.ok,
+            self.total,
+            self.total as f64 / self.secs,
+            self.rss_before,
+            self.rss_peak,
+            self.rss_after,
+            self.fds_before,
+            self.fds_after
+        );
+    }
+}
+
+/// Runs `threads` × `each` calls of `one` (given the thread's connection and a counter) and
+/// measures the emulator meanwhile.
+fn measure<C>(
+    what: &str,
+    pid: u32,
+    threads: usize,
+    each: u64,
+    open: impl Fn() -> C + Sync,
+    one: impl Fn(&mut C, u64) -> bool + Sync,
+) -> Row {
+    let (rss_before, _) = rss_kb(pid);
+    let fds_before = fds(pid);
+    let sampler = Sampler::start(pid);
+    let ok = AtomicU64::new(0);
+    let started = Instant::now();
+    thread::scope(|s| {
+        for t in 0..threads {
+            let (ok, open, one) = (&ok, &open, &one);
+            s.spawn(move || {
+                let mut conn = open();
+                for i in 0..each {
+                    if one(&mut conn, t as u64 * each + i) {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let rss_peak = sampler.finish();
+    Row {
+        what: what.to_owned(),
+        ok: ok.load(Ordering::Relaxed),
+        total: threads as u64 * each,
+        secs,
+        rss_before,
+        rss_peak,
+        rss_after: rss_kb(pid).0,
+        fds_before,
+        fds_after: fds(pid),
+    }
+}
+
+fn echoed(ret_msg: &str, event: &str) -> bool {
+    ret_msg == format!("Echoing request: '{event}'")
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = std::env::var_os("SCF_LOCAL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/release/scf-local"));
+    let echo = std::env::var_os("ECHO_BOOTSTRAP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/x86_64-unknown-linux-musl/bootstrap/examples/echo"));
+    for (path, how) in [
+        (&bin, "cargo build --release -p scf-local"),
+        (&echo, "cargo bootstrap --example echo"),
+    ] {
+        if !path.exists() {
+            eprintln!("stress: {} is missing: run `{how}`", path.display());
+            std::process::exit(2);
+        }
+    }
+    let work = tempfile::tempdir().expect("temporary directory");
+    let code = work.path().join("code");
+    std::fs::create_dir(&code).unwrap();
+    std::fs::copy(&echo, code.join("bootstrap")).unwrap();
+    let zip = work.path().join("echo.zip");
+    scf_local::package::pack(&echo, &[], &zip).expect("pack");
+    let (seq, conc) = if quick { (200, 50) } else { (5000, 1000) };
+
+    println!("| workload | answered right | rate | RSS before (KB) | RSS peak (KB) | RSS after (KB) | descriptors |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    let mut lost = 0;
+
+    // `run`: POST /invoke, the `Result` JSON.
+    {
+        let code = code.to_str().unwrap();
+        let run = Emulator::start(&bin, &["run", code, "--port", "0", "--max-instances", "8"]);
+        let invoke = |conn: &mut Conn, i: u64| {
+            let event = format!("{{\"n\":{i}}}");
+            let (status, body) = conn.call("/invoke", &[], event.as_bytes());
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            status == 200 && echoed(v["Result"]["RetMsg"].as_str().unwrap_or(""), &event)
+        };
+        let open = || Conn::open(&run.addr);
+        for row in [
+            measure("`run`, sequential", run.pid(), 1, seq, open, invoke),
+            measure("`run`, 8 at once", run.pid(), 8, conc, open, invoke),
+        ] {
+            lost += row.total - row.ok;
+            row.print();
+        }
+        println!(
+            "| `run`: instances warm after | {} | | | | | |",
+            children(run.pid())
+        );
+    }
+
+    // `serve`: CreateFunction, then Invoke (RequestResponse), signed.
+    {
+        let state = work.path().join("state");
+        let state = state.to_str().unwrap();
+        let serve = Emulator::start(
+            &bin,
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+                state,
+                "--secret-id",
+                SECRET_ID,
+                "--secret-key",
+                SECRET_KEY,
+            ],
+        );
+        let mut conn = Conn::open(&serve.addr);
+        let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&zip).unwrap());
+        let created = api(
+            &mut conn,
+            "CreateFunction",
+            &serde_json::json!({
+                "FunctionName": "echo", "Runtime": "CustomRuntime", "Handler": "index.main",
+                "Code": {"ZipFile": zip}, "InstallDependency": "FALSE",
+            }),
+        );
+        assert!(created.get("Error").is_none(), "CreateFunction: {created}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while api(
+            &mut conn,
+            "GetFunction",
+            &serde_json::json!({"FunctionName": "echo"}),
+        )["Status"]
+            != "Active"
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the function did not become Active"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        let invoke = |conn: &mut Conn, i: u64| {
+            let event = format!("{{\"n\":{i}}}");
+            let r = api(
+                conn,
+                "Invoke",
+                &serde_json::json!({"FunctionName": "echo", "ClientContext": event}),
+            );
+            r["Result"]["InvokeResult"] == 0
+                && echoed(r["Result"]["RetMsg"].as_str().unwrap_or(""), &event)
+        };
+        let open = || Conn::open(&serve.addr);
+        let (seq, conc) = (seq / 5, conc / 5);
+        for row in [
+            measure("`serve`, sequential", serve.pid(), 1, seq, open, invoke),
+            measure("`serve`, 8 at once", serve.pid(), 8, conc, open, invoke),
+        ] {
+            lost += row.total - row.ok;
+            row.print();
+        }
+        // Logs are written after the answer: wait (a bounded time) until every one is there.
+        let invoked = seq + 8 * conc;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let logged = loop {
+            let logs = api(
+                &mut conn,
+                "GetFunctionLogs",
+                &serde_json::json!({"FunctionName": "echo", "Limit": 1}),
+            );
+            let count = logs["TotalCount"].as_u64().unwrap_or(0);
+            if count >= invoked || Instant::now() >= deadline {
+                break count;
+            }
+            thread::sleep(Duration::from_millis(100));
+        };
+        lost += invoked.saturating_sub(logged);
+        println!("| `serve`: invocations in GetFunctionLogs | {logged}/{invoked} | | | | | |");
+    }
+    if lost > 0 {
+        eprintln!("stress: {lost} answers lost or wrong");
+        std::process::exit(1);
+    }
+}
