@@ -593,3 +593,46 @@ fn too_large(size: u64, limit: usize, what: &str) -> ApiError {
         format!("{what} is over the limit of {limit} bytes ({size} bytes or more)"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_under_no_auth() {
+        let loopback: SocketAddr = "127.0.0.1:9100".parse().unwrap();
+        let network: SocketAddr = "0.0.0.0:9100".parse().unwrap();
+        let on_80: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        // (Host, listening on, accepted)
+        let table = [
+            ("127.0.0.1:9100", loopback, true),
+            ("localhost:9100", loopback, true),
+            ("LOCALHOST:9100", loopback, true),
+            ("[::1]:9100", loopback, true),
+            ("127.1.2.3:9100", loopback, true),
+            ("127.0.0.1:9101", loopback, false),
+            ("127.0.0.1", loopback, false),
+            ("127.0.0.1", on_80, true),
+            ("localhost", on_80, true),
+            ("evil.example:9100", loopback, false),
+            ("localhost.evil.example:9100", loopback, false),
+            ("10.0.0.5:9100", loopback, false),
+            ("10.0.0.5:9100", network, true),
+            ("evil.example:9100", network, false),
+            ("[::1]", loopback, false),
+            ("[::1]x", loopback, false),
+            ("[::1:9100", loopback, false),
+            ("[127.0.0.1]:9100", loopback, false),
+            ("::1:9100", loopback, false),
+            ("", loopback, false),
+            (":9100", loopback, false),
+        ];
+        for (host, local, accepted) in table {
+            assert_eq!(
+                host_names_server(host, local),
+                accepted,
+                "{host} on {local}"
+            );
+        }
+    }
+}
