@@ -38,6 +38,22 @@ fn unsigned(action: &str, content_type: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// Creates the function `name` whose `bootstrap` is `script`.
+fn create(serve: &Serve, name: &str, script: &str) {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).unwrap();
+    zip.write_all(script.as_bytes()).unwrap();
+    let zip = zip.finish().unwrap().into_inner();
+    let code = base64::engine::general_purpose::STANDARD.encode(zip);
+    let r = serve.call(
+        "CreateFunction",
+        &json!({"FunctionName": name, "Code": {"ZipFile": code}, "Runtime": "CustomRuntime",
+                "Timeout": 10, "InitTimeout": 10}),
+    );
+    assert_eq!(error_code(&r), None, "{r}");
+}
+
 /// Sends `body` from `ATTACKERS` connections at once; returns each one's `Response`.
 fn attack(addr: &str, headers: &[(String, String)], body: Vec<u8>) -> Vec<Value> {
     let body = Arc::new(body);
@@ -173,6 +189,57 @@ fn bodies_in_flight_are_capped_without_a_signature_check() {
     assert!(answered > 0);
     // The default room is 32 MB of bodies; the rest is the allocator's slack.
     assert!(grown < 96, "peak RSS grew by {grown} MB");
+}
+
+#[test]
+fn a_body_without_room_waits_then_is_refused() {
+    let scratch = Scratch::new();
+    let serve = Serve::start(
+        &scratch.path().join("state"),
+        &[
+            "--max-request-size",
+            "100000",
+            "--max-bodies-in-flight",
+            "100000",
+            "--body-timeout",
+            "1",
+        ],
+    );
+    // An Invoke holds its body's room until it is answered, five seconds on.
+    create(
+        &serve,
+        "slow",
+        "#!/bin/bash\n\
+         api=\"http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime\"\n\
+         curl -s -d ' ' -X POST \"$api/init/ready\" >/dev/null\n\
+         while true; do\n\
+         \x20 curl -sS \"$api/invocation/next\" >/dev/null\n\
+         \x20 sleep 5\n\
+         \x20 curl -s -X POST \"$api/invocation/response\" -d done >/dev/null\n\
+         done\n",
+    );
+    let (addr, event) = (serve.addr.clone(), json!({"Padding": "x".repeat(90_000)}));
+    let slow = std::thread::spawn(move || {
+        let body = json!({"FunctionName": "slow", "ClientContext": event.to_string()}).to_string();
+        call(&addr, "Invoke", body.as_bytes())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let body = format!("{{\"Padding\": \"{}\"}}", "x".repeat(20_000));
+    let r = response(
+        exchange(
+            &serve.addr,
+            "POST",
+            "/",
+            &signed_headers(&serve.addr, "ListFunctions", body.as_bytes(), now()),
+            body.as_bytes(),
+        )
+        .unwrap(),
+    );
+    assert_error(&r, "RequestLimitExceeded");
+    let r = slow.join().unwrap();
+    assert_eq!(r["Result"]["RetMsg"], "done", "{r}");
+    // The room came back.
+    assert_eq!(serve.call("ListFunctions", &json!({}))["TotalCount"], 1);
 }
 
 #[test]
@@ -344,18 +411,7 @@ fn function_logs_are_bounded() {
          \x20 head -c 100000 /dev/zero | tr '\\0' x \
               | curl -s -X POST \"$api/invocation/response\" --data-binary @- >/dev/null\n\
          done\n";
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", options).unwrap();
-    zip.write_all(script.as_bytes()).unwrap();
-    let zip = zip.finish().unwrap().into_inner();
-    let code = base64::engine::general_purpose::STANDARD.encode(zip);
-    let r = serve.call(
-        "CreateFunction",
-        &json!({"FunctionName": "big", "Code": {"ZipFile": code}, "Runtime": "CustomRuntime",
-                "Timeout": 10, "InitTimeout": 10}),
-    );
-    assert_eq!(error_code(&r), None, "{r}");
+    create(&serve, "big", script);
     let r = serve.call("Invoke", &json!({"FunctionName": "big"}));
     assert_eq!(
         r["Result"]["RetMsg"].as_str().map(str::len),
