@@ -411,20 +411,21 @@ impl Server {
         content_length: Option<u64>,
         deadline: Instant,
     ) -> Result<Body, ApiError> {
+        let limit = self.options.request_limit;
+        let mut room: Option<OwnedSemaphorePermit> = None;
+        let mut bytes = BytesMut::new();
+        if let Some(n) = content_length.filter(|&n| n > 0 && slot.is_some()) {
+            // Within `limit`, checked by the caller. Without room the body stays unread in
+            // `slot`, for the caller to discard.
+            self.take_room(&mut room, n as usize, deadline).await?;
+            bytes.reserve(n as usize);
+        }
         let Some(mut body) = slot.take() else {
             return Ok(Body {
                 bytes: Bytes::new(),
                 _room: None,
             });
         };
-        let limit = self.options.request_limit;
-        let mut room: Option<OwnedSemaphorePermit> = None;
-        let mut bytes = BytesMut::new();
-        if let Some(n) = content_length.filter(|&n| n > 0) {
-            // Within `limit`, checked by the caller.
-            self.take_room(&mut room, n as usize, deadline).await?;
-            bytes.reserve(n as usize);
-        }
         loop {
             let frame = match timeout_at(deadline, body.frame()).await {
                 Err(_) => {
