@@ -205,7 +205,7 @@ fn a_body_without_room_waits_then_is_refused() {
             "1",
         ],
     );
-    // An Invoke holds its body's room until it is answered, five seconds on.
+    // An Invoke holds its body's room until it is answered, six seconds on.
     create(
         &serve,
         "slow",
@@ -214,7 +214,7 @@ fn a_body_without_room_waits_then_is_refused() {
          curl -s -d ' ' -X POST \"$api/init/ready\" >/dev/null\n\
          while true; do\n\
          \x20 curl -sS \"$api/invocation/next\" >/dev/null\n\
-         \x20 sleep 5\n\
+         \x20 sleep 6\n\
          \x20 curl -s -X POST \"$api/invocation/response\" -d done >/dev/null\n\
          done\n",
     );
@@ -223,7 +223,8 @@ fn a_body_without_room_waits_then_is_refused() {
         let body = json!({"FunctionName": "slow", "ClientContext": event.to_string()}).to_string();
         call(&addr, "Invoke", body.as_bytes())
     });
-    std::thread::sleep(Duration::from_secs(1));
+    // Time enough for the Invoke to take its room on a busy machine.
+    std::thread::sleep(Duration::from_secs(2));
     let body = format!("{{\"Padding\": \"{}\"}}", "x".repeat(20_000));
     let r = response(
         exchange(
