@@ -199,9 +199,14 @@ pub struct ServeArgs {
     /// The SecretKey requests must be signed with (default: $TENCENTCLOUD_SECRETKEY).
     #[arg(long)]
     pub secret_key: Option<String>,
-    /// Accept requests without checking their signature.
+    /// Accept requests without checking their signature (on a loopback address only, and
+    /// only for a Host of localhost or a loopback IP with the server's port).
     #[arg(long)]
     pub no_auth: bool,
+    /// With --no-auth, listen on a non-loopback address anyway: anyone who can reach it can
+    /// create and run code as you.
+    #[arg(long, requires = "no_auth")]
+    pub no_auth_on_network_unsafe: bool,
     /// Most instances of one function at once; synchronous calls beyond get 432.
     #[arg(long, default_value_t = 8)]
     pub max_instances: usize,
@@ -220,6 +225,21 @@ pub struct ServeArgs {
     /// Write each invocation's log to stderr.
     #[arg(long)]
     pub print_logs: bool,
+    /// Most API connections held at once; one more is closed at once.
+    #[arg(long, default_value_t = crate::serve::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a request head may take to arrive (also the idle time of a keep-alive
+    /// connection).
+    #[arg(long, default_value_t = crate::serve::HEAD_TIMEOUT.as_secs_f64())]
+    pub head_timeout: f64,
+    /// Seconds a request body may take to arrive, a wait for room among the bodies in
+    /// flight included.
+    #[arg(long, default_value_t = crate::serve::BODY_TIMEOUT.as_secs_f64())]
+    pub body_timeout: f64,
+    /// Bytes of request bodies held at once over all connections (at least
+    /// --max-request-size); beyond, a request waits, then gets RequestLimitExceeded.
+    #[arg(long, default_value_t = crate::serve::BODIES_IN_FLIGHT)]
+    pub max_bodies_in_flight: usize,
 }
 
 /// Bad input: reported as one line, exit status 2.
@@ -544,6 +564,18 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
     if args.max_instances == 0 {
         return Err(Fatal("--max-instances must be at least 1".to_owned()));
     }
+    if args.max_connections == 0 {
+        return Err(Fatal("--max-connections must be at least 1".to_owned()));
+    }
+    if args.no_auth && !args.listen.ip().is_loopback() && !args.no_auth_on_network_unsafe {
+        return Err(Fatal(format!(
+            "--no-auth serves anyone who can connect: it listens on a loopback address only \
+             (such as --listen 127.0.0.1:{port}), not {}; to serve the network unsigned \
+             anyway, add --no-auth-on-network-unsafe",
+            args.listen,
+            port = args.listen.port()
+        )));
+    }
     let mut options = ServeOptions::new(args.state_dir.clone());
     options.credentials = credentials;
     options.no_auth = args.no_auth;
@@ -555,6 +587,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
     options.request_limit = args.max_request_size;
     options.default_region = args.region.clone();
     options.print_logs = args.print_logs;
+    options.max_connections = args.max_connections;
+    options.head_timeout = seconds("--head-timeout", args.head_timeout)?;
+    options.body_timeout = seconds("--body-timeout", args.body_timeout)?;
+    if options.head_timeout.is_zero() || options.body_timeout.is_zero() {
+        return Err(Fatal(
+            "--head-timeout and --body-timeout must be more than 0".to_owned(),
+        ));
+    }
+    options.bodies_in_flight = args.max_bodies_in_flight;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -572,7 +613,11 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
             crate::serve::VERSION,
             server.registry().len(),
             args.state_dir.display(),
-            if args.no_auth { ", no signature check" } else { "" },
+            match (args.no_auth, args.no_auth_on_network_unsafe) {
+                (false, _) => "",
+                (true, false) => ", no signature check",
+                (true, true) => ", no signature check, UNSAFE: open to the network",
+            },
         );
         server.serve(listener, interrupted()).await;
         Ok::<_, Fatal>(())

@@ -878,6 +878,28 @@ impl Server {
 // ---------------------------------------------------------------------------------------
 // Logs.
 
+/// `GetFunctionLogs`' bound on `Offset + Limit`, as the platform documents it.
+pub const MAX_LOG_ROWS: i64 = 10_000;
+
+/// The most bytes of `Data` in one `GetFunctionLogs` answer: rows past it are left for the
+/// next page (`TotalCount` still counts them). A stored row is at most about 9 KB of text,
+/// which JSON escapes may make six times larger, so this keeps at least 70 rows a page.
+pub const LOGS_ANSWER_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Counts the bytes written to it, keeping none.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 async fn get_function_logs(server: &Arc<Server>, p: Params) -> Result<Reply, ApiError> {
     let namespace = namespace(&p)?;
     let function_name = p.str("FunctionName")?.filter(|n| !n.is_empty());
@@ -887,7 +909,12 @@ async fn get_function_logs(server: &Arc<Server>, p: Params) -> Result<Reply, Api
     qualifier(&p, "$LATEST")?;
     let offset = p.int("Offset")?.unwrap_or(0);
     let limit = p.int("Limit")?.unwrap_or(20);
-    if offset < 0 || limit < 0 || offset + limit > 10_000 {
+    if offset < 0
+        || limit < 0
+        || offset
+            .checked_add(limit)
+            .is_none_or(|end| end > MAX_LOG_ROWS)
+    {
         return Err(ApiError::new(
             "InvalidParameterValue.Limit",
             "Offset and Limit must be 0 or more, with Offset + Limit at most 10000",
@@ -967,31 +994,40 @@ async fn get_function_logs(server: &Arc<Server>, p: Params) -> Result<Reply, Api
         ascending,
         offset: offset as u64,
         limit: limit as u64,
+        // The text of a row is never more than its JSON: no row the answer keeps is cut.
+        max_bytes: Some(LOGS_ANSWER_LIMIT),
     };
     let store = server.registry.store().clone();
     let (total, logs) = tokio::task::spawn_blocking(move || store.invocations(&query))
         .await
         .map_err(ApiError::internal)??;
-    let data: Vec<Value> = logs
-        .iter()
-        .map(|l| {
-            json!({
-                "FunctionName": l.function_name,
-                "RetMsg": l.ret_msg,
-                "RequestId": l.request_id,
-                "StartTime": datetime(l.start_ms / 1000),
-                "RetCode": l.ret_code,
-                "InvokeFinished": i64::from(l.finished),
-                "Duration": l.duration,
-                "BillDuration": l.bill_duration,
-                "MemUsage": l.mem_usage,
-                "Log": l.log,
-                "Level": if l.finished && l.ret_code != 0 { "ERROR" } else { "INFO" },
-                "Source": l.invocation_type,
-                "RetryNum": 0,
-            })
+    let mut bytes = 0usize;
+    let mut data: Vec<Value> = Vec::new();
+    for row in logs.iter().map(|l| {
+        json!({
+            "FunctionName": l.function_name,
+            "RetMsg": l.ret_msg,
+            "RequestId": l.request_id,
+            "StartTime": datetime(l.start_ms / 1000),
+            "RetCode": l.ret_code,
+            "InvokeFinished": i64::from(l.finished),
+            "Duration": l.duration,
+            "BillDuration": l.bill_duration,
+            "MemUsage": l.mem_usage,
+            "Log": l.log,
+            "Level": if l.finished && l.ret_code != 0 { "ERROR" } else { "INFO" },
+            "Source": l.invocation_type,
+            "RetryNum": 0,
         })
-        .collect();
+    }) {
+        let mut count = ByteCount(0);
+        serde_json::to_writer(&mut count, &row).map_err(ApiError::internal)?;
+        bytes = bytes.saturating_add(count.0);
+        if bytes > LOGS_ANSWER_LIMIT && !data.is_empty() {
+            break;
+        }
+        data.push(row);
+    }
     Ok(Reply::of(json!({"TotalCount": total, "Data": data})))
 }
 

@@ -13,6 +13,17 @@
 //!   (`{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`): the SDKs read the code
 //!   from the body, and treat any other status as a network failure.
 //!
+//! A request is bounded before its body is read: the head within `head_timeout` and 64 KB
+//! (also the idle time of a keep-alive connection), at most `max_connections` at once; then,
+//! with no body byte read, the `Content-Length` within `request_limit`, the `Host` (under
+//! `--no-auth`: `localhost` or an IP address with the server's port, so a page in a browser
+//! cannot reach the API through DNS rebinding), and the signature's head
+//! ([`crate::tc3::check_head`]: well-formed, a known `SecretId`, a timestamp in the window).
+//! The body is then read within `body_timeout`, holding room among `bodies_in_flight` bytes
+//! shared by every connection until the answer is built (`RequestLimitExceeded` when no room
+//! comes in time). A body refused unread is read and thrown away in the background, at most
+//! twice `request_limit` within `body_timeout`, so the client can read the answer.
+//!
 //! | file | concern |
 //! |---|---|
 //! | `mod.rs` | HTTP: size caps, headers, signature, parameters, the envelope |
@@ -29,16 +40,20 @@ pub mod params;
 pub mod store;
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{timeout_at, Instant};
 
 use crate::pool::new_request_id;
 use crate::tc3::{self, Credential};
@@ -59,6 +74,22 @@ pub const REQUEST_LIMIT: usize = 10 * 1024 * 1024;
 /// The platform's cap on a GET request's query: 32 KB.
 pub const QUERY_LIMIT: usize = 32 * 1024;
 
+/// Default of [`ServeOptions::max_connections`].
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Default of [`ServeOptions::head_timeout`]: 30 s.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default of [`ServeOptions::body_timeout`]: 60 s, 10 MB at 170 KB/s.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default of [`ServeOptions::bodies_in_flight`]: 32 MB, three bodies of the platform's
+/// largest size.
+pub const BODIES_IN_FLIGHT: usize = 32 * 1024 * 1024;
+
+/// The largest request head, bytes: twice [`QUERY_LIMIT`], so a GET at the limit fits.
+const MAX_HEAD_BYTES: usize = 2 * QUERY_LIMIT;
+
 /// How `serve` runs.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
@@ -76,6 +107,20 @@ pub struct ServeOptions {
     pub default_region: String,
     /// Write each invocation's log to stderr.
     pub print_logs: bool,
+    /// Connections held at once; one more is accepted and closed at once.
+    pub max_connections: usize,
+    /// How long a request head may take to arrive, which is also how long a keep-alive
+    /// connection may sit idle.
+    pub head_timeout: Duration,
+    /// How long a request body may take to arrive in all, counted from the end of its head
+    /// (a wait for room among [`bodies_in_flight`](Self::bodies_in_flight) included).
+    pub body_timeout: Duration,
+    /// Bytes of request bodies held at once, over all connections, from the start of their
+    /// reading to the end of their answer (at least `request_limit`).
+    pub bodies_in_flight: usize,
+    /// A fault for tests: the action of this name panics.
+    #[doc(hidden)]
+    pub panic_on_action: Option<String>,
 }
 
 impl ServeOptions {
@@ -90,6 +135,11 @@ impl ServeOptions {
             request_limit: REQUEST_LIMIT,
             default_region: "ap-guangzhou".to_owned(),
             print_logs: false,
+            max_connections: MAX_CONNECTIONS,
+            head_timeout: HEAD_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            bodies_in_flight: BODIES_IN_FLIGHT,
+            panic_on_action: None,
         }
     }
 }
@@ -98,6 +148,15 @@ impl ServeOptions {
 pub struct Server {
     options: ServeOptions,
     registry: Registry,
+    /// Room for request bodies, one permit a byte ([`ServeOptions::bodies_in_flight`]).
+    bodies: Arc<Semaphore>,
+}
+
+/// A request body read within the server's bounds, holding its room among the bodies in
+/// flight until dropped.
+struct Body {
+    bytes: Bytes,
+    _room: Option<OwnedSemaphorePermit>,
 }
 
 /// Now, Unix seconds.
@@ -119,10 +178,21 @@ pub fn now_ms() -> u64 {
 impl Server {
     /// Opens the state directory and loads its functions. Must be called within a tokio
     /// runtime only when invoked later (pools are built on first use).
-    pub fn open(options: ServeOptions) -> Result<Arc<Server>, ApiError> {
+    pub fn open(mut options: ServeOptions) -> Result<Arc<Server>, ApiError> {
+        // One body is counted in permits of a u32; a budget smaller than one body would
+        // never admit it.
+        options.request_limit = options.request_limit.min(u32::MAX as usize);
+        options.bodies_in_flight = options
+            .bodies_in_flight
+            .clamp(options.request_limit, Semaphore::MAX_PERMITS);
         let store = Arc::new(Store::open(&options.state_dir)?);
         let registry = Registry::open(store, options.pools.clone())?;
-        Ok(Arc::new(Server { options, registry }))
+        let bodies = Arc::new(Semaphore::new(options.bodies_in_flight));
+        Ok(Arc::new(Server {
+            options,
+            registry,
+            bodies,
+        }))
     }
 
     /// The functions.
@@ -137,19 +207,39 @@ impl Server {
 
     /// Serves the API on `listener` until `shutdown` completes, then stops every instance.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let local = listener
+            .local_addr()
+            .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        let limits = crate::http_server::Limits {
+            max_connections: self.options.max_connections,
+            head_timeout: self.options.head_timeout,
+            max_head_bytes: MAX_HEAD_BYTES,
+        };
         let server = self.clone();
-        crate::http_server::serve_until(listener, Default::default(), None, shutdown, move |req| {
-            server.clone().handle(req)
+        crate::http_server::serve_until(listener, limits, None, shutdown, move |req| {
+            server.clone().handle(req, local)
         })
         .await;
         self.registry.shutdown().await;
     }
 
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        local: SocketAddr,
+    ) -> Response<Full<Bytes>> {
         let fallback_id = new_request_id();
         // Each call runs in its own task: a panic becomes InternalError, not a dropped
         // connection, and a client hanging up does not cancel a half-done write.
-        let task = tokio::spawn(async move { self.call(req).await });
+        let task = tokio::spawn(async move {
+            let (parts, body) = req.into_parts();
+            let mut body = Some(body);
+            let reply = self.call(&parts, &mut body, local).await;
+            if let Some(unread) = body {
+                self.discard(unread, &parts.headers);
+            }
+            reply
+        });
         let body = match task.await {
             Ok(Ok(reply)) => {
                 let id = reply.request_id.unwrap_or(fallback_id);
@@ -170,12 +260,21 @@ impl Server {
         res
     }
 
-    async fn call(self: &Arc<Self>, req: Request<Incoming>) -> Result<actions::Reply, ApiError> {
-        let (parts, body) = req.into_parts();
+    /// Answers one request. Everything that needs no body is checked before `body` is taken.
+    async fn call(
+        self: &Arc<Self>,
+        parts: &Parts,
+        body: &mut Option<Incoming>,
+        local: SocketAddr,
+    ) -> Result<actions::Reply, ApiError> {
+        let deadline = Instant::now() + self.options.body_timeout;
+        if self.options.no_auth {
+            check_host(&parts.headers, local)?;
+        }
         if parts.uri.path() != "/" {
             return Err(ApiError::new(
                 "InvalidAction",
-                format!("the API is at /, not {}", parts.uri.path()),
+                format!("the API is at /, not {}", shown(parts.uri.path())),
             ));
         }
         let get = match parts.method {
@@ -184,27 +283,23 @@ impl Server {
             ref m => {
                 return Err(ApiError::new(
                     "UnsupportedProtocol",
-                    format!("the API takes GET and POST, not {m}"),
+                    format!("the API takes GET and POST, not {}", shown(m.as_str())),
                 ))
             }
         };
         let query = parts.uri.query().unwrap_or("");
         if get && query.len() > QUERY_LIMIT {
-            return Err(too_large(query.len(), QUERY_LIMIT, "a GET query"));
+            return Err(too_large(query.len() as u64, QUERY_LIMIT, "a GET query"));
         }
         let limit = self.options.request_limit;
-        let body = match Limited::new(body, limit).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(too_large(limit + 1, limit, "the request body"))
-            }
-            Err(e) => {
-                return Err(ApiError::new(
-                    "InvalidParameter",
-                    format!("cannot read the request body: {e}"),
-                ))
-            }
-        };
+        // hyper has checked that a Content-Length is one number.
+        let content_length: Option<u64> = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+        if let Some(n) = content_length.filter(|&n| n > limit as u64) {
+            return Err(too_large(n, limit, "the request body"));
+        }
         let headers: Vec<(&str, &str)> = parts
             .headers
             .iter()
@@ -217,11 +312,25 @@ impl Server {
                 .map(|(_, v)| v.trim())
                 .filter(|v| !v.is_empty())
         };
+        let content_type = header("content-type").unwrap_or("").to_ascii_lowercase();
+        let form = content_type.starts_with("application/x-www-form-urlencoded");
         let Some(action) = header("x-tc-action") else {
             // The SDKs' legacy signature (signMethod HmacSHA1/HmacSHA256) puts Action and
-            // Signature among the parameters instead.
-            let form = if get { query.as_bytes() } else { &body[..] };
-            let legacy = |p: &[u8]| form.windows(p.len()).any(|w| w == p);
+            // Signature among the parameters instead: looked for in a query, or in a form
+            // body as small as a query may be.
+            let small_form =
+                !get && form && content_length.is_some_and(|n| n <= QUERY_LIMIT as u64);
+            let read = if small_form {
+                Some(self.read_body(body, content_length, deadline).await?)
+            } else {
+                None
+            };
+            let params: &[u8] = match &read {
+                Some(b) => &b.bytes,
+                None if get => query.as_bytes(),
+                None => b"",
+            };
+            let legacy = |p: &[u8]| params.windows(p.len()).any(|w| w == p);
             if legacy(b"SignatureMethod=") && legacy(b"Signature=") {
                 return Err(ApiError::new(
                     "AuthFailure.SignatureFailure",
@@ -235,9 +344,20 @@ impl Server {
         if version != VERSION {
             return Err(ApiError::new(
                 "NoSuchVersion",
-                format!("scf has no API version {version} here: use {VERSION}"),
+                format!(
+                    "scf has no API version {} here: use {VERSION}",
+                    shown(version)
+                ),
             ));
         }
+        let keys = &self.options.credentials;
+        if !self.options.no_auth {
+            tc3::check_head(&headers, SERVICE, now_secs(), |id| {
+                keys.iter().any(|c| c.secret_id == id)
+            })
+            .map_err(|e| ApiError::new(e.code(), e.message()))?;
+        }
+        let body = self.read_body(body, content_length, deadline).await?;
         if !self.options.no_auth {
             let signed = tc3::Request {
                 method: parts.method.as_str(),
@@ -245,9 +365,8 @@ impl Server {
                 // POST signs an empty query; GET its query as sent.
                 query: if get { query } else { "" },
                 headers: &headers,
-                payload: &body,
+                payload: &body.bytes,
             };
-            let keys = &self.options.credentials;
             tc3::verify(&signed, SERVICE, now_secs(), |id| {
                 keys.iter()
                     .find(|c| c.secret_id == id)
@@ -255,29 +374,266 @@ impl Server {
             })
             .map_err(|e| ApiError::new(e.code(), e.message()))?;
         }
-        let content_type = header("content-type").unwrap_or("").to_ascii_lowercase();
         let params = if get {
             Params::from_form(query)?
         } else if content_type.starts_with("application/json") {
-            Params::from_json(&body)?
-        } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            let text = std::str::from_utf8(&body)
+            Params::from_json(&body.bytes)?
+        } else if form {
+            let text = std::str::from_utf8(&body.bytes)
                 .map_err(|_| ApiError::new("InvalidParameter", "parameters must be UTF-8"))?;
             Params::from_form(text)?
         } else {
             return Err(ApiError::new(
                 "InvalidParameter",
-                format!("Content-Type {content_type:?} is not taken here: send application/json"),
+                format!(
+                    "Content-Type {:?} is not taken here: send application/json",
+                    shown(&content_type)
+                ),
             ));
         };
+        if self.options.panic_on_action.as_deref() == Some(action) {
+            panic!("a fault injected in {action}");
+        }
         let region = header("x-tc-region").unwrap_or(&self.options.default_region);
-        actions::dispatch(self, action, params, region).await
+        // The body's room is held until the answer is built: the parameters and what the
+        // action makes of them (a decoded zip) are the body's size again.
+        let reply = actions::dispatch(self, action, params, region).await;
+        drop(body);
+        reply
+    }
+
+    /// Reads the body (taking it from `slot`) within `request_limit`, the room among the
+    /// bodies in flight and `deadline`. Room for a `Content-Length` is taken before the
+    /// first byte is read; a chunked body takes it chunk by chunk.
+    async fn read_body(
+        &self,
+        slot: &mut Option<Incoming>,
+        content_length: Option<u64>,
+        deadline: Instant,
+    ) -> Result<Body, ApiError> {
+        let limit = self.options.request_limit;
+        let mut room: Option<OwnedSemaphorePermit> = None;
+        let mut bytes = BytesMut::new();
+        if let Some(n) = content_length.filter(|&n| n > 0 && slot.is_some()) {
+            // Within `limit`, checked by the caller. Without room the body stays unread in
+            // `slot`, for the caller to discard.
+            self.take_room(&mut room, n as usize, deadline).await?;
+            bytes.reserve(n as usize);
+        }
+        let Some(mut body) = slot.take() else {
+            return Ok(Body {
+                bytes: Bytes::new(),
+                _room: None,
+            });
+        };
+        loop {
+            let frame = match timeout_at(deadline, body.frame()).await {
+                Err(_) => {
+                    return Err(ApiError::new(
+                        "InvalidParameter",
+                        format!(
+                            "the request body did not arrive within {} s",
+                            self.options.body_timeout.as_secs_f64()
+                        ),
+                    ))
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    return Err(ApiError::new(
+                        "InvalidParameter",
+                        format!("cannot read the request body: {e}"),
+                    ))
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            if bytes.len() + data.len() > limit {
+                return Err(too_large(
+                    (bytes.len() + data.len()) as u64,
+                    limit,
+                    "the request body",
+                ));
+            }
+            if content_length.is_none() && !data.is_empty() {
+                self.take_room(&mut room, data.len(), deadline).await?;
+            }
+            bytes.extend_from_slice(&data);
+        }
+        Ok(Body {
+            bytes: bytes.freeze(),
+            _room: room,
+        })
+    }
+
+    /// Adds room for `n` more bytes to `room`, waiting for it until `deadline`
+    /// (`RequestLimitExceeded` then).
+    async fn take_room(
+        &self,
+        room: &mut Option<OwnedSemaphorePermit>,
+        n: usize,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        let wait = self.bodies.clone().acquire_many_owned(n as u32);
+        let permit = match timeout_at(deadline, wait).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(ApiError::internal("the server is stopping")),
+            Err(_) => {
+                return Err(ApiError::new(
+                    "RequestLimitExceeded",
+                    format!(
+                        "the server holds {} bytes of request bodies already; try again later",
+                        self.options.bodies_in_flight
+                    ),
+                ))
+            }
+        };
+        match room {
+            Some(held) => held.merge(permit),
+            None => *room = Some(permit),
+        }
+        Ok(())
+    }
+
+    /// Reads and drops the body of a request answered without it, in the background, so a
+    /// client that sends its whole body before reading reads the answer instead of a reset:
+    /// at most twice `request_limit` bytes within `body_timeout`, then the connection
+    /// closes. A client that waits for `100 Continue` sent nothing: dropped at once.
+    fn discard(&self, mut body: Incoming, headers: &HeaderMap) {
+        let waits = headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if waits {
+            return;
+        }
+        let most = 2 * self.options.request_limit as u64;
+        let deadline = Instant::now() + self.options.body_timeout;
+        tokio::spawn(async move {
+            let mut read = 0u64;
+            while read <= most {
+                match timeout_at(deadline, body.frame()).await {
+                    Ok(Some(Ok(frame))) => {
+                        read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                    }
+                    _ => break,
+                }
+            }
+        });
     }
 }
 
-fn too_large(size: usize, limit: usize, what: &str) -> ApiError {
+/// Under `--no-auth`, the `Host` a request names must be this server by a name no other site
+/// can point at it (DNS rebinding): `localhost` or an IP address, with the listening port;
+/// on a loopback address, a loopback one.
+fn check_host(headers: &HeaderMap, local: SocketAddr) -> Result<(), ApiError> {
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if host_names_server(host, local) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        "AuthFailure.UnauthorizedOperation",
+        format!(
+            "under --no-auth this server answers requests for localhost:{port} or an IP \
+             address with port {port} only, not Host {:?} (a page in a browser may reach a \
+             local server through a DNS name it controls)",
+            shown(host),
+            port = local.port()
+        ),
+    ))
+}
+
+/// Whether `host` (a `Host` header) is `localhost` or an IP address (a loopback one when
+/// `local` is), with the port of `local` (80 when it has none).
+fn host_names_server(host: &str, local: SocketAddr) -> bool {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, "")) => (addr, None),
+            Some((addr, rest)) => match rest.strip_prefix(':') {
+                Some(port) => (addr, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    let port_ok = match port {
+        None => local.port() == 80,
+        Some(p) => p.parse::<u16>().is_ok_and(|p| p == local.port()),
+    };
+    let ip: Option<IpAddr> = if host.starts_with('[') {
+        name.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        name.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+    };
+    let name_ok = match ip {
+        Some(ip) => ip.is_loopback() || !local.ip().is_loopback(),
+        None => name.eq_ignore_ascii_case("localhost"),
+    };
+    port_ok && name_ok
+}
+
+/// The start of `s`, for an error message: at most 64 bytes, cut at a character.
+fn shown(s: &str) -> &str {
+    let mut end = s.len().min(64);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn too_large(size: u64, limit: usize, what: &str) -> ApiError {
     ApiError::new(
         "RequestSizeLimitExceeded",
         format!("{what} is over the limit of {limit} bytes ({size} bytes or more)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_under_no_auth() {
+        let loopback: SocketAddr = "127.0.0.1:9100".parse().unwrap();
+        let network: SocketAddr = "0.0.0.0:9100".parse().unwrap();
+        let on_80: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        // (Host, listening on, accepted)
+        let table = [
+            ("127.0.0.1:9100", loopback, true),
+            ("localhost:9100", loopback, true),
+            ("LOCALHOST:9100", loopback, true),
+            ("[::1]:9100", loopback, true),
+            ("127.1.2.3:9100", loopback, true),
+            ("127.0.0.1:9101", loopback, false),
+            ("127.0.0.1", loopback, false),
+            ("127.0.0.1", on_80, true),
+            ("localhost", on_80, true),
+            ("evil.example:9100", loopback, false),
+            ("localhost.evil.example:9100", loopback, false),
+            ("10.0.0.5:9100", loopback, false),
+            ("10.0.0.5:9100", network, true),
+            ("evil.example:9100", network, false),
+            ("[::1]", loopback, false),
+            ("[::1]x", loopback, false),
+            ("[::1:9100", loopback, false),
+            ("[127.0.0.1]:9100", loopback, false),
+            ("::1:9100", loopback, false),
+            ("", loopback, false),
+            (":9100", loopback, false),
+        ];
+        for (host, local, accepted) in table {
+            assert_eq!(
+                host_names_server(host, local),
+                accepted,
+                "{host} on {local}"
+            );
+        }
+    }
 }

@@ -4,10 +4,30 @@
 //!
 //! Parameters the emulator does not know are ignored, so newer SDKs (which add optional
 //! parameters) keep working. Numbers may come as strings: a GET query has nothing else.
+//!
+//! Input is bounded before it is trusted: a form has at most [`MAX_PARAMS`] parameters, each
+//! name at most [`MAX_KEY_BYTES`] bytes and [`MAX_DEPTH`] dotted levels (beyond:
+//! `InvalidParameter`), so the tree built from it is shallow and small; a JSON body is parsed
+//! by serde_json, which refuses nesting deeper than 128 levels. Nothing here recurses deeper
+//! than the tree, and an array index is only sorted, never used as a length.
 
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+
+/// The most dotted levels in a form parameter's name. The deepest real SCF parameter has
+/// five (`Environment.Variables.0.Key` has four); ten leaves room for newer ones.
+pub const MAX_DEPTH: usize = 10;
+
+/// The most parameters in one form (a query or a form body). A function's environment,
+/// the longest list, is capped by the platform at 4 KB in all, a few hundred variables.
+pub const MAX_PARAMS: usize = 1000;
+
+/// The longest parameter name in a form, in bytes (after decoding).
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// How much of a parameter an error message shows, in bytes.
+const SHOWN_BYTES: usize = 64;
 
 /// The parameters of a call (or a nested object of them).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -33,23 +53,44 @@ impl Params {
     }
 
     /// Parses a form-encoded query (`a=1&B.0.C=x`): dotted names become nested objects,
-    /// numeric segments array items.
+    /// numeric segments array items. At most [`MAX_PARAMS`] parameters, names of at most
+    /// [`MAX_KEY_BYTES`] bytes and [`MAX_DEPTH`] levels (`InvalidParameter` beyond).
     pub fn from_form(query: &str) -> Result<Params, ApiError> {
         let mut root = Value::Object(Map::new());
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
+        for (n, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+            if n == MAX_PARAMS {
+                return Err(ApiError::new(
+                    "InvalidParameter",
+                    format!("more than {MAX_PARAMS} parameters"),
+                ));
+            }
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // Checked before decoding too: an escape is three bytes for one, so a longer name
+            // cannot decode to an allowed one.
+            if k.len() > 3 * MAX_KEY_BYTES {
+                return Err(key_too_long(k));
+            }
             let (k, v) = (decode_component(k)?, decode_component(v)?);
-            let mut node = &mut root;
+            if k.len() > MAX_KEY_BYTES {
+                return Err(key_too_long(&k));
+            }
             let segments: Vec<&str> = k.split('.').collect();
+            if segments.len() > MAX_DEPTH {
+                return Err(ApiError::new(
+                    "InvalidParameter",
+                    format!(
+                        "the parameter `{}` has more than {MAX_DEPTH} levels",
+                        shown(&k)
+                    ),
+                ));
+            }
+            let mut node = &mut root;
             for (i, seg) in segments.iter().enumerate() {
                 let Value::Object(map) = node else {
                     return Err(conflict(&k));
                 };
                 if i + 1 == segments.len() {
-                    if map
-                        .insert((*seg).to_owned(), Value::String(v.clone()))
-                        .is_some()
-                    {
+                    if map.insert((*seg).to_owned(), Value::String(v)).is_some() {
                         return Err(conflict(&k));
                     }
                     break;
@@ -61,7 +102,10 @@ impl Params {
         }
         match arrays(root) {
             Value::Object(map) => Ok(Params(map)),
-            _ => Err(conflict(query)),
+            _ => Err(ApiError::new(
+                "InvalidParameter",
+                "the parameters are a list, not named",
+            )),
         }
     }
 
@@ -131,27 +175,48 @@ impl Params {
 fn conflict(key: &str) -> ApiError {
     ApiError::new(
         "InvalidParameter",
-        format!("the parameter `{key}` is given twice or conflicts with another"),
+        format!(
+            "the parameter `{}` is given twice or conflicts with another",
+            shown(key)
+        ),
     )
 }
 
-/// Objects whose keys are all array indexes (`0`, `1`, …) become arrays, in index order.
+fn key_too_long(key: &str) -> ApiError {
+    ApiError::new(
+        "InvalidParameter",
+        format!(
+            "the parameter name `{}…` is longer than {MAX_KEY_BYTES} bytes",
+            shown(key)
+        ),
+    )
+}
+
+/// The start of `s`, for an error message: at most [`SHOWN_BYTES`], cut at a character.
+fn shown(s: &str) -> &str {
+    let mut end = s.len().min(SHOWN_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Objects whose keys are all array indexes (`0`, `1`, …) become arrays, in index order (an
+/// index is a sort key, not a position: `A.7=x` alone is `[x]`). Recurses once per level of
+/// the tree, which [`Params::from_form`] keeps within [`MAX_DEPTH`].
 fn arrays(value: Value) -> Value {
     match value {
         Value::Object(map) => {
-            let indexed: Option<Vec<(usize, Value)>> = if map.is_empty() {
-                None
+            let indexed = !map.is_empty() && map.keys().all(|k| k.parse::<usize>().is_ok());
+            if indexed {
+                let mut items: Vec<(usize, Value)> = map
+                    .into_iter()
+                    .map(|(k, v)| (k.parse().unwrap_or(usize::MAX), v))
+                    .collect();
+                items.sort_by_key(|(i, _)| *i);
+                Value::Array(items.into_iter().map(|(_, v)| arrays(v)).collect())
             } else {
-                map.iter()
-                    .map(|(k, v)| k.parse::<usize>().ok().map(|i| (i, v.clone())))
-                    .collect()
-            };
-            match indexed {
-                Some(mut items) => {
-                    items.sort_by_key(|(i, _)| *i);
-                    Value::Array(items.into_iter().map(|(_, v)| arrays(v)).collect())
-                }
-                None => Value::Object(map.into_iter().map(|(k, v)| (k, arrays(v))).collect()),
+                Value::Object(map.into_iter().map(|(k, v)| (k, arrays(v))).collect())
             }
         }
         other => other,
@@ -172,7 +237,10 @@ pub fn decode_component(s: &str) -> Result<String, ApiError> {
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or_else(|| {
-                        ApiError::new("InvalidParameter", format!("bad %-escape in {s:?}"))
+                        ApiError::new(
+                            "InvalidParameter",
+                            format!("bad %-escape in {:?}", shown(&s[i..])),
+                        )
                     })?;
                 out.push(hex);
                 i += 2;
@@ -231,5 +299,58 @@ mod tests {
             "InvalidParameter.Payload"
         );
         assert_eq!(Params::from_json(b"").unwrap(), Params::default());
+    }
+
+    #[test]
+    fn form_bounds() {
+        let deep = |levels: usize| format!("{}=1", vec!["a"; levels].join("."));
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("P{i}=1"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        let long = |n: usize| format!("{}=1", "k".repeat(n));
+        // (query, accepted)
+        let table: &[(String, bool)] = &[
+            ("Environment.Variables.0.Key=A".into(), true),
+            (deep(MAX_DEPTH), true),
+            (deep(MAX_DEPTH + 1), false),
+            (deep(5000), false),
+            (many(MAX_PARAMS), true),
+            (many(MAX_PARAMS + 1), false),
+            (long(MAX_KEY_BYTES), true),
+            (long(MAX_KEY_BYTES + 1), false),
+            ("k".repeat(100_000), false),
+            (format!("{}=1", "%6B".repeat(MAX_KEY_BYTES + 1)), false),
+            ("A.99999999=1".into(), true),
+            ("A.18446744073709551615=1&A.0=2".into(), true),
+            ("0=a&1=b".into(), false),
+        ];
+        for (query, accepted) in table {
+            let got = Params::from_form(query);
+            assert_eq!(got.is_ok(), *accepted, "{}: {got:?}", shown(query));
+            if let Err(e) = got {
+                assert_eq!(e.code, "InvalidParameter");
+                assert!(e.message.len() < 200, "{}", e.message);
+            }
+        }
+        // An index sorts; it does not size the array.
+        let p = Params::from_form("A.99999999=x&A.3=y").unwrap();
+        assert_eq!(Value::Object(p.0), json!({"A": ["y", "x"]}));
+    }
+
+    #[test]
+    fn deep_json_is_refused() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = Params::from_json(deep.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "InvalidParameter.Payload");
+    }
+
+    #[test]
+    fn error_messages_are_short() {
+        let value = format!("A=%z{}", "x".repeat(1_000_000));
+        let e = Params::from_form(&value).unwrap_err();
+        assert!(e.message.len() < 200, "{}", e.message.len());
     }
 }

@@ -9,6 +9,17 @@
 //! and a warm `Invoke` does not wait for the disk.
 //!
 //! Every call is blocking: callers in async code use `spawn_blocking`.
+//!
+//! The database holds secrets (environment variables, code): the state directory is made
+//! 0700 and the database 0600 (SQLite gives its `-wal` and `-shm` files the database's mode),
+//! whatever the umask.
+//!
+//! A stored invocation log is bounded: its `Log` is the last [`crate::log::CLOUD_LOG_LIMIT`]
+//! bytes, as the platform returns it with a result, and its `RetMsg` the first
+//! [`RET_MSG_LIMIT`]. The platform caps a synchronous result at 6 MB; we found no
+//! documented cap on the `RetMsg` that `GetFunctionLogs` reports. We keep the start of a
+//! result (a JSON answer reads from its start) and the Log's size, so a row stays under
+//! about 9 KB and the [`LOG_RETENTION`] rows under about 90 MB.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,6 +33,9 @@ pub const DB_FILE: &str = "scf-local.db";
 
 /// Invocation logs kept; older ones are dropped.
 pub const LOG_RETENTION: i64 = 10_000;
+
+/// The most of a `RetMsg` kept with a stored log, bytes (its start, cut at a character).
+pub const RET_MSG_LIMIT: usize = crate::log::CLOUD_LOG_LIMIT;
 
 /// A function as `CreateFunction` and the updates left it (its code is stored beside it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +152,9 @@ pub struct LogQuery {
     pub offset: u64,
     /// Rows to return.
     pub limit: u64,
+    /// Stop after the row that brings the bytes of `RetMsg` and `Log` returned over this
+    /// (at least one row is returned); `None`: no cap.
+    pub max_bytes: Option<usize>,
 }
 
 /// The state database. Cheap to share (`Arc`); each connection is behind its own lock.
@@ -160,12 +177,83 @@ fn connect(path: &Path, synchronous: &str) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Creates `dir` (0700) or, when it exists and is ours to tighten (empty, or holding the
+/// database), makes it 0700. Another existing directory (`--state-dir .`) keeps its mode.
+fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |e: std::io::Error| StoreError(format!("cannot create {}: {e}", dir.display()));
+    let ours = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none() || dir.join(DB_FILE).exists(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(err)?;
+            true
+        }
+        Err(e) => return Err(err(e)),
+    };
+    if ours {
+        // The umask may have taken bits the mode asked for; set it exactly.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Creates the database file 0600 if it is missing, and makes it and its `-wal` and `-shm`
+/// files 0600 if they are not (made by an older scf-local, or under another umask).
+fn private_files(db: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let err = |p: &Path, e: std::io::Error| StoreError(format!("{}: {e}", p.display()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(db)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(err(db, e)),
+    }
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let mut shm = db.as_os_str().to_owned();
+    shm.push("-shm");
+    for file in [db.to_path_buf(), PathBuf::from(wal), PathBuf::from(shm)] {
+        match std::fs::metadata(&file) {
+            Ok(m) if m.permissions().mode() & 0o777 != 0o600 => {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| err(&file, e))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(&file, e)),
+        }
+    }
+    Ok(())
+}
+
+/// The first `limit` bytes of `text`, cut back to a character boundary.
+fn head(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 impl Store {
-    /// Opens (creating it and its directory if needed) the database in `dir`.
+    /// Opens (creating it and its directory if needed) the database in `dir`. A directory
+    /// created here, or found empty or holding the database, is made 0700; the database
+    /// files are made 0600.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
+        private_dir(dir)?;
         let path = dir.join(DB_FILE);
+        private_files(&path)?;
         let functions = connect(&path, "FULL")?;
         functions.execute_batch(
             "CREATE TABLE IF NOT EXISTS functions (
@@ -286,7 +374,8 @@ impl Store {
     }
 
     /// Records an invocation (started or ended; a later call with the same request id
-    /// replaces the earlier row).
+    /// replaces the earlier row), its `RetMsg` cut to [`RET_MSG_LIMIT`] and its `Log` to
+    /// [`crate::log::CLOUD_LOG_LIMIT`].
     pub fn record_invocation(&self, log: &InvocationLog) -> Result<(), StoreError> {
         let mut conn = lock(&self.logs);
         let tx = conn.transaction()?;
@@ -305,8 +394,8 @@ impl Store {
                 log.start_ms as i64,
                 log.finished,
                 log.ret_code,
-                log.ret_msg,
-                log.log,
+                head(&log.ret_msg, RET_MSG_LIMIT),
+                crate::log::tail(&log.log, crate::log::CLOUD_LOG_LIMIT),
                 log.duration,
                 log.bill_duration as i64,
                 log.mem_usage as i64,
@@ -324,7 +413,8 @@ impl Store {
         Ok(())
     }
 
-    /// The logs matching `query`, and how many match in all.
+    /// The logs matching `query` (at most `query.limit` rows, and `query.max_bytes`), and
+    /// how many match in all.
     pub fn invocations(&self, query: &LogQuery) -> Result<(u64, Vec<InvocationLog>), StoreError> {
         let mut cond = vec!["namespace = ?1".to_owned()];
         let mut args: Vec<rusqlite::types::Value> = vec![query.namespace.clone().into()];
@@ -388,7 +478,16 @@ impl Store {
                 invocation_type: row.get(11)?,
             })
         })?;
-        let logs = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut logs = Vec::new();
+        let mut bytes = 0usize;
+        for row in rows {
+            let row = row?;
+            bytes = bytes.saturating_add(row.ret_msg.len() + row.log.len());
+            logs.push(row);
+            if query.max_bytes.is_some_and(|most| bytes > most) {
+                break;
+            }
+        }
         Ok((total as u64, logs))
     }
 }
@@ -502,5 +601,70 @@ mod tests {
         let (_, rows) = store.invocations(&r4).unwrap();
         assert!(rows[0].finished);
         assert_eq!(rows[0].ret_code, 500);
+    }
+
+    #[test]
+    fn stored_logs_are_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let big = |c: char| c.to_string().repeat(100_000);
+        for i in 0..5 {
+            store
+                .record_invocation(&InvocationLog {
+                    namespace: "default".into(),
+                    function_name: "f".into(),
+                    request_id: format!("r{i}"),
+                    start_ms: i,
+                    finished: true,
+                    ret_code: 0,
+                    // Multi-byte characters: the cut lands on a boundary.
+                    ret_msg: format!("{{{}", big('é')),
+                    log: format!("{}END", big('ü')),
+                    duration: 1.0,
+                    bill_duration: 1,
+                    mem_usage: 1,
+                    invocation_type: "Event".into(),
+                })
+                .unwrap();
+        }
+        let q = LogQuery {
+            namespace: "default".into(),
+            order_by: "start_ms",
+            limit: 100,
+            ..Default::default()
+        };
+        let (total, rows) = store.invocations(&q).unwrap();
+        assert_eq!((total, rows.len()), (5, 5));
+        for row in &rows {
+            assert!(row.ret_msg.len() <= RET_MSG_LIMIT && row.ret_msg.len() > RET_MSG_LIMIT - 4);
+            assert!(row.ret_msg.starts_with('{'));
+            assert!(row.log.len() <= crate::log::CLOUD_LOG_LIMIT);
+            assert!(row.log.ends_with("END"));
+        }
+        // (max_bytes, rows returned): one row at least, then up to the row that passes it.
+        let row = rows[0].ret_msg.len() + rows[0].log.len();
+        for (max_bytes, expected) in [
+            (Some(0), 1),
+            (Some(row), 2),
+            (Some(2 * row + 1), 3),
+            (None, 5),
+        ] {
+            let q = LogQuery {
+                max_bytes,
+                ..q.clone()
+            };
+            assert_eq!(
+                store.invocations(&q).unwrap().1.len(),
+                expected,
+                "{max_bytes:?}"
+            );
+        }
+        // Offsets and limits past i64 do not wrap.
+        let far = LogQuery {
+            offset: u64::MAX,
+            limit: u64::MAX,
+            ..q
+        };
+        assert_eq!(store.invocations(&far).unwrap().1.len(), 0);
     }
 }

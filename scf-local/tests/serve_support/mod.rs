@@ -24,6 +24,15 @@ impl Serve {
     /// Starts `scf-local serve` on an OS-chosen loopback port with the test key, keeping its
     /// state in `state_dir`, and waits for its address.
     pub fn start(state_dir: &Path, extra: &[&str]) -> Serve {
+        Serve::start_with(state_dir, extra, |_| {})
+    }
+
+    /// [`Serve::start`], with `configure` applied to the command before it runs.
+    pub fn start_with(
+        state_dir: &Path,
+        extra: &[&str],
+        configure: impl FnOnce(&mut Command),
+    ) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scf-local"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir)
@@ -35,6 +44,7 @@ impl Serve {
         if let Some(tmp) = state_dir.parent() {
             cmd.env("TMPDIR", tmp);
         }
+        configure(&mut cmd);
         let mut child = cmd.spawn().expect("start scf-local serve");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -57,6 +67,30 @@ impl Serve {
             .recv_timeout(Duration::from_secs(60))
             .expect("scf-local serve did not print its address");
         Serve { child, addr }
+    }
+
+    /// A field of the server's `/proc/PID/status` in kB, such as `VmRSS` (resident now) or
+    /// `VmHWM` (the most resident so far).
+    pub fn status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in the server's status"))
+    }
+
+    /// How many descriptors the server has open.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Whether the server process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills the server at once (SIGKILL) and reaps it.
