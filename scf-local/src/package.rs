@@ -910,6 +910,9 @@ mod tests {
         w.finish().unwrap().into_inner()
     }
 
+    /// One entry of a test zip: name, mode (with its type bits), data or link target.
+    type Row = (&'static str, u32, &'static [u8]);
+
     /// What a hostile archive must give.
     #[derive(Debug)]
     enum Refused {
@@ -921,9 +924,9 @@ mod tests {
 
     #[test]
     fn unzip_refuses_hostile_archives_by_entry_name() {
-        let boot: (&str, u32, &[u8]) = ("bootstrap", 0o755, b"#!/bin/sh\n");
+        let boot: Row = ("bootstrap", 0o755, b"#!/bin/sh\n");
         #[rustfmt::skip]
-        let cases: &[(&str, Vec<(&str, u32, &[u8])>, Refused)] = &[
+        let cases: &[(&str, Vec<Row>, Refused)] = &[
             ("a chain through `l -> .` that climbs out",
              vec![boot, ("l", LINK, b"."), ("data", LINK, b"l/l/l/../../../../etc/hostname")],
              Refused::Link("data")),
