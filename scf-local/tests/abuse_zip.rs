@@ -17,12 +17,15 @@ const BOUND: Duration = Duration::from_secs(60);
 const LINK: u32 = 0o120777;
 const DIR: u32 = 0o040755;
 
+/// One entry of a test zip: name, mode with its type bits, data or link target.
+type Row<'a> = (&'a str, u32, &'a [u8]);
+
 /// Enough `l/` (each `l -> .`) and as many `..` to reach `/` from any scratch directory, in
 /// fewer than the kernel's 40 links: balanced, so a check by string sees nothing leave.
 const CLIMB: usize = 24;
 
 /// A zip at `path` of (name, mode with type bits, data or link target) rows.
-fn write_zip(path: &Path, entries: &[(&str, u32, &[u8])]) -> PathBuf {
+fn write_zip(path: &Path, entries: &[Row]) -> PathBuf {
     let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, mode, data) in entries {
         let options = zip::write::SimpleFileOptions::default().unix_permissions(mode & 0o7777);
@@ -105,9 +108,9 @@ fn hostile_zips_are_refused_naming_the_entry() {
     let secret = s.path().join("secret");
     std::fs::write(&secret, b"host data").unwrap();
     let chain = chain_to(&secret);
-    let boot: (&str, u32, &[u8]) = ("bootstrap", 0o755, b"#!/bin/sh\nexit 0\n");
+    let boot: Row = ("bootstrap", 0o755, b"#!/bin/sh\nexit 0\n");
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<(&str, u32, &[u8])>, &str)> = vec![
+    let cases: Vec<(&str, Vec<Row>, &str)> = vec![
         ("data through `l -> .`",
          vec![boot, ("l", LINK, b"."), ("data", LINK, chain.as_bytes())],
          "zip entry \"data\" is a link to"),
