@@ -532,15 +532,24 @@ fn extract<R: Read + io::Seek>(
                     .map_err(|e| PackageError::InvalidZip(e.to_string()))?;
                 let mut target = String::new();
                 (&mut entry)
-                    .take(MAX_LINK_TARGET)
+                    .take(MAX_LINK_TARGET + 1)
                     .read_to_string(&mut target)
                     .map_err(|e| PackageError::InvalidZip(format!("entry {:?}: {e}", p.name)))?;
                 total = total.saturating_add(target.len() as u64);
-                if Path::new(&target).has_root() {
+                let refused = if target.len() as u64 > MAX_LINK_TARGET {
+                    Some("is longer than 4096 bytes")
+                } else if target.is_empty() || target.contains('\0') {
+                    Some("is not a path")
+                } else if Path::new(&target).has_root() {
+                    Some(LinkFault::Absolute.reason())
+                } else {
+                    None
+                };
+                if let Some(reason) = refused {
                     return Err(PackageError::UnsafeLink {
                         entry: p.name.clone(),
                         target,
-                        reason: LinkFault::Absolute.reason(),
+                        reason,
                     });
                 }
                 links.push((p, target));
@@ -928,13 +937,13 @@ mod tests {
         #[rustfmt::skip]
         let cases: &[(&str, Vec<Row>, Refused)] = &[
             ("a chain through `l -> .` that climbs out",
-             vec![boot, ("l", LINK, b"."), ("data", LINK, b"l/l/l/../../../../etc/hostname")],
+             vec![boot, ("l", LINK, b"."), ("data", LINK, b"l/l/l/l/../../../../etc/hostname")],
              Refused::Link("data")),
             ("the same chain, the user listed first",
-             vec![("data", LINK, b"l/l/l/../../../../etc/hostname"), ("l", LINK, b"."), boot],
+             vec![("data", LINK, b"l/l/l/l/../../../../etc/hostname"), ("l", LINK, b"."), boot],
              Refused::Link("data")),
             ("a bootstrap reached through the chain",
-             vec![("l", LINK, b"."), ("bootstrap", LINK, b"l/l/../../bin/true")],
+             vec![("l", LINK, b"."), ("bootstrap", LINK, b"l/l/l/../../../bin/true")],
              Refused::Link("bootstrap")),
             ("a link into a directory's link that climbs out",
              vec![boot, ("d/up", LINK, b".."), ("x", LINK, b"d/up/d/up/d/up/..")],
@@ -946,6 +955,7 @@ mod tests {
             ("an absolute link", vec![boot, ("abs", LINK, b"/etc")], Refused::Link("abs")),
             ("a link loop", vec![boot, ("a", LINK, b"b"), ("b", LINK, b"a")], Refused::Link("a")),
             ("a link to itself", vec![boot, ("s", LINK, b"s/x")], Refused::Link("s")),
+            ("an empty link", vec![boot, ("e", LINK, b"")], Refused::Link("e")),
             ("a file written through an absolute link",
              vec![boot, ("l", LINK, b"/tmp"), ("l/passwd", 0o644, b"x")],
              Refused::Under("l/passwd")),
