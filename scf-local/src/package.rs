@@ -290,7 +290,7 @@ impl LinkFault {
             LinkFault::Outside => "resolves outside the code directory",
             LinkFault::TooManyHops => "takes more than 40 links to resolve",
             LinkFault::TooComplex => {
-                "is one link too many: the package's links take too long to resolve"
+                "cannot be resolved within the bound on steps for one package's links"
             }
             LinkFault::Unreadable => "cannot be resolved",
         }
