@@ -121,17 +121,32 @@ struct Conn {
 
 impl Conn {
     fn open(addr: &str) -> Conn {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Conn::try_open(addr).expect("connect")
+    }
+
+    fn try_open(addr: &str) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true).ok();
         stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
-        Conn {
+        Ok(Conn {
             stream: BufReader::new(stream),
             host: addr.to_owned(),
-        }
+        })
+    }
+
+    /// Sends one request and reads its answer: (status, body). Panics on an I/O error.
+    fn call(&mut self, path: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+        self.try_call(path, headers, body)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     /// Sends one request and reads its answer: (status, body).
-    fn call(&mut self, path: &str, headers: &[(String, String)], body: &[u8]) -> (u16, Vec<u8>) {
+    fn try_call(
+        &mut self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         let mut head = format!("POST {path} HTTP/1.1\r\nHost: {}\r\n", self.host);
         for (k, v) in headers {
             if !k.eq_ignore_ascii_case("host") {
@@ -140,20 +155,22 @@ impl Conn {
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         let s = self.stream.get_mut();
-        s.write_all(head.as_bytes()).expect("write head");
-        s.write_all(body).expect("write body");
+        s.write_all(head.as_bytes())?;
+        s.write_all(body)?;
         let mut status = 0;
         let mut length = 0;
         let mut line = String::new();
         loop {
             line.clear();
-            self.stream.read_line(&mut line).expect("read head");
+            if self.stream.read_line(&mut line)? == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
             let l = line.trim_end();
             if l.is_empty() {
                 break;
             }
             if let Some(rest) = l.strip_prefix("HTTP/1.1 ") {
-                status = rest[..3].parse().unwrap_or(0);
+                status = rest.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
             } else if let Some((k, v)) = l.split_once(':') {
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse().unwrap_or(0);
@@ -161,8 +178,8 @@ impl Conn {
             }
         }
         let mut out = vec![0; length];
-        self.stream.read_exact(&mut out).expect("read body");
-        (status, out)
+        self.stream.read_exact(&mut out)?;
+        Ok((status, out))
     }
 }
 
@@ -174,6 +191,11 @@ fn now() -> u64 {
 
 /// A signed TencentCloud API call on `conn`; the `Response` object.
 fn api(conn: &mut Conn, action: &str, params: &Value) -> Value {
+    try_api(conn, action, params).unwrap_or_else(|e| panic!("{action}: {e}"))
+}
+
+/// [`api`], with an I/O error returned.
+fn try_api(conn: &mut Conn, action: &str, params: &Value) -> std::io::Result<Value> {
     let body = params.to_string();
     let cred = Credential::new(SECRET_ID, SECRET_KEY);
     let headers = tc3::api_headers(
@@ -186,10 +208,12 @@ fn api(conn: &mut Conn, action: &str, params: &Value) -> Value {
         now(),
         body.as_bytes(),
     );
-    let (status, answer) = conn.call("/", &headers, body.as_bytes());
-    assert_eq!(status, 200, "{action}: HTTP {status}");
-    let v: Value = serde_json::from_slice(&answer).expect("JSON answer");
-    v["Response"].clone()
+    let (status, answer) = conn.try_call("/", &headers, body.as_bytes())?;
+    if status != 200 {
+        return Err(std::io::Error::other(format!("HTTP {status}")));
+    }
+    let v: Value = serde_json::from_slice(&answer).map_err(std::io::Error::other)?;
+    Ok(v["Response"].clone())
 }
 
 /// Samples the peak RSS of `pid` while alive.
@@ -437,8 +461,338 @@ fn main() {
         lost += invoked.saturating_sub(logged);
         println!("| `serve`: invocations in GetFunctionLogs | {logged}/{invoked} | | | | | |");
     }
-    if lost > 0 {
-        eprintln!("stress: {lost} answers lost or wrong");
+    let failed = attacks(&bin, work.path(), &zip);
+    if lost > 0 || failed > 0 {
+        eprintln!("stress: {lost} answers lost or wrong, {failed} attacks not held");
         std::process::exit(1);
     }
+}
+
+/// One row of the attack table: what was tried, what happened, whether the emulator held.
+struct Held {
+    what: &'static str,
+    outcome: String,
+    rss_before: u64,
+    rss_peak: u64,
+    fds_peak: usize,
+    held: bool,
+}
+
+impl Held {
+    fn print(&self) {
+        println!(
+            "| {} | {} | {} → {} | {} | {} |",
+            self.what,
+            self.outcome,
+            self.rss_before,
+            self.rss_peak,
+            self.fds_peak,
+            if self.held { "yes" } else { "**no**" }
+        );
+    }
+}
+
+/// Runs `attack` against the process `pid`, sampling its RSS and descriptors meanwhile.
+fn under_attack(what: &'static str, pid: u32, attack: impl FnOnce() -> (String, bool)) -> Held {
+    let rss_before = rss_kb(pid).0;
+    let stop = Arc::new(AtomicBool::new(false));
+    let fds_peak = Arc::new(AtomicU64::new(0));
+    let sampler = Sampler::start(pid);
+    let watcher = {
+        let (stop, fds_peak) = (stop.clone(), fds_peak.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                fds_peak.fetch_max(fds(pid) as u64, Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    let (outcome, held) = attack();
+    stop.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    Held {
+        what,
+        outcome,
+        rss_before,
+        rss_peak: sampler.finish(),
+        fds_peak: fds_peak.load(Ordering::Relaxed) as usize,
+        held,
+    }
+}
+
+/// Sends `bytes` on a new connection and reads until the server closes it or `wait` passes;
+/// the answer's first line, or what happened.
+fn raw(addr: &str, bytes: &[u8], wait: Duration) -> String {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return "refused".to_owned();
+    };
+    s.set_read_timeout(Some(wait)).ok();
+    if s.write_all(bytes).is_err() {
+        return "closed while sending".to_owned();
+    }
+    let mut answer = Vec::new();
+    match s.read_to_end(&mut answer) {
+        Ok(_) if answer.is_empty() => "closed without an answer".to_owned(),
+        Ok(_) => String::from_utf8_lossy(&answer).into_owned(),
+        Err(e) if answer.is_empty() => format!("no answer ({})", e.kind()),
+        Err(_) => String::from_utf8_lossy(&answer).into_owned(),
+    }
+}
+
+/// The error code of a TencentCloud API answer held in `text` (headers and body).
+fn code_in(text: &str) -> String {
+    text.split("\"Code\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or("none")
+        .to_owned()
+}
+
+/// A code directory holding one bash `bootstrap`.
+fn bash_function(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("bootstrap");
+    std::fs::write(&path, format!("#!/bin/bash\n{script}")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir.to_owned()
+}
+
+/// The attack classes of issue 11 against release builds; prints one table and returns how
+/// many were not held.
+fn attacks(bin: &Path, work: &Path, echo_zip: &Path) -> usize {
+    println!();
+    println!("| attack | outcome | RSS before → peak (KB) | descriptors at most | held |");
+    println!("|---|---|---:|---:|:---:|");
+    let mut rows = Vec::new();
+    let state = work.join("attack-state");
+    let serve = Emulator::start(
+        bin,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--secret-id",
+            SECRET_ID,
+            "--secret-key",
+            SECRET_KEY,
+            "--head-timeout",
+            "2",
+        ],
+    );
+    let addr = serve.addr.clone();
+    // Whether a signed call on a new connection is answered.
+    let alive = |addr: &str| {
+        Conn::try_open(addr)
+            .and_then(|mut c| try_api(&mut c, "ListFunctions", &serde_json::json!({})))
+            .is_ok_and(|r| r["TotalCount"].is_number())
+    };
+
+    rows.push(under_attack("a query 5,000 levels deep (`a.a.a…=1`), signed", serve.pid(), || {
+        let query = format!("{}=1", vec!["a"; 5000].join("."));
+        let cred = Credential::new(SECRET_ID, SECRET_KEY);
+        let signed = [("content-type", "application/x-www-form-urlencoded"), ("host", addr.as_str())];
+        let request = tc3::Request { method: "GET", path: "/", query: &query, headers: &signed, payload: b"" };
+        let ts = now();
+        let auth = tc3::sign(&cred, "scf", ts, &request);
+        let head = format!(
+            "GET /?{query} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: {auth}\r\nX-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
+             X-TC-Timestamp: {ts}\r\nConnection: close\r\n\r\n"
+        );
+        let code = code_in(&raw(&addr, head.as_bytes(), Duration::from_secs(10)));
+        let ok = alive(&addr);
+        (format!("`{code}`; server {}", if ok { "alive" } else { "dead" }), ok && code == "InvalidParameter")
+    }));
+
+    rows.push(under_attack(
+        "40 unsigned connections sending 10 MB each",
+        serve.pid(),
+        || {
+            let body = vec![b'x'; 10 * 1024 * 1024];
+            let codes: Vec<String> = thread::scope(|s| {
+                let handles: Vec<_> = (0..40)
+                    .map(|_| {
+                        let (addr, body) = (&addr, &body);
+                        s.spawn(move || {
+                            let mut req = format!(
+                            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                             X-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                            .into_bytes();
+                            req.extend_from_slice(body);
+                            code_in(&raw(addr, &req, Duration::from_secs(30)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let refused = codes
+                .iter()
+                .filter(|c| c.starts_with("AuthFailure"))
+                .count();
+            (
+                format!("{refused}/40 answered `AuthFailure…` before the body"),
+                refused == 40,
+            )
+        },
+    ));
+
+    rows.push(under_attack(
+        "1,100 idle connections, then a signed call",
+        serve.pid(),
+        || {
+            let idle: Vec<TcpStream> = (0..1100)
+                .filter_map(|_| TcpStream::connect(&addr).ok())
+                .collect();
+            thread::sleep(Duration::from_millis(300));
+            // Over the cap the server closes at once; within it, after the head timeout (2 s).
+            let started = Instant::now();
+            let ok = loop {
+                let answered = alive(&addr);
+                if answered || started.elapsed() > Duration::from_secs(20) {
+                    break answered;
+                }
+                thread::sleep(Duration::from_millis(200));
+            };
+            let waited = started.elapsed();
+            drop(idle);
+            (
+                format!("signed call answered after {:.1} s", waited.as_secs_f64()),
+                ok,
+            )
+        },
+    ));
+
+    rows.push(under_attack("a zip whose `bootstrap` is reached through `l -> .` links leading out", serve.pid(), || {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        zip.add_symlink("l", ".", options).unwrap();
+        zip.add_symlink("bootstrap", "l/l/l/../../../../../../../../bin/true", options).unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let zip = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let mut conn = Conn::open(&addr);
+        let r = api(
+            &mut conn,
+            "CreateFunction",
+            &serde_json::json!({"FunctionName": "links", "Runtime": "CustomRuntime", "Code": {"ZipFile": zip}}),
+        );
+        // Code is unpacked when the function first runs, as the platform reports a broken
+        // package: by the invocation's result.
+        let r = match r["Error"]["Code"].as_str() {
+            Some(code) => return (format!("CreateFunction: `{code}`"), true),
+            None => api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "links"})),
+        };
+        let code = r["Result"]["InvokeResult"].as_i64().unwrap_or(0);
+        let message = r["Result"]["ErrMsg"].as_str().unwrap_or("");
+        let message: String = message.chars().take(70).collect();
+        (format!("Invoke: `InvokeResult` {code}, \"{message}…\""), code != 0)
+    }));
+
+    rows.push(under_attack("40 invocations answering 6 MB each, then `GetFunctionLogs` `Limit` 100", serve.pid(), || {
+        let dir = bash_function(
+            &work.join("big"),
+            r#"API="http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime"
+curl -s -X POST -d ' ' "$API/init/ready" >/dev/null
+while true; do
+  curl -s "$API/invocation/next" >/dev/null
+  head -c 6000000 /dev/zero | tr '\0' a | curl -s -X POST --data-binary @- "$API/invocation/response" >/dev/null
+done
+"#,
+        );
+        let zip_path = work.join("big.zip");
+        scf_local::package::pack(&dir.join("bootstrap"), &[], &zip_path).unwrap();
+        let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&zip_path).unwrap());
+        let mut conn = Conn::open(&addr);
+        let r = api(
+            &mut conn,
+            "CreateFunction",
+            &serde_json::json!({"FunctionName": "big", "Runtime": "CustomRuntime", "Timeout": 30, "Code": {"ZipFile": zip}}),
+        );
+        assert!(r.get("Error").is_none(), "CreateFunction: {r}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while api(&mut conn, "GetFunction", &serde_json::json!({"FunctionName": "big"}))["Status"] != "Active" {
+            assert!(Instant::now() < deadline, "big did not become Active");
+            thread::sleep(Duration::from_millis(50));
+        }
+        let mut answered = 0;
+        for _ in 0..40 {
+            let r = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "big"}));
+            answered += usize::from(r["Result"]["RetMsg"].as_str().is_some_and(|m| m.len() == 6_000_000));
+        }
+        thread::sleep(Duration::from_millis(500));
+        let body = serde_json::json!({"FunctionName": "big", "Limit": 100}).to_string();
+        let headers = tc3::api_headers(
+            &Credential::new(SECRET_ID, SECRET_KEY), "scf", &addr, "GetFunctionLogs",
+            "2018-04-16", None, now(), body.as_bytes(),
+        );
+        let (_, logs) = conn.call("/", &headers, body.as_bytes());
+        let rows = serde_json::from_slice::<Value>(&logs).ok().and_then(|v| v["Response"]["Data"].as_array().map(Vec::len)).unwrap_or(0);
+        (
+            format!("{answered}/40 answered in full; logs: {rows} rows in {} KB", logs.len() / 1024),
+            answered == 40 && rows == 40 && logs.len() < 8 * 1024 * 1024,
+        )
+    }));
+    drop(serve);
+
+    let state = work.join("no-auth-state");
+    let open = Emulator::start(
+        bin,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--no-auth",
+        ],
+    );
+    let addr = open.addr.clone();
+    rows.push(under_attack(
+        "40 connections sending 10 MB each, `--no-auth`",
+        open.pid(),
+        || {
+            let body = vec![b' '; 10 * 1024 * 1024 - 64];
+            let codes: Vec<String> = thread::scope(|s| {
+                let handles: Vec<_> = (0..40)
+                    .map(|_| {
+                        let (addr, body) = (&addr, &body);
+                        s.spawn(move || {
+                            let mut req = format!(
+                            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+                             X-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len() + 2
+                        )
+                            .into_bytes();
+                            req.extend_from_slice(b"{}");
+                            req.extend_from_slice(body);
+                            code_in(&raw(addr, &req, Duration::from_secs(90)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let listed = codes.iter().filter(|c| *c == "none").count();
+            let limited = codes
+                .iter()
+                .filter(|c| *c == "RequestLimitExceeded")
+                .count();
+            (
+                format!("{listed} answered, {limited} `RequestLimitExceeded`"),
+                listed + limited == 40,
+            )
+        },
+    ));
+    drop(open);
+    let _ = echo_zip;
+    for row in &rows {
+        row.print();
+    }
+    let failed = rows.iter().filter(|r| !r.held).count();
+    failed
 }
