@@ -789,10 +789,229 @@ done
         },
     ));
     drop(open);
-    let _ = echo_zip;
+    rows.extend(instance_attacks(bin, work, echo_zip));
     for row in &rows {
         row.print();
     }
     let failed = rows.iter().filter(|r| !r.held).count();
     failed
+}
+
+/// Processes whose command line is exactly `words` (NUL-separated in `/proc/<pid>/cmdline`).
+fn processes_running(words: &[&str]) -> usize {
+    let wanted: Vec<u8> = words.iter().flat_map(|w| w.bytes().chain([0])).collect();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == wanted))
+        .count()
+}
+
+/// Waits up to `limit` for `done`.
+fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// The bash lines every test bootstrap starts with: the API's address and ready.
+const READY: &str = r#"API="http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime"
+curl -s -X POST -d ' ' "$API/init/ready" >/dev/null
+"#;
+
+/// The attack classes on an instance: escaping processes, foreign clients of the runtime API,
+/// a function flooding its own API.
+fn instance_attacks(bin: &Path, work: &Path, echo_zip: &Path) -> Vec<Held> {
+    let mut rows = Vec::new();
+    // Processes that leave the process group: a new session, and a double fork.
+    let escape = format!(
+        r#"setsid sleep 3017 </dev/null >/dev/null 2>&1 &
+( sleep 3018 </dev/null >/dev/null 2>&1 & )
+{READY}while true; do
+  curl -s "$API/invocation/next" >/dev/null
+  sleep 100
+done
+"#
+    );
+    let dir = bash_function(&work.join("escape"), &escape);
+    let invoker = Command::new(bin)
+        .args([
+            "invoke",
+            dir.to_str().unwrap(),
+            "--timeout",
+            "1",
+            "--event",
+            "{}",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scf-local invoke");
+    let pid = invoker.id();
+    rows.push(under_attack(
+        "`setsid` and double-forked children, then a timeout (`invoke`)",
+        pid,
+        || {
+            let mut invoker = invoker;
+            let seen = wait_for(Duration::from_secs(10), || {
+                processes_running(&["sleep", "3017"]) + processes_running(&["sleep", "3018"]) == 2
+            });
+            let _ = invoker.wait();
+            let left =
+                processes_running(&["sleep", "3017"]) + processes_running(&["sleep", "3018"]);
+            (
+                format!(
+                    "{} escaped children seen; {left} left once `invoke` returned",
+                    if seen { 2 } else { 0 }
+                ),
+                seen && left == 0,
+            )
+        },
+    ));
+
+    // kill -9 of scf-local with such children alive.
+    let escape = format!(
+        r#"setsid sleep 3019 </dev/null >/dev/null 2>&1 &
+( sleep 3020 </dev/null >/dev/null 2>&1 & )
+{READY}while true; do
+  EVENT=$(curl -s "$API/invocation/next")
+  curl -s -X POST -d "$EVENT" "$API/invocation/response" >/dev/null
+done
+"#
+    );
+    let dir = bash_function(&work.join("killed"), &escape);
+    let run = Emulator::start(bin, &["run", dir.to_str().unwrap(), "--port", "0"]);
+    let pid = run.pid();
+    rows.push(under_attack(
+        "`kill -9` of `scf-local run` while those children live",
+        pid,
+        || {
+            let mut run = run;
+            let answered = Conn::try_open(&run.addr)
+                .and_then(|mut c| c.try_call("/invoke", &[], b"{}"))
+                .is_ok_and(|(status, _)| status == 200);
+            let seen = wait_for(Duration::from_secs(10), || {
+                processes_running(&["sleep", "3019"]) + processes_running(&["sleep", "3020"]) == 2
+            });
+            let _ = run.child.kill();
+            let _ = run.child.wait();
+            let gone = wait_for(Duration::from_secs(5), || {
+                processes_running(&["sleep", "3019"]) + processes_running(&["sleep", "3020"]) == 0
+            });
+            let left =
+                processes_running(&["sleep", "3019"]) + processes_running(&["sleep", "3020"]);
+            (
+                format!(
+                    "{} children seen; {left} left after the kill",
+                    if seen { 2 } else { 0 }
+                ),
+                answered && seen && gone,
+            )
+        },
+    ));
+
+    // A process outside the instance asks its runtime API for the event.
+    let port_file = work.join("port");
+    let spy = format!(
+        r#"echo "$SCF_RUNTIME_API_PORT" > {port}
+{READY}while true; do
+  EVENT=$(curl -s "$API/invocation/next")
+  curl -s -X POST -d "$EVENT" "$API/invocation/response" >/dev/null
+done
+"#,
+        port = port_file.display()
+    );
+    let dir = bash_function(&work.join("spied"), &spy);
+    let run = Emulator::start(bin, &["run", dir.to_str().unwrap(), "--port", "0"]);
+    rows.push(under_attack(
+        "a process outside the instance: `GET /runtime/invocation/next` on its port",
+        run.pid(),
+        || {
+            let mut conn = Conn::open(&run.addr);
+            let first = conn
+                .try_call("/invoke", &[], b"{\"n\":1}")
+                .is_ok_and(|(s, _)| s == 200);
+            let port = std::fs::read_to_string(&port_file).unwrap_or_default();
+            let answer = raw(
+                &format!("127.0.0.1:{}", port.trim()),
+                b"GET /runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n",
+                Duration::from_secs(3),
+            );
+            let second = conn
+                .try_call("/invoke", &[], b"{\"n\":2}")
+                .is_ok_and(|(s, body)| {
+                    s == 200
+                        && serde_json::from_slice::<Value>(&body)
+                            .is_ok_and(|v| v["Result"]["RetMsg"] == r#"{"n":2}"#)
+                });
+            // Closed at once; without the check the outsider waits for the next event.
+            let refused = answer == "closed without an answer";
+            (
+                format!(
+                    "the outsider: {}; the next invocation {}",
+                    answer.lines().next().unwrap_or(""),
+                    if second { "answered" } else { "lost" }
+                ),
+                first && refused && second,
+            )
+        },
+    ));
+    drop(run);
+
+    // A function holding 1,000 connections to its own runtime API, beside another function.
+    let flood = r#"for i in $(seq 1000); do exec {fd}<>"/dev/tcp/$SCF_RUNTIME_API/$SCF_RUNTIME_API_PORT" || true; done
+sleep 300
+"#;
+    let flood_dir = bash_function(&work.join("flood"), flood);
+    let flood_zip = work.join("flood.zip");
+    scf_local::package::pack(&flood_dir.join("bootstrap"), &[], &flood_zip).unwrap();
+    let state = work.join("flood-state");
+    let serve = Emulator::start(
+        bin,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--secret-id",
+            SECRET_ID,
+            "--secret-key",
+            SECRET_KEY,
+        ],
+    );
+    let addr = serve.addr.clone();
+    rows.push(under_attack("a function holding 1,000 connections to its own runtime API, beside another", serve.pid(), || {
+        let mut conn = Conn::open(&addr);
+        for (name, zip) in [("flood", &flood_zip), ("echo", &echo_zip.to_path_buf())] {
+            let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(zip).unwrap());
+            let r = api(&mut conn, "CreateFunction", &serde_json::json!({
+                "FunctionName": name, "Runtime": "CustomRuntime", "Timeout": 3, "InitTimeout": 5,
+                "Code": {"ZipFile": zip},
+            }));
+            assert!(r.get("Error").is_none(), "CreateFunction {name}: {r}");
+        }
+        // The flood runs in the background (asynchronous invocation) while echo is called.
+        let _ = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "flood", "InvocationType": "Event"}));
+        thread::sleep(Duration::from_secs(2));
+        let mut answered = 0;
+        for i in 0..20 {
+            let event = format!("{{\"n\":{i}}}");
+            let r = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "echo", "ClientContext": event}));
+            answered += usize::from(echoed(r["Result"]["RetMsg"].as_str().unwrap_or(""), &event));
+        }
+        (format!("the other function: {answered}/20 answered"), answered == 20)
+    }));
+    rows
 }
