@@ -2,15 +2,19 @@
 //! descendant of its keeper, see [`crate::keeper`]), how much memory they hold, and whether
 //! one of them holds the client end of a TCP connection (the runtime API admits only those).
 //!
-//! Who is at the other end of a loopback connection: the kernel lists every TCP socket of the
-//! network namespace in `/proc/net/tcp` (`tcp6` for IPv6 ones) with its local and remote
-//! address and its inode; the client's socket is the line whose local address is our peer's
-//! and whose remote address is ours; the process holding it has a descriptor that reads
+//! Who is at the other end of a loopback connection: the client's socket is the one whose
+//! local address is our peer's and whose remote address is ours. The kernel finds it by that
+//! pair and tells its inode through `sock_diag` netlink (one hash lookup, what `ss` uses);
+//! where netlink is not allowed, `/proc/net/tcp` (`tcp6`) lists every TCP socket of the
+//! network namespace with its addresses and inode (slower: TIME_WAIT sockets are listed too,
+//! thousands on a busy machine). The process holding the socket has a descriptor that reads
 //! `socket:[<inode>]` under `/proc/<pid>/fd`. Only the instance's processes are searched.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
 
 use crate::keeper::{parse_pid, stat_ppid};
 
@@ -64,6 +68,14 @@ pub(crate) fn holds_client_socket(root: u32, peer: SocketAddr, local: SocketAddr
 
 /// The inode of the socket whose local address is `peer` and remote address `local`.
 fn client_socket_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
+    match diag_inode(peer, local) {
+        Ok(found) => found,
+        Err(_) => proc_net_inode(peer, local),
+    }
+}
+
+/// [`client_socket_inode`] through `/proc/net/tcp` and `/proc/net/tcp6`.
+fn proc_net_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .into_iter()
         .find_map(|table| {
@@ -74,6 +86,137 @@ fn client_socket_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
                 .find(|s| same(s.local, peer) && same(s.remote, local) && s.inode != 0)
                 .map(|s| s.inode)
         })
+}
+
+/// `SOCK_DIAG_BY_FAMILY` (linux/sock_diag.h).
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// `NLMSG_ERROR` (linux/netlink.h).
+const NLMSG_ERROR: u16 = 2;
+
+/// [`client_socket_inode`] through `sock_diag` netlink: `Ok(None)` when the kernel knows no
+/// such socket, `Err` when netlink cannot be used (the caller then reads `/proc/net`).
+fn diag_inode(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<u64>> {
+    // SAFETY: socket takes integers; a descriptor it returns is ours alone.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+            libc::NETLINK_SOCK_DIAG,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor, owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let timeout = libc::timeval {
+        tv_sec: 1,
+        tv_usec: 0,
+    };
+    // SAFETY: setsockopt reads a timeval of the size we pass.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        );
+    }
+    // An IPv4 client, or an IPv6 one (possibly connected to an IPv4-mapped address).
+    let mapped = |a: SocketAddr| match a.ip() {
+        IpAddr::V4(v4) => SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), a.port()),
+        IpAddr::V6(_) => a,
+    };
+    for (src, dst) in [(peer, local), (mapped(peer), mapped(local))] {
+        if let Some(inode) = diag_query(&sock, src, dst)? {
+            return Ok(Some(inode));
+        }
+    }
+    Ok(None)
+}
+
+/// One `SOCK_DIAG_BY_FAMILY` request for the TCP socket with local address `src` and remote
+/// address `dst` (both of one family); its inode, or `None` if there is none.
+fn diag_query(sock: &OwnedFd, src: SocketAddr, dst: SocketAddr) -> io::Result<Option<u64>> {
+    let req = diag_request(src, dst).ok_or_else(|| io::Error::other("mixed families"))?;
+    // SAFETY: send from a buffer we own, of its length, to the kernel (a zeroed sockaddr_nl
+    // with its family set addresses the kernel).
+    let sent = unsafe {
+        let mut kernel: libc::sockaddr_nl = std::mem::zeroed();
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        libc::sendto(
+            sock.as_raw_fd(),
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&raw const kernel).cast(),
+            size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut buf = [0u8; 1024];
+    // SAFETY: recv into a buffer we own, at most its length.
+    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    parse_diag_answer(buf.get(..n as usize).unwrap_or(&[]))
+}
+
+/// The request: `nlmsghdr` (16 bytes) then `inet_diag_req_v2` (family, protocol, ext, pad,
+/// states, then `inet_diag_sockid`: ports and addresses in network order, interface, and the
+/// "no cookie" cookie).
+fn diag_request(src: SocketAddr, dst: SocketAddr) -> Option<[u8; 72]> {
+    let (family, src_ip, dst_ip) = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let pad = |a: Ipv4Addr| {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.octets());
+                b
+            };
+            (libc::AF_INET, pad(s), pad(d))
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => (libc::AF_INET6, s.octets(), d.octets()),
+        _ => return None,
+    };
+    let mut m = [0u8; 72];
+    m[0..4].copy_from_slice(&72u32.to_ne_bytes());
+    m[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    m[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    m[16] = family as u8;
+    m[17] = libc::IPPROTO_TCP as u8;
+    m[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    m[24..26].copy_from_slice(&src.port().to_be_bytes());
+    m[26..28].copy_from_slice(&dst.port().to_be_bytes());
+    m[28..44].copy_from_slice(&src_ip);
+    m[44..60].copy_from_slice(&dst_ip);
+    m[64..72].copy_from_slice(&[0xff; 8]); // INET_DIAG_NOCOOKIE
+    Some(m)
+}
+
+/// The inode from the answer to [`diag_request`]: an `inet_diag_msg` (its inode at byte 68)
+/// after the 16-byte header, or an error message (`ENOENT`: no such socket).
+fn parse_diag_answer(msg: &[u8]) -> io::Result<Option<u64>> {
+    let field = |at: usize| -> Option<[u8; 4]> { msg.get(at..at + 4)?.try_into().ok() };
+    let kind = msg
+        .get(4..6)
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+        .ok_or_else(|| io::Error::other("short netlink answer"))?;
+    if kind == NLMSG_ERROR {
+        let errno = field(16).map_or(0, i32::from_ne_bytes);
+        return match -errno {
+            libc::ENOENT => Ok(None),
+            e => Err(io::Error::from_raw_os_error(e)),
+        };
+    }
+    if kind != SOCK_DIAG_BY_FAMILY {
+        return Err(io::Error::other("unexpected netlink answer"));
+    }
+    let inode = field(16 + 68).ok_or_else(|| io::Error::other("short netlink answer"))?;
+    Ok(Some(u64::from(u32::from_ne_bytes(inode))).filter(|&i| i != 0))
 }
 
 /// The same endpoint, an IPv4-mapped IPv6 address being its IPv4 one.
@@ -193,6 +336,45 @@ mod tests {
     }
 
     #[test]
+    fn netlink_answers() {
+        // Table: (answer bytes, inode or error).
+        let header = |kind: u16| {
+            let mut m = vec![0u8; 16];
+            m[4..6].copy_from_slice(&kind.to_ne_bytes());
+            m
+        };
+        let mut found = header(SOCK_DIAG_BY_FAMILY);
+        found.resize(16 + 72, 0);
+        found[84..88].copy_from_slice(&4242u32.to_ne_bytes());
+        let mut enoent = header(NLMSG_ERROR);
+        enoent.extend((-libc::ENOENT).to_ne_bytes());
+        let mut eperm = header(NLMSG_ERROR);
+        eperm.extend((-libc::EPERM).to_ne_bytes());
+        // `None`: an error (netlink unusable, the caller reads /proc/net instead).
+        let cases: [(&[u8], Option<Option<u64>>); 5] = [
+            (&found, Some(Some(4242))),
+            (&enoent, Some(None)),
+            (&eperm, None),
+            (&found[..40], None),
+            (&[1, 2], None),
+        ];
+        for (i, (msg, want)) in cases.into_iter().enumerate() {
+            assert_eq!(parse_diag_answer(msg).ok(), want, "case {i}");
+        }
+        // Requests: the ports in network order; mixed families are no request.
+        let v4: SocketAddr = "127.0.0.1:258".parse().unwrap();
+        let v6: SocketAddr = "[::1]:1".parse().unwrap();
+        let req = diag_request(v4, v4).unwrap();
+        assert_eq!(
+            (req[16], &req[24..28]),
+            (libc::AF_INET as u8, &[1, 2, 1, 2][..])
+        );
+        assert_eq!(&req[28..32], &[127, 0, 0, 1]);
+        assert_eq!(diag_request(v6, v6).unwrap()[16], libc::AF_INET6 as u8);
+        assert!(diag_request(v4, v6).is_none());
+    }
+
+    #[test]
     fn mapped_addresses_are_the_same_endpoint() {
         let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
@@ -208,7 +390,13 @@ mod tests {
         let (server, peer) = listener.accept().unwrap();
         let local = server.local_addr().unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
-        assert!(client_socket_inode(peer, local).is_some());
+        let inode = proc_net_inode(peer, local);
+        assert!(inode.is_some());
+        // Netlink, where the machine allows it, finds the same socket.
+        if let Ok(found) = diag_inode(peer, local) {
+            assert_eq!(found, inode);
+        }
+        assert_eq!(client_socket_inode(peer, local), inode);
         // This process holds the client end: it is under our parent, not under us.
         // SAFETY: getppid has no preconditions.
         let parent = unsafe { libc::getppid() } as u32;
