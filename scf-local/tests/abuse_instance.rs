@@ -268,7 +268,10 @@ sleep 300
     let invocation = std::thread::spawn(move || run_bounded(cmd, BOUND));
     let until = Instant::now() + BOUND;
     while !outdir.join("fetched").exists() {
-        assert!(Instant::now() < until, "the bootstrap never fetched its event");
+        assert!(
+            Instant::now() < until,
+            "the bootstrap never fetched its event"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let port = std::fs::read_to_string(outdir.join("port")).unwrap();
@@ -281,7 +284,8 @@ sleep 300
     );
     let get = "GET /runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     for request in [post.as_str(), get] {
-        let answer = outsider(port, request).expect("the connection was neither answered nor closed");
+        let answer =
+            outsider(port, request).expect("the connection was neither answered nor closed");
         assert!(
             answer.is_empty(),
             "an outsider got an answer: {}",
