@@ -317,9 +317,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
         .build()?)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn interrupted() {
+/// Completes on Ctrl-C, SIGTERM or SIGHUP. The handlers are installed when this is called
+/// (within `rt`), not when the future is first polled: a signal that comes while the code is
+/// unpacked or the first instance starts is then seen, and every destructor (instances,
+/// their `TMPDIR`s, the unpacked code) still runs, instead of the default action ending the
+/// process on the spot.
+fn interrupted(rt: &tokio::runtime::Runtime) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
+    let _in_runtime = rt.enter();
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
@@ -331,10 +336,12 @@ async fn interrupted() {
             None => std::future::pending().await,
         }
     }
-    tokio::select! {
-        _ = recv(&mut term) => {}
-        _ = recv(&mut int) => {}
-        _ = recv(&mut hup) => {}
+    async move {
+        tokio::select! {
+            _ = recv(&mut term) => {}
+            _ = recv(&mut int) => {}
+            _ = recv(&mut hup) => {}
+        }
     }
 }
 
@@ -381,14 +388,16 @@ fn invoke(args: InvokeArgs) -> Result<ExitCode, Fatal> {
     let event = read_event(&args)?;
     let client_context = client_context(&args)?;
     args.function.check_api_port()?;
-    let package = args.function.package()?;
     let rt = runtime()?;
+    let stop = interrupted(&rt);
+    let package = args.function.package()?;
     let result = rt.block_on(async {
         let pool = Pool::new(config, package)?;
         let id = crate::pool::new_request_id();
         let result = tokio::select! {
+            biased;
+            _ = stop => None,
             r = pool.invoke_with_context(id, Bytes::from(event), client_context) => Some(r),
-            _ = interrupted() => None,
         };
         pool.shutdown().await;
         Ok::<_, Fatal>(result)
@@ -418,8 +427,9 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
     config.idle_timeout = seconds("--idle-timeout", args.idle_timeout)?;
     config.validate()?;
     args.function.check_api_port()?;
-    let package = args.function.package()?;
     let rt = runtime()?;
+    let stop = interrupted(&rt);
+    let package = args.function.package()?;
     rt.block_on(async {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
         let listener = tokio::net::TcpListener::bind(addr)
@@ -433,7 +443,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
             args.function.code.display(),
             local_api::INVOKE
         );
-        local_api::serve(listener, pool.clone(), args.print_logs, interrupted()).await;
+        local_api::serve(listener, pool.clone(), args.print_logs, stop).await;
         pool.shutdown().await;
         Ok::<_, Fatal>(())
     })?;
@@ -559,6 +569,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let stop = interrupted(&rt);
     rt.block_on(async {
         let server = Server::open(options)
             .map_err(|e| Fatal(format!("{}: {}", args.state_dir.display(), e.message)))?;
@@ -574,7 +585,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
             args.state_dir.display(),
             if args.no_auth { ", no signature check" } else { "" },
         );
-        server.serve(listener, interrupted()).await;
+        server.serve(listener, stop).await;
         Ok::<_, Fatal>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -230,6 +230,46 @@ fn sigterm_of_run_leaves_no_process_and_no_tmpdir() {
     s.assert_tmp_clean();
 }
 
+#[test]
+fn sigint_of_invoke_leaves_no_process_and_no_tmpdir() {
+    let s = Scratch::new();
+    let (code, out) = function(
+        &s,
+        "f",
+        r#"escape
+mkdir -p "$TMPDIR/ro" && echo x > "$TMPDIR/ro/f" && chmod 500 "$TMPDIR/ro"
+echo "$TMPDIR" > "$OUT/tmpdir"
+curl -sS -d " " "$API/runtime/init/ready"
+curl -sS "$API/runtime/invocation/next" > /dev/null
+touch "$OUT/fetched"
+sleep 300
+"#,
+    );
+    let mut cmd = s.cmd();
+    cmd.arg("invoke")
+        .arg(&code)
+        .args(["--timeout", "60", "--env", &out])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let fetched = s.path().join("out/fetched");
+    let until = Instant::now() + BOUND;
+    while !fetched.exists() {
+        assert!(
+            Instant::now() < until,
+            "the bootstrap never fetched its event"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tmpdir = std::fs::read_to_string(s.path().join("out/tmpdir")).unwrap();
+    let tmpdir = PathBuf::from(tmpdir.trim());
+    signal(&child, libc::SIGINT);
+    assert_eq!(wait_bounded(&mut child).code(), Some(130));
+    assert_escapees_gone(&s, "a SIGINT of scf-local invoke");
+    assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
+    s.assert_tmp_clean();
+}
+
 /// Sends `request` on a new connection to the runtime API and returns what comes back
 /// before the server closes (bounded).
 fn outsider(port: &str, request: &str) -> std::io::Result<Vec<u8>> {
