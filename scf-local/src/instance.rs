@@ -374,7 +374,7 @@ impl Instance {
         )
     }
 
-    /// The peak memory seen so far: sampled group RSS, or the main process's high-water mark.
+    /// The peak memory seen so far: sampled RSS of the tree, or the main process's high-water mark.
     /// The mark is read at most once per sampling interval: reading `/proc/<pid>/status`
     /// costs about 10 µs, a large share of a warm invocation.
     fn mem_usage(&mut self, cfg: &FunctionConfig) -> u64 {

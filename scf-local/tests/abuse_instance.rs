@@ -416,6 +416,9 @@ done
     assert_eq!(status, 200, "{body}");
     signal(&child, libc::SIGTERM);
     assert!(wait_bounded(&mut child).success());
+    eprintln!(
+        "scf-local's descriptors: {baseline} before, {during} during a flood of {opened} connections"
+    );
     assert!(
         during < baseline + 64,
         "scf-local held {during} descriptors during a flood of {opened} connections (baseline {baseline})"
