@@ -119,6 +119,27 @@ exit 3
 }
 
 #[test]
+fn a_bootstrap_killed_by_a_signal_is_reported_with_it() {
+    // The keeper exits the way the bootstrap did, so the status names the bootstrap's signal.
+    let s = Scratch::new();
+    let (code, out) = function(
+        &s,
+        "f",
+        r#"escape
+curl -sS -d " " "$API/runtime/init/ready"
+curl -sS "$API/runtime/invocation/next" > /dev/null
+kill -SEGV $$
+"#,
+    );
+    let r = invoke(&s, &code, &["--env", &out]);
+    assert_eq!(r["Result"]["InvokeResult"], 439, "{r}");
+    let err = r["Result"]["ErrMsg"].as_str().unwrap();
+    assert!(err.contains("killed by signal 11"), "{err}");
+    assert_escapees_gone(&s, "the bootstrap's crash");
+    s.assert_tmp_clean();
+}
+
+#[test]
 fn escaped_processes_die_with_the_end_of_invoke() {
     let s = Scratch::new();
     let (code, out) = function(
