@@ -293,6 +293,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Directories of scf-local processes that were killed before they could clean up.
     scratch::reclaim_stale();
+    // This process's only children are keepers: it may adopt and kill the orphans of one that
+    // was killed (see `keeper`). Without it, such orphans go to init.
+    let _ = crate::keeper::adopt_orphans();
     let outcome = match cli.command {
         Command::Invoke(args) => invoke(args),
         Command::Run(args) => run(args),

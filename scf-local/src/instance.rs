@@ -205,6 +205,7 @@ impl Instance {
         let pid_pipe =
             keeper::prepare(&mut cmd).map_err(|e| internal("cannot create a pipe", e))?;
         let spawned_at = Instant::now();
+        let spawning = keeper::spawning();
         let child = cmd.spawn();
         drop(cmd); // closes our copies of the pipe's write end
         let mut child = child.map_err(|e| {
@@ -219,7 +220,8 @@ impl Instance {
                 format!("cannot start bootstrap: {e}{hint}"),
             )
         })?;
-        let keeper = match Keeper::started(child.id().unwrap_or(0), pid_pipe) {
+        let keeper_pid = child.id().unwrap_or(0);
+        let keeper = match Keeper::started(keeper_pid, pid_pipe, spawning) {
             Ok(keeper) => keeper,
             Err(e) => {
                 let _ = child.start_kill();
@@ -236,6 +238,8 @@ impl Instance {
                 // The keeper exits once the bootstrap has, after killing every other
                 // process of the instance, with the bootstrap's status.
                 let status = child.wait().await.ok();
+                // If the keeper was killed, the instance's processes came to scf-local.
+                keeper::reaped(keeper_pid);
                 *exit.lock().unwrap_or_else(PoisonError::into_inner) = status;
                 exchange.mark_exited();
             })

@@ -36,10 +36,15 @@
 //! async runtime reaps only the children it spawned, and a `kill -9` of scf-local would
 //! still hand them to init.
 //!
-//! What it does not cover: a process killed with `SIGKILL` cannot act, so if someone kills the
-//! keeper itself with `SIGKILL`, the bootstrap dies (its PDEATHSIG) but its descendants are
-//! reparented upwards; and processes started for the function by someone else (a daemon it
-//! asks over a socket, `systemd-run`, `at`) were never its descendants. `PR_SET_PDEATHSIG`
+//! A keeper killed with `SIGKILL` cannot act, and a function runs as the same user as its
+//! keeper, so `kill -9 $PPID` from the bootstrap is enough to kill it: the bootstrap then dies
+//! (its PDEATHSIG) and the rest of the tree is reparented upwards. The scf-local binary closes
+//! that hole with a second, coarser net ([`adopt_orphans`]): scf-local is a subreaper too, so
+//! those orphans come to it, and whenever a keeper exits it kills and reaps every child of its
+//! own that is not a keeper ([`reaped`]). Library users, whose programs may have children of
+//! their own, do not get that net. What neither covers: processes started for the function by
+//! someone else (a daemon it asks over a socket, `systemd-run`, `at`), which were never its
+//! descendants, and a keeper killed while scf-local is killed too. `PR_SET_PDEATHSIG`
 //! fires when the *thread* that spawned the keeper exits: scf-local spawns from its runtime's
 //! worker threads, which live as long as the runtime.
 //!
@@ -49,7 +54,69 @@
 
 use std::io;
 use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// Whether this process adopts the orphans of killed keepers; see [`adopt_orphans`].
+static ADOPTING: AtomicBool = AtomicBool::new(false);
+
+/// The pids of the keepers not reaped yet. Locked around each spawn, so that [`reaped`] never
+/// sees a keeper that is forked but not yet listed.
+static KEEPERS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Makes this process a child subreaper, so that when a keeper is killed (see the module
+/// documentation) the processes of its instance are reparented here instead of to init, and
+/// [`reaped`] kills them. Only for a program whose children are all keepers (the scf-local
+/// binary): every other child of the process is killed as such an orphan.
+pub(crate) fn adopt_orphans() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    ADOPTING.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Held from before a keeper is spawned until [`Keeper::started`] lists it.
+pub(crate) struct Spawning(MutexGuard<'static, Vec<u32>>);
+
+/// Takes the lock [`Keeper::started`] needs; hold it across the spawn.
+pub(crate) fn spawning() -> Spawning {
+    Spawning(KEEPERS.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// To be called once the keeper `pid` has been reaped: forgets it and, when adopting, kills and
+/// reaps every child of this process that is not a keeper (the instance's processes, if that
+/// keeper was killed before it could kill them).
+pub(crate) fn reaped(pid: u32) {
+    let mut keepers = KEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
+    keepers.retain(|&k| k != pid);
+    if !ADOPTING.load(Ordering::Acquire) {
+        return;
+    }
+    let me = std::process::id();
+    // Each turn kills the orphans found; their own children come here when they die, and
+    // the next turn finds those. Bounded: a tree deeper than this is left to the next sweep.
+    for _ in 0..64 {
+        let strays: Vec<u32> = crate::tree::children(me)
+            .into_iter()
+            .filter(|p| !keepers.contains(p))
+            .collect();
+        if strays.is_empty() {
+            return;
+        }
+        for &stray in &strays {
+            // SAFETY: kill and waitpid on a child of ours that is not a keeper: nobody else
+            // reaps it, so its pid is its own until we do; the status goes to a stack value.
+            unsafe {
+                libc::kill(stray as libc::pid_t, libc::SIGKILL);
+                let mut status = 0;
+                libc::waitpid(stray as libc::pid_t, &mut status, 0);
+            }
+        }
+    }
+}
 
 /// The keeper of one instance, seen from scf-local.
 #[derive(Debug)]
@@ -91,8 +158,10 @@ pub(crate) fn prepare(cmd: &mut tokio::process::Command) -> io::Result<PidPipe> 
 
 impl Keeper {
     /// The keeper started by a successful spawn of a command [`prepare`]d with `pipe`; `pid`
-    /// is the spawned child's (the keeper's) pid.
-    pub(crate) fn started(pid: u32, pipe: PidPipe) -> io::Result<Keeper> {
+    /// is the spawned child's (the keeper's) pid, listed as a keeper under `spawning`.
+    pub(crate) fn started(pid: u32, pipe: PidPipe, mut spawning: Spawning) -> io::Result<Keeper> {
+        spawning.0.push(pid);
+        drop(spawning);
         drop(pipe.write);
         let mut buf = [0u8; 4];
         // The keeper wrote before it closed std's exec-error pipe, and spawn returned after

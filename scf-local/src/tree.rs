@@ -18,11 +18,11 @@ use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
 
 use crate::keeper::{parse_pid, stat_ppid};
 
-/// The pid of every live process under `root` (not `root` itself), by one scan of `/proc`.
-pub(crate) fn descendants(root: u32) -> Vec<u32> {
+/// Every live process's children, by one scan of `/proc`.
+fn children_by_parent() -> HashMap<u32, Vec<u32>> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
+        return children;
     };
     for entry in dir.flatten() {
         let Some(pid) = parse_pid(entry.file_name().as_encoded_bytes()) else {
@@ -35,6 +35,17 @@ pub(crate) fn descendants(root: u32) -> Vec<u32> {
             children.entry(ppid).or_default().push(pid);
         }
     }
+    children
+}
+
+/// The pids of the children of `pid`.
+pub(crate) fn children(pid: u32) -> Vec<u32> {
+    children_by_parent().remove(&pid).unwrap_or_default()
+}
+
+/// The pid of every live process under `root` (not `root` itself), by one scan of `/proc`.
+pub(crate) fn descendants(root: u32) -> Vec<u32> {
+    let children = children_by_parent();
     let mut found = Vec::new();
     let mut todo = vec![root];
     let mut seen = HashSet::from([root]);

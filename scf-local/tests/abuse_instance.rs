@@ -119,6 +119,26 @@ exit 3
 }
 
 #[test]
+fn escaped_processes_die_when_the_function_kills_its_keeper() {
+    // The bootstrap's parent is its keeper, run as the same user: a function can kill it.
+    let s = Scratch::new();
+    let (code, out) = function(
+        &s,
+        "f",
+        r#"escape
+curl -sS -d " " "$API/runtime/init/ready"
+curl -sS "$API/runtime/invocation/next" > /dev/null
+kill -9 "$PPID"
+sleep 300
+"#,
+    );
+    let r = invoke(&s, &code, &["--env", &out]);
+    assert_eq!(r["Result"]["InvokeResult"], 439, "{r}");
+    assert_escapees_gone(&s, "the kill of their keeper");
+    s.assert_tmp_clean();
+}
+
+#[test]
 fn a_bootstrap_killed_by_a_signal_is_reported_with_it() {
     // The keeper exits the way the bootstrap did, so the status names the bootstrap's signal.
     let s = Scratch::new();
