@@ -90,16 +90,22 @@ pub(crate) fn spawning() -> Spawning {
 /// reaps every child of this process that is not a keeper (the instance's processes, if that
 /// keeper was killed before it could kill them).
 pub(crate) fn reaped(pid: u32) {
-    let mut keepers = KEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
-    keepers.retain(|&k| k != pid);
     if !ADOPTING.load(Ordering::Acquire) {
         return;
     }
+    let mut keepers = KEEPERS.lock().unwrap_or_else(PoisonError::into_inner);
+    keepers.retain(|&k| k != pid);
     let me = std::process::id();
     // Each turn kills the orphans found; their own children come here when they die, and
     // the next turn finds those. Bounded: a tree deeper than this is left to the next sweep.
-    for _ in 0..64 {
-        let strays: Vec<u32> = crate::tree::children(me)
+    for turn in 0..64 {
+        let children = crate::tree::children(me);
+        if turn == 0 {
+            // A keeper whose instance was dropped without waiting is reaped by the runtime,
+            // unseen here: forget every listed keeper that is no longer a child.
+            keepers.retain(|k| children.contains(k));
+        }
+        let strays: Vec<u32> = children
             .into_iter()
             .filter(|p| !keepers.contains(p))
             .collect();
@@ -160,7 +166,10 @@ impl Keeper {
     /// The keeper started by a successful spawn of a command [`prepare`]d with `pipe`; `pid`
     /// is the spawned child's (the keeper's) pid, listed as a keeper under `spawning`.
     pub(crate) fn started(pid: u32, pipe: PidPipe, mut spawning: Spawning) -> io::Result<Keeper> {
-        spawning.0.push(pid);
+        // Only an adopting process ever reads the list.
+        if ADOPTING.load(Ordering::Acquire) {
+            spawning.0.push(pid);
+        }
         drop(spawning);
         drop(pipe.write);
         let mut buf = [0u8; 4];
