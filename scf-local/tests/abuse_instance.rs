@@ -405,7 +405,7 @@ if mkdir "$OUT/flooder" 2>/dev/null; then
   for _ in $(seq 1 "$n"); do
     exec {fd}<>"/dev/tcp/$SCF_RUNTIME_API/$SCF_RUNTIME_API_PORT" && fds+=("$fd")
   done
-  echo "${#fds[@]}" > "$OUT/flooded"
+  echo "${#fds[@]}" > "$OUT/count" && mv "$OUT/count" "$OUT/flooded"
   wait_for "$OUT/go"
   for fd in "${fds[@]}"; do exec {fd}>&-; done
   curl -sS -d "flooded ${#fds[@]}" "$API/runtime/invocation/response"
