@@ -192,9 +192,21 @@ while true; do
 done
 "#;
 
+/// A `scf-local` child, killed if the test ends (or fails) while it runs.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `scf-local run` on an OS-chosen port through `sh -c` with `prefix` (`exec` keeps the
 /// pid); returns the child and the address.
-fn start_run(s: &Scratch, code: &Path, prefix: &str, args: &[&str]) -> (Child, String) {
+fn start_run(s: &Scratch, code: &Path, prefix: &str, args: &[&str]) -> (Running, String) {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         .arg(format!("{prefix} exec \"$0\" \"$@\""))
@@ -217,7 +229,7 @@ fn start_run(s: &Scratch, code: &Path, prefix: &str, args: &[&str]) -> (Child, S
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_owned();
     std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    (Running(child), addr)
 }
 
 /// Waits (bounded) for a child to exit.
@@ -244,13 +256,13 @@ fn signal(child: &Child, sig: i32) {
 fn kill_9_of_run_leaves_no_process_of_the_function() {
     let s = Scratch::new();
     let (code, out) = function(&s, "f", ESCAPING_ECHO);
-    let (mut child, addr) = start_run(&s, &code, "", &["--env", &out]);
+    let (mut run, addr) = start_run(&s, &code, "", &["--env", &out]);
     let (status, body) = http(&addr, "POST", "/invoke", b"{}");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""RetMsg":"ok {}""#), "{body}");
     pid_written(&s, "grandchild");
-    signal(&child, libc::SIGKILL);
-    wait_bounded(&mut child);
+    signal(&run.0, libc::SIGKILL);
+    wait_bounded(&mut run.0);
     assert_escapees_gone(&s, "a kill -9 of scf-local run");
 }
 
@@ -258,14 +270,14 @@ fn kill_9_of_run_leaves_no_process_of_the_function() {
 fn sigterm_of_run_leaves_no_process_and_no_tmpdir() {
     let s = Scratch::new();
     let (code, out) = function(&s, "f", ESCAPING_ECHO);
-    let (mut child, addr) = start_run(&s, &code, "", &["--env", &out]);
+    let (mut run, addr) = start_run(&s, &code, "", &["--env", &out]);
     let (status, body) = http(&addr, "POST", "/invoke", b"{}");
     assert_eq!(status, 200, "{body}");
     let tmpdir = std::fs::read_to_string(s.path().join("out/tmpdir")).unwrap();
     let tmpdir = PathBuf::from(tmpdir.trim());
     assert!(tmpdir.starts_with(s.tmp()), "{}", tmpdir.display());
-    signal(&child, libc::SIGTERM);
-    assert!(wait_bounded(&mut child).success());
+    signal(&run.0, libc::SIGTERM);
+    assert!(wait_bounded(&mut run.0).success());
     assert_escapees_gone(&s, "a SIGTERM of scf-local run");
     assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
     s.assert_tmp_clean();
@@ -292,7 +304,7 @@ sleep 300
         .args(["--timeout", "60", "--env", &out])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+    let mut run = Running(cmd.spawn().unwrap());
     let fetched = s.path().join("out/fetched");
     let until = Instant::now() + BOUND;
     while !fetched.exists() {
@@ -304,8 +316,8 @@ sleep 300
     }
     let tmpdir = std::fs::read_to_string(s.path().join("out/tmpdir")).unwrap();
     let tmpdir = PathBuf::from(tmpdir.trim());
-    signal(&child, libc::SIGINT);
-    assert_eq!(wait_bounded(&mut child).code(), Some(130));
+    signal(&run.0, libc::SIGINT);
+    assert_eq!(wait_bounded(&mut run.0).code(), Some(130));
     assert_escapees_gone(&s, "a SIGINT of scf-local invoke");
     assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
     s.assert_tmp_clean();
@@ -417,13 +429,13 @@ done
 "#,
     );
     let outdir = s.path().join("out");
-    let (mut child, addr) = start_run(
+    let (mut run, addr) = start_run(
         &s,
         &code,
         "ulimit -Sn 256 &&",
         &["--env", &out, "--max-instances", "2", "--timeout", "30"],
     );
-    let scf_local = child.id();
+    let scf_local = run.0.id();
     let baseline = fd_count(scf_local);
 
     let first = {
@@ -455,8 +467,8 @@ done
     std::fs::write(outdir.join("go"), b"").unwrap();
     let (status, body) = first.join().unwrap();
     assert_eq!(status, 200, "{body}");
-    signal(&child, libc::SIGTERM);
-    assert!(wait_bounded(&mut child).success());
+    signal(&run.0, libc::SIGTERM);
+    assert!(wait_bounded(&mut run.0).success());
     eprintln!(
         "scf-local's descriptors: {baseline} before, {during} during a flood of {opened} connections"
     );
