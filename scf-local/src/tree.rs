@@ -385,6 +385,39 @@ mod tests {
         assert!(diag_request(v4, v6).is_none());
     }
 
+    /// What admitting one connection costs: `cargo test --release -p scf-local --lib
+    /// admission_cost -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn admission_cost() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        let local = server.local_addr().unwrap();
+        // SAFETY: getppid has no preconditions.
+        let parent = unsafe { libc::getppid() } as u32;
+        let n = 200;
+        let time = |f: &dyn Fn() -> bool| {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                assert!(f());
+            }
+            t.elapsed() / n
+        };
+        let diag = time(&|| diag_inode(peer, local).is_ok_and(|i| i.is_some()));
+        let proc_net = time(&|| proc_net_inode(peer, local).is_some());
+        let tree = time(&|| !descendants(parent).is_empty());
+        let whole = time(&|| holds_client_socket(parent, peer, local));
+        let processes = fs::read_dir("/proc").unwrap().count();
+        let sockets = fs::read_to_string("/proc/net/tcp").unwrap().lines().count() - 1;
+        eprintln!(
+            "per connection: sock_diag {diag:?}, /proc/net/tcp {proc_net:?} ({sockets} sockets), \
+             tree scan {tree:?} ({processes} /proc entries), whole check {whole:?} \
+             ({} processes searched)",
+            descendants(parent).len()
+        );
+    }
+
     #[test]
     fn mapped_addresses_are_the_same_endpoint() {
         let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
