@@ -31,10 +31,12 @@
 //! scf-local's `wait` on the keeper reads the bootstrap's own status.
 //!
 //! Why not a cgroup: a writable cgroup (systemd's delegation) is not there on most machines
-//! and CI runners where scf-local runs; the keeper needs nothing but Linux ≥ 3.4. Why not
-//! scf-local itself as the subreaper: orphans of every instance would land on scf-local, whose
-//! async runtime reaps only the children it spawned, and a `kill -9` of scf-local would
-//! still hand them to init.
+//! and CI runners where scf-local runs; the keeper needs nothing but Linux ≥ 3.4 (pidfds,
+//! `close_range` and `sock_diag` are used where the kernel has them). Why not scf-local alone
+//! as the subreaper: orphans of every instance would land on scf-local, with nothing to tell
+//! which instance they belong to, and a `kill -9` of scf-local would still hand them to init.
+//! What a keeper costs: a process whose memory is scf-local's, shared copy-on-write, so
+//! only its page tables and the pages either side writes after the fork.
 //!
 //! A keeper killed with `SIGKILL` cannot act, and a function runs as the same user as its
 //! keeper, so `kill -9 $PPID` from the bootstrap is enough to kill it: the bootstrap then dies
