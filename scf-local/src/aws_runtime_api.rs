@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::FunctionConfig;
+use crate::http_server::{Admit, Limits};
 use crate::invocation::{Delivery, Exchange, Phase, Posted, RefusedFor};
 
 /// `GET`: long poll for the next event; the first one also means ready.
@@ -177,14 +178,16 @@ fn deadline_ms(delivery: &Delivery, timeout: Duration) -> u128 {
         .as_millis()
 }
 
-/// Serves AWS's runtime API on `listener` until the returned task is aborted (which also ends
-/// every open connection).
+/// Serves AWS's runtime API on `listener`, within `limits` and to the connections `admit`
+/// accepts, until the returned task is aborted (which also ends every open connection).
 pub(crate) fn serve(
     listener: TcpListener,
+    limits: Limits,
+    admit: Admit,
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    crate::http_server::spawn(listener, Default::default(), None, move |req| {
+    crate::http_server::spawn(listener, limits, Some(admit), move |req| {
         let exchange = exchange.clone();
         let settings = settings.clone();
         async move { handle(req, &exchange, &settings).await }

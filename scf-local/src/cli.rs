@@ -313,6 +313,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Directories of scf-local processes that were killed before they could clean up.
     scratch::reclaim_stale();
+    // This process's only children are keepers: it may adopt and kill the orphans of one that
+    // was killed (see `keeper`). Without it, such orphans go to init.
+    let _ = crate::keeper::adopt_orphans();
     let outcome = match cli.command {
         Command::Invoke(args) => invoke(args),
         Command::Run(args) => run(args),
@@ -337,9 +340,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
         .build()?)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn interrupted() {
+/// Completes on Ctrl-C, SIGTERM or SIGHUP. The handlers are installed when this is called
+/// (within `rt`), not when the future is first polled: a signal that comes while the code is
+/// unpacked or the first instance starts is then seen, and every destructor (instances,
+/// their `TMPDIR`s, the unpacked code) still runs, instead of the default action ending the
+/// process on the spot.
+fn interrupted(rt: &tokio::runtime::Runtime) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
+    let _in_runtime = rt.enter();
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
@@ -351,10 +359,12 @@ async fn interrupted() {
             None => std::future::pending().await,
         }
     }
-    tokio::select! {
-        _ = recv(&mut term) => {}
-        _ = recv(&mut int) => {}
-        _ = recv(&mut hup) => {}
+    async move {
+        tokio::select! {
+            _ = recv(&mut term) => {}
+            _ = recv(&mut int) => {}
+            _ = recv(&mut hup) => {}
+        }
     }
 }
 
@@ -401,14 +411,16 @@ fn invoke(args: InvokeArgs) -> Result<ExitCode, Fatal> {
     let event = read_event(&args)?;
     let client_context = client_context(&args)?;
     args.function.check_api_port()?;
-    let package = args.function.package()?;
     let rt = runtime()?;
+    let stop = interrupted(&rt);
+    let package = args.function.package()?;
     let result = rt.block_on(async {
         let pool = Pool::new(config, package)?;
         let id = crate::pool::new_request_id();
         let result = tokio::select! {
+            biased;
+            _ = stop => None,
             r = pool.invoke_with_context(id, Bytes::from(event), client_context) => Some(r),
-            _ = interrupted() => None,
         };
         pool.shutdown().await;
         Ok::<_, Fatal>(result)
@@ -438,8 +450,9 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
     config.idle_timeout = seconds("--idle-timeout", args.idle_timeout)?;
     config.validate()?;
     args.function.check_api_port()?;
-    let package = args.function.package()?;
     let rt = runtime()?;
+    let stop = interrupted(&rt);
+    let package = args.function.package()?;
     rt.block_on(async {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
         let listener = tokio::net::TcpListener::bind(addr)
@@ -453,7 +466,7 @@ fn run(args: RunArgs) -> Result<ExitCode, Fatal> {
             args.function.code.display(),
             local_api::INVOKE
         );
-        local_api::serve(listener, pool.clone(), args.print_logs, interrupted()).await;
+        local_api::serve(listener, pool.clone(), args.print_logs, stop).await;
         pool.shutdown().await;
         Ok::<_, Fatal>(())
     })?;
@@ -600,6 +613,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let stop = interrupted(&rt);
     rt.block_on(async {
         let server = Server::open(options)
             .map_err(|e| Fatal(format!("{}: {}", args.state_dir.display(), e.message)))?;
@@ -619,7 +633,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
                 (true, true) => ", no signature check, UNSAFE: open to the network",
             },
         );
-        server.serve(listener, interrupted()).await;
+        server.serve(listener, stop).await;
         Ok::<_, Fatal>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -1,13 +1,20 @@
-//! One instance: a `bootstrap` process group, its runtime API server and its output.
+//! One instance: a `bootstrap` and every process it starts, its runtime API server and its
+//! output.
 //!
 //! - started with the code root as working directory, stdin closed, the environment of
-//!   SCF-PROTOCOL.md section 3 plus the user's variables, in its own process group, with a
-//!   private `TMPDIR` removed with the instance;
+//!   SCF-PROTOCOL.md section 3 plus the user's variables, in its own process group, under a
+//!   [`keeper`](crate::keeper) that holds every descendant (`setsid` and double-forked ones
+//!   included), with a private `TMPDIR` (mode 0700) removed with the instance;
 //! - `InitTimeout` runs from the start to the first `/runtime/init/ready`, `Timeout` from
-//!   the event's delivery to its result; past either the whole process group is killed;
-//! - the process's exit is noticed at once, in any phase, and ends the instance: the rest of
-//!   its process group is killed with it;
-//! - dropping an [`Instance`] kills its process group, so no path leaves a process behind.
+//!   the event's delivery to its result; past either every process of the instance is killed;
+//! - the bootstrap's exit is noticed at once, in any phase, and ends the instance: the keeper
+//!   kills every other process of it and exits with the bootstrap's status;
+//! - dropping an [`Instance`] stops its keeper and waits (briefly) until it is gone, so no
+//!   path leaves a process or its `TMPDIR` behind; if scf-local itself dies, even by
+//!   `SIGKILL`, the keeper sees it (`PR_SET_PDEATHSIG`) and kills the instance;
+//! - its runtime API admits only connections made by the instance's own processes (the peer
+//!   socket's owner, found in `/proc`), at most [`API_CONNECTIONS`] at once, so a function
+//!   can neither be driven by another local process nor exhaust scf-local's descriptors.
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
@@ -22,13 +29,42 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 use crate::config::{Dialect, FunctionConfig};
+use crate::http_server::{Admit, Limits};
 use crate::invocation::{Delivery, Exchange, Outcome, Posted};
+use crate::keeper::{self, Keeper};
 use crate::log::InitReport;
 use crate::memory;
 use crate::output::{self, Output};
 use crate::package::Package;
 use crate::result::Status;
-use crate::{aws_runtime_api, runtime_api};
+use crate::{aws_runtime_api, runtime_api, tree};
+
+/// Connections an instance's runtime API holds at once: a runtime uses one or two; beyond
+/// the cap a connection is closed at once, so one function cannot use up the descriptors
+/// every other function needs.
+pub(crate) const API_CONNECTIONS: usize = 16;
+
+/// The runtime API's bounds for `cfg`: a runtime may keep a connection idle from `/next` to
+/// its result (up to `Timeout`) or through its init, so the idle timeout covers both, with a
+/// margin.
+fn api_limits(cfg: &FunctionConfig) -> Limits {
+    Limits {
+        max_connections: API_CONNECTIONS,
+        head_timeout: cfg.timeout.max(cfg.init_timeout) + Duration::from_secs(10),
+        ..Limits::default()
+    }
+}
+
+/// Admits a connection to the runtime API when its client end is held by a process of the
+/// instance (a descendant of the keeper `root`); see [`crate::tree`].
+fn admit_instance(root: u32) -> Admit {
+    Arc::new(
+        move |stream| match (stream.peer_addr(), stream.local_addr()) {
+            (Ok(peer), Ok(local)) => tree::holds_client_socket(root, peer, local),
+            _ => false,
+        },
+    )
+}
 
 /// How an instance failed to start; the instance is gone.
 #[derive(Debug)]
@@ -52,7 +88,7 @@ pub(crate) struct Ran {
 
 /// A running instance. See the module documentation.
 pub(crate) struct Instance {
-    pid: u32,
+    keeper: Keeper,
     exchange: Arc<Exchange>,
     output: Arc<Output>,
     exit: Arc<Mutex<Option<ExitStatus>>>,
@@ -65,16 +101,6 @@ pub(crate) struct Instance {
     /// When it last finished an invocation (or its init).
     pub(crate) last_used: Instant,
     _tmp: TempDir,
-}
-
-/// Kills every process of the group led by `pid`.
-fn kill_group(pid: u32) {
-    if let Ok(pgid) = i32::try_from(pid) {
-        // SAFETY: kill has no memory preconditions; a negative pid names the process group
-        // this instance created (our child is its leader, and the group id is not reused while
-        // the leader is unreaped or any member lives).
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    }
 }
 
 /// "exit code 1", "killed by signal 9".
@@ -174,23 +200,12 @@ impl Instance {
             .stdin(Stdio::null())
             .stdout(Stdio::from(write))
             .stderr(Stdio::from(write2))
+            // The keeper's own group: a Ctrl-C at the terminal is scf-local's to handle.
             .process_group(0);
-        // SAFETY: the closure runs between fork and exec and only calls prctl, which is
-        // async-signal-safe. It makes the kernel kill the bootstrap if the emulator dies
-        // without cleaning up (for example on SIGKILL).
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                Ok(())
-            });
-        }
+        let pid_pipe =
+            keeper::prepare(&mut cmd).map_err(|e| internal("cannot create a pipe", e))?;
         let spawned_at = Instant::now();
+        let spawning = keeper::spawning();
         let child = cmd.spawn();
         drop(cmd); // closes our copies of the pipe's write end
         let mut child = child.map_err(|e| {
@@ -205,7 +220,14 @@ impl Instance {
                 format!("cannot start bootstrap: {e}{hint}"),
             )
         })?;
-        let pid = child.id().unwrap_or(0);
+        let keeper_pid = child.id().unwrap_or(0);
+        let keeper = match Keeper::started(keeper_pid, pid_pipe, spawning) {
+            Ok(keeper) => keeper,
+            Err(e) => {
+                let _ = child.start_kill();
+                return Err(internal("cannot start the instance's keeper", e));
+            }
+        };
 
         let exchange = Arc::new(Exchange::default());
         let exit = Arc::new(Mutex::new(None));
@@ -213,9 +235,11 @@ impl Instance {
             let exchange = exchange.clone();
             let exit = exit.clone();
             tokio::spawn(async move {
+                // The keeper exits once the bootstrap has, after killing every other
+                // process of the instance, with the bootstrap's status.
                 let status = child.wait().await.ok();
-                // The instance is over once its main process is: take the group with it.
-                kill_group(pid);
+                // If the keeper was killed, the instance's processes came to scf-local.
+                keeper::reaped(keeper_pid);
                 *exit.lock().unwrap_or_else(PoisonError::into_inner) = status;
                 exchange.mark_exited();
             })
@@ -223,10 +247,12 @@ impl Instance {
         let (output, reader_task) = match Output::start(read, cfg.log_limit) {
             Ok(x) => x,
             Err(e) => {
-                kill_group(pid);
+                keeper.stop();
                 return Err(internal("cannot read the instance's output", e));
             }
         };
+        let limits = api_limits(cfg);
+        let admit = admit_instance(keeper.pid());
         let api_task = match cfg.dialect {
             Dialect::Scf { headers } => {
                 let settings = Arc::new(runtime_api::Settings::new(
@@ -235,15 +261,15 @@ impl Instance {
                     cfg.timeout_ms(),
                     cfg.response_limit,
                 ));
-                runtime_api::serve(listener, exchange.clone(), settings)
+                runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
             }
             Dialect::Aws => {
                 let settings = Arc::new(aws_runtime_api::Settings::new(cfg));
-                aws_runtime_api::serve(listener, exchange.clone(), settings)
+                aws_runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
             }
         };
         let mut instance = Instance {
-            pid,
+            keeper,
             exchange,
             output,
             exit,
@@ -324,16 +350,24 @@ impl Instance {
         self.exchange.is_exited()
     }
 
-    /// Samples the group's memory; returns whether the limit is enforced and exceeded (the
-    /// group is then killed).
+    /// Samples the memory of the instance's processes; returns whether the limit is enforced
+    /// and exceeded (the instance is then killed).
     fn sample_memory(&mut self, cfg: &FunctionConfig) -> bool {
-        let rss = memory::group_rss(self.pid);
+        let rss = memory::tree_rss(self.keeper.pid());
         self.peak_rss = self.peak_rss.max(rss);
         if cfg.enforce_memory && rss > u64::from(cfg.memory_mb) * 1024 * 1024 {
-            kill_group(self.pid);
+            self.kill();
             return true;
         }
         false
+    }
+
+    /// Has the keeper kill every process of the instance (it then exits, which the wait task
+    /// sees). Once the keeper is reaped nothing is left to kill.
+    fn kill(&self) {
+        if !self.exchange.is_exited() {
+            self.keeper.stop();
+        }
     }
 
     fn memory_message(&self, cfg: &FunctionConfig) -> String {
@@ -344,7 +378,7 @@ impl Instance {
         )
     }
 
-    /// The peak memory seen so far: sampled group RSS, or the main process's high-water mark.
+    /// The peak memory seen so far: sampled RSS of the tree, or the main process's high-water mark.
     /// The mark is read at most once per sampling interval: reading `/proc/<pid>/status`
     /// costs about 10 µs, a large share of a warm invocation.
     fn mem_usage(&mut self, cfg: &FunctionConfig) -> u64 {
@@ -355,7 +389,9 @@ impl Instance {
         // Always on the first invocation, which a single `invoke` reports.
         if due || self.invocations <= 1 {
             self.hwm_read = Some(now);
-            self.peak_rss = self.peak_rss.max(memory::high_water_mark(self.pid));
+            self.peak_rss = self
+                .peak_rss
+                .max(memory::high_water_mark(self.keeper.main_pid()));
         }
         self.peak_rss
     }
@@ -417,7 +453,7 @@ impl Instance {
                     ),
                 },
                 _ = sleep_until(deadline) => {
-                    kill_group(self.pid);
+                    self.kill();
                     self.exchange.finish();
                     let message = if self.exchange.fetched() {
                         format!(
@@ -434,7 +470,7 @@ impl Instance {
                     break (Status::TimeLimitReached, String::new(), message, Instant::now());
                 }
                 Ok(_) = stop.wait_for(|stop| *stop) => {
-                    kill_group(self.pid);
+                    self.kill();
                     self.exchange.finish();
                     let message = "the function was shut down during the invocation".to_owned();
                     break (Status::InternalError, String::new(), message, Instant::now());
@@ -459,10 +495,10 @@ impl Instance {
         }
     }
 
-    /// Kills the process group, waits for the main process to be reaped, and returns the
-    /// output not yet taken.
+    /// Kills every process of the instance, waits for the keeper to be reaped, and returns
+    /// the output not yet taken.
     pub(crate) async fn discard(mut self) -> Vec<u8> {
-        kill_group(self.pid);
+        self.kill();
         if let Some(task) = self.wait_task.as_mut() {
             // SIGKILL cannot be ignored: this ends promptly. The bound only guards against a
             // process stuck in the kernel.
@@ -476,8 +512,14 @@ impl Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         if !self.exchange.is_exited() {
-            kill_group(self.pid);
+            self.keeper.stop();
+            // Dropped without `discard` (a cancelled call, an interrupted `invoke`): wait for
+            // the processes to be gone, so none still writes in the TMPDIR removed below. The
+            // keeper needs a scan of /proc and a few milliseconds.
+            self.keeper.wait_gone(Duration::from_secs(2));
         }
+        // The function may have left read-only directories in its TMPDIR.
+        crate::scratch::make_writable(self._tmp.path());
         self.api_task.abort();
         self.reader_task.abort();
         if let Some(task) = self.wait_task.take() {

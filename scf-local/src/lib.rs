@@ -35,7 +35,9 @@
 //! | module | concept |
 //! |---|---|
 //! | [`package`] | the code package and `bootstrap`; `pack` writes one |
-//! | `instance` | one instance: process group, environment, init, timeouts, exit, memory |
+//! | `instance` | one instance: process tree, environment, init, timeouts, exit, memory |
+//! | `keeper` | the process that holds an instance's processes and kills them all with it |
+//! | `tree` | an instance's processes in `/proc`: memory, and who holds a runtime API connection |
 //! | `invocation` | the lifecycle shared by an instance and its runtime API (no HTTP) |
 //! | [`runtime_api`] | SCF's runtime API over HTTP |
 //! | [`aws_runtime_api`] | AWS Lambda's runtime API over HTTP (`--api aws`), same lifecycle |
@@ -59,6 +61,7 @@ pub mod event;
 mod http_server;
 mod instance;
 mod invocation;
+mod keeper;
 pub mod local_api;
 pub mod log;
 mod memory;
@@ -70,6 +73,7 @@ pub mod runtime_api;
 pub mod scratch;
 pub mod serve;
 pub mod tc3;
+mod tree;
 
 pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
 pub use package::{Package, PackageError};

@@ -1,8 +1,9 @@
 //! Memory of an instance's processes, read from `/proc`.
 //!
-//! The cloud measures a container's cgroup; here an instance is a process group, so its
-//! memory is the resident set of every process in that group. Two readings feed the peak:
-//! the group's total RSS, sampled while the instance is busy, and the main process's own
+//! The cloud measures a container's cgroup; here an instance is the process tree under its
+//! keeper, so its memory is the resident set of every process in that tree (the keeper
+//! itself, a copy-on-write copy of scf-local, left out). Two readings feed the peak:
+//! the tree's total RSS, sampled while the instance is busy, and the main process's own
 //! high-water mark (`VmHWM`), which catches spikes between samples.
 
 use std::fs;
@@ -18,31 +19,16 @@ fn page_size() -> u64 {
     }
 }
 
-/// The resident memory, in bytes, of all live processes whose process group is `pgid`.
-pub(crate) fn group_rss(pgid: u32) -> u64 {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return 0;
-    };
+/// The resident memory, in bytes, of every live process under `root` (not `root` itself): an
+/// instance's processes under its keeper, including those that left the bootstrap's group.
+pub(crate) fn tree_rss(root: u32) -> u64 {
     let page = page_size();
-    let mut total = 0;
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        if let Some((pgrp, rss_pages)) = parse_stat(&stat) {
-            if pgrp == pgid {
-                total += rss_pages * page;
-            }
-        }
-    }
-    total
+    crate::tree::descendants(root)
+        .into_iter()
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| parse_stat(&stat))
+        .map(|(_, rss_pages)| rss_pages * page)
+        .sum()
 }
 
 /// Process group and RSS (pages) from the text of `/proc/<pid>/stat`.
@@ -82,8 +68,8 @@ mod tests {
     fn reads_our_own_memory() {
         let pid = std::process::id();
         assert!(high_water_mark(pid) > 0);
-        // SAFETY: getpgrp has no preconditions.
-        let pgid = unsafe { libc::getpgrp() } as u32;
-        assert!(group_rss(pgid) > 0);
+        // SAFETY: getppid has no preconditions.
+        let parent = unsafe { libc::getppid() } as u32;
+        assert!(tree_rss(parent) > 0);
     }
 }

@@ -6,7 +6,7 @@
 //!   `max_instances`, and a call beyond it gets 432 at once (the platform does not queue
 //!   synchronous calls).
 //! - After a result the instance goes back to the idle list, unless the status recycles it
-//!   (timeout, exit, memory) — then its process group is killed and the next call starts
+//!   (timeout, exit, memory) — then every process of it is killed and the next call starts
 //!   cold.
 //! - Instances idle longer than `idle_timeout` are stopped by a background task.
 //! - [`Pool::shutdown`] stops everything; dropping the last [`Pool`] handle kills every
@@ -319,7 +319,7 @@ impl Inner {
             if !leased.instance.is_exited() {
                 return Acquired::Warm(leased);
             }
-            // Died while idle: drop it (its group is already killed) and look further.
+            // Died while idle: drop it (its processes are already killed) and look further.
         }
         if self.live.load(Ordering::Acquire) >= self.config.max_instances {
             return Acquired::Busy;

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::HeaderStyle;
+use crate::http_server::{Admit, Limits};
 use crate::invocation::{Exchange, Posted, Refused};
 
 /// `POST`: the runtime finished its init.
@@ -105,14 +106,16 @@ pub(crate) async fn bind(port: Option<u16>) -> io::Result<TcpListener> {
     TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port.unwrap_or(0)))).await
 }
 
-/// Serves the runtime API on `listener` until the returned task is aborted (which also ends
-/// every open connection).
+/// Serves the runtime API on `listener`, within `limits` and to the connections `admit`
+/// accepts, until the returned task is aborted (which also ends every open connection).
 pub(crate) fn serve(
     listener: TcpListener,
+    limits: Limits,
+    admit: Admit,
     exchange: Arc<Exchange>,
     settings: Arc<Settings>,
 ) -> JoinHandle<()> {
-    crate::http_server::spawn(listener, Default::default(), None, move |req| {
+    crate::http_server::spawn(listener, limits, Some(admit), move |req| {
         let exchange = exchange.clone();
         let settings = settings.clone();
         async move { handle(req, &exchange, &settings).await }

@@ -107,7 +107,7 @@ fn reclaim_in(dir: &Path) -> usize {
 
 /// Gives the owner write and search permission on `dir` and every directory below it (links
 /// not followed), so that it can be removed.
-fn make_writable(dir: &Path) {
+pub(crate) fn make_writable(dir: &Path) {
     let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
