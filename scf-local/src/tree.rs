@@ -60,13 +60,28 @@ pub(crate) fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
+/// The client end of a connection, as the kernel knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ClientSocket {
+    /// The socket's inode (`socket:[inode]` in `/proc/<pid>/fd`).
+    inode: u64,
+    /// The user that made it.
+    uid: u32,
+}
+
 /// Whether the client end of the loopback connection `peer` → `local` (as our side sees it)
 /// is held by a process under `root`. False when the socket or its holder cannot be found.
+/// A socket made by another user is refused before any process is looked at: an instance's
+/// processes run as this process's user.
 pub(crate) fn holds_client_socket(root: u32, peer: SocketAddr, local: SocketAddr) -> bool {
-    let Some(inode) = client_socket_inode(peer, local) else {
+    let Some(socket) = client_socket(peer, local) else {
         return false;
     };
-    let wanted = format!("socket:[{inode}]");
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if socket.uid != unsafe { libc::geteuid() } {
+        return false;
+    }
+    let wanted = format!("socket:[{}]", socket.inode);
     descendants(root).into_iter().any(|pid| {
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
             return false;
@@ -77,16 +92,16 @@ pub(crate) fn holds_client_socket(root: u32, peer: SocketAddr, local: SocketAddr
     })
 }
 
-/// The inode of the socket whose local address is `peer` and remote address `local`.
-fn client_socket_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
-    match diag_inode(peer, local) {
+/// The socket whose local address is `peer` and remote address `local`.
+fn client_socket(peer: SocketAddr, local: SocketAddr) -> Option<ClientSocket> {
+    match diag_socket(peer, local) {
         Ok(found) => found,
-        Err(_) => proc_net_inode(peer, local),
+        Err(_) => proc_net_socket(peer, local),
     }
 }
 
-/// [`client_socket_inode`] through `/proc/net/tcp` and `/proc/net/tcp6`.
-fn proc_net_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
+/// [`client_socket`] through `/proc/net/tcp` and `/proc/net/tcp6`.
+fn proc_net_socket(peer: SocketAddr, local: SocketAddr) -> Option<ClientSocket> {
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .into_iter()
         .find_map(|table| {
@@ -95,7 +110,10 @@ fn proc_net_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
                 .skip(1)
                 .filter_map(parse_tcp_line)
                 .find(|s| same(s.local, peer) && same(s.remote, local) && s.inode != 0)
-                .map(|s| s.inode)
+                .map(|s| ClientSocket {
+                    inode: s.inode,
+                    uid: s.uid,
+                })
         })
 }
 
@@ -104,9 +122,9 @@ const SOCK_DIAG_BY_FAMILY: u16 = 20;
 /// `NLMSG_ERROR` (linux/netlink.h).
 const NLMSG_ERROR: u16 = 2;
 
-/// [`client_socket_inode`] through `sock_diag` netlink: `Ok(None)` when the kernel knows no
-/// such socket, `Err` when netlink cannot be used (the caller then reads `/proc/net`).
-fn diag_inode(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<u64>> {
+/// [`client_socket`] through `sock_diag` netlink: `Ok(None)` when the kernel knows no such
+/// socket, `Err` when netlink cannot be used (the caller then reads `/proc/net`).
+fn diag_socket(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<ClientSocket>> {
     // SAFETY: socket takes integers; a descriptor it returns is ours alone.
     let fd = unsafe {
         libc::socket(
@@ -140,16 +158,20 @@ fn diag_inode(peer: SocketAddr, local: SocketAddr) -> io::Result<Option<u64>> {
         IpAddr::V6(_) => a,
     };
     for (src, dst) in [(peer, local), (mapped(peer), mapped(local))] {
-        if let Some(inode) = diag_query(&sock, src, dst)? {
-            return Ok(Some(inode));
+        if let Some(socket) = diag_query(&sock, src, dst)? {
+            return Ok(Some(socket));
         }
     }
     Ok(None)
 }
 
 /// One `SOCK_DIAG_BY_FAMILY` request for the TCP socket with local address `src` and remote
-/// address `dst` (both of one family); its inode, or `None` if there is none.
-fn diag_query(sock: &OwnedFd, src: SocketAddr, dst: SocketAddr) -> io::Result<Option<u64>> {
+/// address `dst` (both of one family), or `None` if there is none.
+fn diag_query(
+    sock: &OwnedFd,
+    src: SocketAddr,
+    dst: SocketAddr,
+) -> io::Result<Option<ClientSocket>> {
     let req = diag_request(src, dst).ok_or_else(|| io::Error::other("mixed families"))?;
     // SAFETY: send from a buffer we own, of its length, to the kernel (a zeroed sockaddr_nl
     // with its family set addresses the kernel).
@@ -208,9 +230,9 @@ fn diag_request(src: SocketAddr, dst: SocketAddr) -> Option<[u8; 72]> {
     Some(m)
 }
 
-/// The inode from the answer to [`diag_request`]: an `inet_diag_msg` (its inode at byte 68)
-/// after the 16-byte header, or an error message (`ENOENT`: no such socket).
-fn parse_diag_answer(msg: &[u8]) -> io::Result<Option<u64>> {
+/// The socket in the answer to [`diag_request`]: an `inet_diag_msg` (its uid at byte 64, its
+/// inode at byte 68) after the 16-byte header, or an error message (`ENOENT`: no such socket).
+fn parse_diag_answer(msg: &[u8]) -> io::Result<Option<ClientSocket>> {
     let field = |at: usize| -> Option<[u8; 4]> { msg.get(at..at + 4)?.try_into().ok() };
     let kind = msg
         .get(4..6)
@@ -226,8 +248,10 @@ fn parse_diag_answer(msg: &[u8]) -> io::Result<Option<u64>> {
     if kind != SOCK_DIAG_BY_FAMILY {
         return Err(io::Error::other("unexpected netlink answer"));
     }
-    let inode = field(16 + 68).ok_or_else(|| io::Error::other("short netlink answer"))?;
-    Ok(Some(u64::from(u32::from_ne_bytes(inode))).filter(|&i| i != 0))
+    let short = || io::Error::other("short netlink answer");
+    let uid = u32::from_ne_bytes(field(16 + 64).ok_or_else(short)?);
+    let inode = u64::from(u32::from_ne_bytes(field(16 + 68).ok_or_else(short)?));
+    Ok((inode != 0).then_some(ClientSocket { inode, uid }))
 }
 
 /// The same endpoint, an IPv4-mapped IPv6 address being its IPv4 one.
@@ -244,6 +268,7 @@ fn same(a: SocketAddr, b: SocketAddr) -> bool {
 struct TcpSocket {
     local: SocketAddr,
     remote: SocketAddr,
+    uid: u32,
     inode: u64,
 }
 
@@ -254,11 +279,13 @@ fn parse_tcp_line(line: &str) -> Option<TcpSocket> {
     let _slot = fields.next()?;
     let local = parse_endpoint(fields.next()?)?;
     let remote = parse_endpoint(fields.next()?)?;
-    // st, queues, timer, retransmits, uid, timeout, then the inode.
-    let inode = fields.nth(6)?.parse().ok()?;
+    // st, queues, timer, retransmits, then the uid; timeout, then the inode.
+    let uid = fields.nth(4)?.parse().ok()?;
+    let inode = fields.nth(1)?.parse().ok()?;
     Some(TcpSocket {
         local,
         remote,
+        uid,
         inode,
     })
 }
@@ -316,19 +343,19 @@ mod tests {
         let cases = [
             (
                 format!("   0: {lo}:9C40 {lo}:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 123456 1 0000000000000000 20 4 30 10 -1"),
-                Some(("127.0.0.1:40000", "127.0.0.1:8080", 123456)),
+                Some(("127.0.0.1:40000", "127.0.0.1:8080", 1000, 123456)),
             ),
             (
                 format!("   1: {any}:1F90 {any}:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42 1 0000000000000000 100 0 0 10 0"),
-                Some(("0.0.0.0:8080", "0.0.0.0:0", 42)),
+                Some(("0.0.0.0:8080", "0.0.0.0:0", 0, 42)),
             ),
             (
                 format!("   2: {mapped}:9C40 {mapped}:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 77 1"),
-                Some(("[::ffff:127.0.0.1]:40000", "[::ffff:127.0.0.1]:8080", 77)),
+                Some(("[::ffff:127.0.0.1]:40000", "[::ffff:127.0.0.1]:8080", 1000, 77)),
             ),
             (
                 format!("   3: {v6_lo}:0016 {v6_lo}:C350 06 00000000:00000000 03:00000000 00000000     0        0 0 3"),
-                Some(("[::1]:22", "[::1]:50000", 0)),
+                Some(("[::1]:22", "[::1]:50000", 0, 0)),
             ),
             // The header line, a short line, bad hex.
             ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode".to_owned(), None),
@@ -337,9 +364,10 @@ mod tests {
         ];
         for (line, want) in cases {
             let got = parse_tcp_line(&line);
-            let want = want.map(|(l, r, inode)| TcpSocket {
+            let want = want.map(|(l, r, uid, inode)| TcpSocket {
                 local: l.parse().unwrap(),
                 remote: r.parse().unwrap(),
+                uid,
                 inode,
             });
             assert_eq!(got, want, "{line}");
@@ -356,14 +384,19 @@ mod tests {
         };
         let mut found = header(SOCK_DIAG_BY_FAMILY);
         found.resize(16 + 72, 0);
+        found[80..84].copy_from_slice(&1000u32.to_ne_bytes());
         found[84..88].copy_from_slice(&4242u32.to_ne_bytes());
         let mut enoent = header(NLMSG_ERROR);
         enoent.extend((-libc::ENOENT).to_ne_bytes());
         let mut eperm = header(NLMSG_ERROR);
         eperm.extend((-libc::EPERM).to_ne_bytes());
         // `None`: an error (netlink unusable, the caller reads /proc/net instead).
-        let cases: [(&[u8], Option<Option<u64>>); 5] = [
-            (&found, Some(Some(4242))),
+        let socket = ClientSocket {
+            inode: 4242,
+            uid: 1000,
+        };
+        let cases: [(&[u8], Option<Option<ClientSocket>>); 5] = [
+            (&found, Some(Some(socket))),
             (&enoent, Some(None)),
             (&eperm, None),
             (&found[..40], None),
@@ -404,8 +437,8 @@ mod tests {
             }
             t.elapsed() / n
         };
-        let diag = time(&|| diag_inode(peer, local).is_ok_and(|i| i.is_some()));
-        let proc_net = time(&|| proc_net_inode(peer, local).is_some());
+        let diag = time(&|| diag_socket(peer, local).is_ok_and(|i| i.is_some()));
+        let proc_net = time(&|| proc_net_socket(peer, local).is_some());
         let tree = time(&|| !descendants(parent).is_empty());
         let whole = time(&|| holds_client_socket(parent, peer, local));
         let processes = fs::read_dir("/proc").unwrap().count();
@@ -434,13 +467,15 @@ mod tests {
         let (server, peer) = listener.accept().unwrap();
         let local = server.local_addr().unwrap();
         assert_eq!(peer, client.local_addr().unwrap());
-        let inode = proc_net_inode(peer, local);
-        assert!(inode.is_some());
+        let socket = proc_net_socket(peer, local);
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        assert!(socket.is_some_and(|s| s.uid == me), "{socket:?}");
         // Netlink, where the machine allows it, finds the same socket.
-        if let Ok(found) = diag_inode(peer, local) {
-            assert_eq!(found, inode);
+        if let Ok(found) = diag_socket(peer, local) {
+            assert_eq!(found, socket);
         }
-        assert_eq!(client_socket_inode(peer, local), inode);
+        assert_eq!(client_socket(peer, local), socket);
         // This process holds the client end: it is under our parent, not under us.
         // SAFETY: getppid has no preconditions.
         let parent = unsafe { libc::getppid() } as u32;
