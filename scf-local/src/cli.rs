@@ -229,7 +229,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = crate::serve::MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Seconds a request head may take to arrive (also the idle time of a keep-alive
-    /// connection).
+    /// connection, and how long a client may leave its answer unread).
     #[arg(long, default_value_t = crate::serve::HEAD_TIMEOUT.as_secs_f64())]
     pub head_timeout: f64,
     /// Seconds a request body may take to arrive, a wait for room among the bodies in

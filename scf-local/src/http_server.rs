@@ -6,13 +6,18 @@
 //! instead of waiting in the backlog), how long a request head may take to arrive and how
 //! long a keep-alive connection may sit idle (hyper's header-read timer, which also runs
 //! while an idle connection waits for its next head; a request being answered, such as a
-//! long poll for the next event, is not idle), and how many bytes a head may have. An
+//! long poll for the next event, is not idle), how long a write of the answer may wait for
+//! the peer to read (a peer that stops reading is dropped with its buffered answer, instead
+//! of holding both until the connection cap is reached), and how many bytes a head may have. An
 //! optional [`Admit`] check decides, before any byte is read, whether a connection is served
 //! at all (the runtime API admits only the processes of its instance).
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,6 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Sleep;
 
 /// A complete answer.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -39,7 +45,8 @@ pub(crate) struct Limits {
     /// Connections held at once; one more is accepted and closed at once.
     pub(crate) max_connections: usize,
     /// How long a request head may take to arrive, counted from the end of the previous
-    /// answer on a keep-alive connection (so also the idle timeout).
+    /// answer on a keep-alive connection (so also the idle timeout); and how long one write
+    /// of an answer may wait for the peer to make room by reading.
     pub(crate) head_timeout: Duration,
     /// The largest request head, in bytes (hyper's read buffer; at least 8 KB).
     pub(crate) max_head_bytes: usize,
@@ -110,7 +117,10 @@ pub(crate) async fn serve_until<H, F>(
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.head_timeout)
                 .max_buf_size(limits.max_head_bytes.max(Limits::MIN_HEAD_BYTES))
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(
+                    WriteDeadline::new(TokioIo::new(stream), limits.head_timeout),
+                    service,
+                )
                 .await;
         });
     }
@@ -136,4 +146,167 @@ where
         std::future::pending(),
         handle,
     ))
+}
+
+/// A connection whose writes may not stall for longer than `limit`: while the peer leaves
+/// no room (it stopped reading), a write waits at most that long, then fails with
+/// `TimedOut`, which ends the connection. Any progress restarts the clock.
+struct WriteDeadline<T> {
+    io: T,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteDeadline<T> {
+    fn new(io: T, limit: Duration) -> Self {
+        WriteDeadline {
+            io,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// The outcome of a write that returned `poll`: progress clears the clock, a stall
+    /// starts it (once) and fails when it runs out.
+    fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let limit = self.limit;
+        let clock = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match clock.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer did not read its answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for WriteDeadline<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for WriteDeadline<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.watch(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.watch(cx, poll)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read as _, Write as _};
+
+    /// A peer that asks for a large answer and never reads it is dropped once a write has
+    /// waited for `head_timeout`; a peer that reads gets the whole answer.
+    #[test]
+    fn a_peer_that_does_not_read_is_dropped() {
+        const SIZE: usize = 64 * 1024 * 1024;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            head_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let body = Bytes::from(vec![b'x'; SIZE]);
+        // The server runs on a thread of its own for the rest of the test process.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).unwrap();
+                serve_until(
+                    listener,
+                    limits,
+                    None,
+                    std::future::pending(),
+                    move |_req| {
+                        let body = body.clone();
+                        async move { Response::new(Full::new(body)) }
+                    },
+                )
+                .await;
+            });
+        });
+
+        let ask = || {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s
+        };
+        // Reads at once: the whole answer, and the connection stays open (keep-alive).
+        let mut reader = ask();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            reader.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let mut got = vec![0u8; SIZE];
+        reader.read_exact(&mut got).unwrap();
+        assert!(got.iter().all(|&b| b == b'x'));
+
+        // Does not read for well past the limit: the server gives up and closes.
+        let mut idle = ask();
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut read = 0;
+        let mut chunk = vec![0u8; 1 << 20];
+        let closed = loop {
+            match idle.read(&mut chunk) {
+                Ok(0) => break true,
+                Ok(n) => read += n,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => break true,
+                Err(_) => break false,
+            }
+        };
+        assert!(closed, "the connection stayed open after {read} bytes");
+        assert!(read < SIZE, "the whole answer arrived ({read} bytes)");
+    }
 }

@@ -110,7 +110,8 @@ pub struct ServeOptions {
     /// Connections held at once; one more is accepted and closed at once.
     pub max_connections: usize,
     /// How long a request head may take to arrive, which is also how long a keep-alive
-    /// connection may sit idle.
+    /// connection may sit idle and how long a write of an answer may wait for the client to
+    /// read.
     pub head_timeout: Duration,
     /// How long a request body may take to arrive in all, counted from the end of its head
     /// (a wait for room among [`bodies_in_flight`](Self::bodies_in_flight) included).
