@@ -62,8 +62,40 @@ impl Emulator {
         Emulator { child, addr }
     }
 
+    /// `scf-local serve` on a loopback port, state in `state`, signed with the test key.
+    fn serve(bin: &Path, state: &Path, extra: &[&str]) -> Emulator {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--state-dir"];
+        args.push(state.to_str().expect("a UTF-8 path"));
+        args.extend(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY]);
+        args.extend(extra);
+        Emulator::start(bin, &args)
+    }
+
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+}
+
+/// `CreateFunction` of `name` from the zip at `zip` (with `extra` parameters), then waits
+/// until it is `Active`.
+fn create_function(conn: &mut Conn, name: &str, zip: &Path, extra: Value) {
+    let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(zip).unwrap());
+    let mut params = serde_json::json!({
+        "FunctionName": name, "Runtime": "CustomRuntime", "Code": {"ZipFile": zip},
+    });
+    if let (Some(p), Value::Object(extra)) = (params.as_object_mut(), extra) {
+        p.extend(extra);
+    }
+    let created = api(conn, "CreateFunction", &params);
+    assert!(
+        created.get("Error").is_none(),
+        "CreateFunction {name}: {created}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let name = serde_json::json!({ "FunctionName": name });
+    while api(conn, "GetFunction", &name)["Status"] != "Active" {
+        assert!(Instant::now() < deadline, "{name} did not become Active");
+        thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -383,47 +415,14 @@ fn main() {
 
     // `serve`: CreateFunction, then Invoke (RequestResponse), signed.
     {
-        let state = work.path().join("state");
-        let state = state.to_str().unwrap();
-        let serve = Emulator::start(
-            &bin,
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--state-dir",
-                state,
-                "--secret-id",
-                SECRET_ID,
-                "--secret-key",
-                SECRET_KEY,
-            ],
-        );
+        let serve = Emulator::serve(&bin, &work.path().join("state"), &[]);
         let mut conn = Conn::open(&serve.addr);
-        let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&zip).unwrap());
-        let created = api(
+        create_function(
             &mut conn,
-            "CreateFunction",
-            &serde_json::json!({
-                "FunctionName": "echo", "Runtime": "CustomRuntime", "Handler": "index.main",
-                "Code": {"ZipFile": zip}, "InstallDependency": "FALSE",
-            }),
+            "echo",
+            &zip,
+            serde_json::json!({"Handler": "index.main"}),
         );
-        assert!(created.get("Error").is_none(), "CreateFunction: {created}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while api(
-            &mut conn,
-            "GetFunction",
-            &serde_json::json!({"FunctionName": "echo"}),
-        )["Status"]
-            != "Active"
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the function did not become Active"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
         let invoke = |conn: &mut Conn, i: u64| {
             let event = format!("{{\"n\":{i}}}");
             let r = api(
@@ -565,23 +564,7 @@ fn attacks(bin: &Path, work: &Path, echo_zip: &Path) -> usize {
     println!("| attack | outcome | RSS before → peak (KB) | descriptors at most | held |");
     println!("|---|---|---:|---:|:---:|");
     let mut rows = Vec::new();
-    let state = work.join("attack-state");
-    let serve = Emulator::start(
-        bin,
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--secret-id",
-            SECRET_ID,
-            "--secret-key",
-            SECRET_KEY,
-            "--head-timeout",
-            "2",
-        ],
-    );
+    let serve = Emulator::serve(bin, &work.join("attack-state"), &["--head-timeout", "2"]);
     let addr = serve.addr.clone();
     // Whether a signed call on a new connection is answered.
     let alive = |addr: &str| {
@@ -706,19 +689,8 @@ done
         );
         let zip_path = work.join("big.zip");
         scf_local::package::pack(&dir.join("bootstrap"), &[], &zip_path).unwrap();
-        let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&zip_path).unwrap());
         let mut conn = Conn::open(&addr);
-        let r = api(
-            &mut conn,
-            "CreateFunction",
-            &serde_json::json!({"FunctionName": "big", "Runtime": "CustomRuntime", "Timeout": 30, "Code": {"ZipFile": zip}}),
-        );
-        assert!(r.get("Error").is_none(), "CreateFunction: {r}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while api(&mut conn, "GetFunction", &serde_json::json!({"FunctionName": "big"}))["Status"] != "Active" {
-            assert!(Instant::now() < deadline, "big did not become Active");
-            thread::sleep(Duration::from_millis(50));
-        }
+        create_function(&mut conn, "big", &zip_path, serde_json::json!({"Timeout": 30}));
         let mut answered = 0;
         for _ in 0..40 {
             let r = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "big"}));
@@ -978,42 +950,44 @@ sleep 300
     let flood_dir = bash_function(&work.join("flood"), flood);
     let flood_zip = work.join("flood.zip");
     scf_local::package::pack(&flood_dir.join("bootstrap"), &[], &flood_zip).unwrap();
-    let state = work.join("flood-state");
-    let serve = Emulator::start(
-        bin,
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--secret-id",
-            SECRET_ID,
-            "--secret-key",
-            SECRET_KEY,
-        ],
-    );
+    let serve = Emulator::serve(bin, &work.join("flood-state"), &[]);
     let addr = serve.addr.clone();
-    rows.push(under_attack("a function holding 1,000 connections to its own runtime API, beside another", serve.pid(), || {
-        let mut conn = Conn::open(&addr);
-        for (name, zip) in [("flood", &flood_zip), ("echo", &echo_zip.to_path_buf())] {
-            let zip = base64::engine::general_purpose::STANDARD.encode(std::fs::read(zip).unwrap());
-            let r = api(&mut conn, "CreateFunction", &serde_json::json!({
-                "FunctionName": name, "Runtime": "CustomRuntime", "Timeout": 3, "InitTimeout": 5,
-                "Code": {"ZipFile": zip},
-            }));
-            assert!(r.get("Error").is_none(), "CreateFunction {name}: {r}");
-        }
-        // The flood runs in the background (asynchronous invocation) while echo is called.
-        let _ = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "flood", "InvocationType": "Event"}));
-        thread::sleep(Duration::from_secs(2));
-        let mut answered = 0;
-        for i in 0..20 {
-            let event = format!("{{\"n\":{i}}}");
-            let r = api(&mut conn, "Invoke", &serde_json::json!({"FunctionName": "echo", "ClientContext": event}));
-            answered += usize::from(echoed(r["Result"]["RetMsg"].as_str().unwrap_or(""), &event));
-        }
-        (format!("the other function: {answered}/20 answered"), answered == 20)
-    }));
+    rows.push(under_attack(
+        "a function holding 1,000 connections to its own runtime API, beside another",
+        serve.pid(),
+        || {
+            let mut conn = Conn::open(&addr);
+            for (name, zip) in [("flood", flood_zip.as_path()), ("echo", echo_zip)] {
+                create_function(
+                    &mut conn,
+                    name,
+                    zip,
+                    serde_json::json!({"Timeout": 3, "InitTimeout": 5}),
+                );
+            }
+            // The flood runs in the background (asynchronous invocation) while echo is called.
+            let _ = api(
+                &mut conn,
+                "Invoke",
+                &serde_json::json!({"FunctionName": "flood", "InvocationType": "Event"}),
+            );
+            thread::sleep(Duration::from_secs(2));
+            let mut answered = 0;
+            for i in 0..20 {
+                let event = format!("{{\"n\":{i}}}");
+                let r = api(
+                    &mut conn,
+                    "Invoke",
+                    &serde_json::json!({"FunctionName": "echo", "ClientContext": event}),
+                );
+                answered +=
+                    usize::from(echoed(r["Result"]["RetMsg"].as_str().unwrap_or(""), &event));
+            }
+            (
+                format!("the other function: {answered}/20 answered"),
+                answered == 20,
+            )
+        },
+    ));
     rows
 }
