@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /invoke` (body: the event) | `200` with the result JSON, whatever its status code |
 //! | `POST /invoke` with a body that is not JSON | `400` with `{"Response": {"Error": {"Code": "InvalidParameterValue", …}, "RequestId": …}}` |
+//! | a `Host` other than `localhost` or an IP address (a DNS name: rebinding) | `403` in the same envelope (`AuthFailure.UnauthorizedOperation`) |
 //! | anything else | `404` in the same envelope (`ResourceNotFound`) |
 //!
 //! Each invocation runs in its own task, so a client that hangs up does not take a warm
@@ -14,7 +15,7 @@ use std::future::Future;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
@@ -27,6 +28,11 @@ pub const INVOKE: &str = "/invoke";
 
 /// Serves `POST /invoke` on `listener` for `pool` until `shutdown` completes. With
 /// `print_logs`, each invocation's `Log` is written to stderr.
+///
+/// The endpoint has no authentication, so it answers only requests whose `Host` is
+/// `localhost` or an IP address (any port, or none): a page in a browser that reaches the
+/// port through a DNS name it controls (DNS rebinding) sends that name, and is refused with
+/// 403.
 pub async fn serve(
     listener: TcpListener,
     pool: Pool,
@@ -37,6 +43,29 @@ pub async fn serve(
         handle(req, pool.clone(), print_logs)
     })
     .await;
+}
+
+/// Whether `host` (a `Host` header) is `localhost` or an IP address, with or without a port:
+/// names a DNS rebinding cannot produce.
+fn names_this_machine(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`.
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
+                return v6.parse::<std::net::Ipv6Addr>().is_ok()
+                    && port
+                        .get(1..)
+                        .is_none_or(|p| p.is_empty() || p.parse::<u16>().is_ok());
+            }
+            _ => return false,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) if port.parse::<u16>().is_ok() => name,
+            Some(_) => return false,
+            None => host,
+        },
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -56,6 +85,23 @@ pub fn api_error(code: &str, message: &str) -> String {
 }
 
 async fn handle(req: Request<Incoming>, pool: Pool, print_logs: bool) -> Response<Full<Bytes>> {
+    let host = req
+        .headers()
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !names_this_machine(host) {
+        let message = format!(
+            "this endpoint answers requests for localhost or an IP address only, not Host \
+             {host:?} (a page in a browser may reach a local server through a DNS name it \
+             controls)",
+            host = host.chars().take(64).collect::<String>(),
+        );
+        return json(
+            StatusCode::FORBIDDEN,
+            api_error("AuthFailure.UnauthorizedOperation", &message),
+        );
+    }
     if req.uri().path() != INVOKE {
         return json(
             StatusCode::NOT_FOUND,
@@ -100,5 +146,34 @@ async fn handle(req: Request<Incoming>, pool: Pool, print_logs: bool) -> Respons
             StatusCode::INTERNAL_SERVER_ERROR,
             api_error("InternalError", "the invocation failed"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_this_machine;
+
+    #[test]
+    fn hosts() {
+        // Table: (Host header, answered?).
+        let cases = [
+            ("127.0.0.1:9000", true),
+            ("127.0.0.1", true),
+            ("localhost:9000", true),
+            ("LOCALHOST", true),
+            ("[::1]:9000", true),
+            ("[::1]", true),
+            ("10.0.0.2:9000", true),
+            ("rebind.example:9000", false),
+            ("rebind.example", false),
+            ("localhost.rebind.example:9000", false),
+            ("127.0.0.1:x", false),
+            ("[::1]x", false),
+            ("[nope]:1", false),
+            ("", false),
+        ];
+        for (host, ok) in cases {
+            assert_eq!(names_this_machine(host), ok, "{host:?}");
+        }
     }
 }

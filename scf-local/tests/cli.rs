@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -531,6 +531,28 @@ fn run_keeps_instances_warm_and_refuses_bad_events() {
 
     let (status, _) = http(&addr, "GET", "/elsewhere", b"");
     assert_eq!(status, 404);
+
+    // A request for another name (a browser page through DNS rebinding) is refused.
+    let port = addr.rsplit(':').next().unwrap();
+    for host in [
+        format!("rebind.example:{port}"),
+        "rebind.example".to_owned(),
+    ] {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let head = format!(
+            "POST /invoke HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{host}: {answer}");
+        assert!(
+            answer.contains("AuthFailure.UnauthorizedOperation"),
+            "{answer}"
+        );
+    }
+    let (status, _) = http(&format!("localhost:{port}"), "POST", "/invoke", b"{}");
+    assert_eq!(status, 200);
 
     stop_run(child);
     assert_no_process_in(s.path());
