@@ -122,7 +122,7 @@ impl Emulator {
         if let Some(pid) = bootstrap {
             if procfs::peak_rss(pid).is_some() {
                 // SAFETY: kill has no memory-safety preconditions. The emulator started the
-                // instance in its own process group; it is still there, so kill that group.
+                // bootstrap in its own process group; it is still there, so kill that group.
                 unsafe {
                     libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
                 }
@@ -244,10 +244,15 @@ pub fn start(
         return Err(e);
     }
     let first = t0.elapsed();
+    // scf-local runs each instance under a keeper process that holds every process of the
+    // instance (scf-local/src/keeper.rs): the bootstrap is the keeper's first child.
     let emu_pid = emu.proc.pid();
-    let Some(&pid) = procfs::children(emu_pid).first() else {
+    let bootstrap = procfs::children(emu_pid)
+        .first()
+        .and_then(|&keeper| procfs::children(keeper).first().copied());
+    let Some(pid) = bootstrap else {
         emu.stop(None);
-        return Err("no bootstrap process under scf-local".into());
+        return Err("no bootstrap process under scf-local's keeper".into());
     };
     let instance = EmuInstance {
         emu: Some(emu),
