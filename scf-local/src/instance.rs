@@ -56,11 +56,12 @@ fn api_limits(cfg: &FunctionConfig) -> Limits {
 }
 
 /// Admits a connection to the runtime API when its client end is held by a process of the
-/// instance (a descendant of the keeper `root`); see [`crate::tree`].
-fn admit_instance(root: u32) -> Admit {
+/// instance (a descendant of the keeper `root`; the bootstrap `main` is looked at first); see
+/// [`crate::tree`].
+fn admit_instance(root: u32, main: u32) -> Admit {
     Arc::new(
         move |stream| match (stream.peer_addr(), stream.local_addr()) {
-            (Ok(peer), Ok(local)) => tree::holds_client_socket(root, peer, local),
+            (Ok(peer), Ok(local)) => tree::holds_client_socket(root, main, peer, local),
             _ => false,
         },
     )
@@ -252,7 +253,7 @@ impl Instance {
             }
         };
         let limits = api_limits(cfg);
-        let admit = admit_instance(keeper.pid());
+        let admit = admit_instance(keeper.pid(), keeper.main_pid());
         let api_task = match cfg.dialect {
             Dialect::Scf { headers } => {
                 let settings = Arc::new(runtime_api::Settings::new(

@@ -420,14 +420,18 @@ fn keep(me: libc::pid_t, main: libc::pid_t, mut stopping: bool) -> ! {
     exit_as(main_status)
 }
 
-/// Reaps every child that has exited, noting G's status.
-fn reap_dead(main: libc::pid_t, main_status: &mut Option<libc::c_int>) {
+/// Reaps every child that has exited, noting G's status. Returns whether any child is left
+/// (`false` once `waitpid` says there is none).
+fn reap_dead(main: libc::pid_t, main_status: &mut Option<libc::c_int>) -> bool {
     loop {
         let mut status = 0;
         // SAFETY: waitpid writes the status into our stack variable.
         let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-        if pid <= 0 {
-            return;
+        if pid == 0 {
+            return true;
+        }
+        if pid < 0 {
+            return io::Error::last_os_error().raw_os_error() != Some(libc::ECHILD);
         }
         if pid == main {
             *main_status = Some(status);
@@ -436,15 +440,28 @@ fn reap_dead(main: libc::pid_t, main_status: &mut Option<libc::c_int>) {
 }
 
 /// Kills every descendant and reaps them all: until this process has no child left.
+///
+/// With no child left there is no descendant either: a process below the keeper whose parent
+/// dies is reparented to the keeper (a subreaper), and the dying parent stays a child, a
+/// zombie, until it is reaped here. So in the usual case (G alone) this kills and reaps G and
+/// reads no `/proc` at all.
 fn kill_all(me: libc::pid_t, main: libc::pid_t, main_status: &mut Option<libc::c_int>) {
     loop {
-        // SAFETY: kill has no memory preconditions. G's group is signalled only while G is
-        // unreaped: until then its id cannot name another group.
-        unsafe {
-            if main_status.is_none() {
+        if main_status.is_none() {
+            let mut status = 0;
+            // SAFETY: kill has no memory preconditions. G's group is signalled only while G
+            // is unreaped: until then its id cannot name another group. waitpid writes into a
+            // stack value; G was sent SIGKILL, so it ends promptly.
+            unsafe {
                 libc::kill(-main, libc::SIGKILL);
                 libc::kill(main, libc::SIGKILL);
+                if libc::waitpid(main, &mut status, 0) == main {
+                    *main_status = Some(status);
+                }
             }
+        }
+        if !reap_dead(main, main_status) {
+            return;
         }
         // Orphans (setsid or not) are this process's children: the scan finds them; their
         // own children come back here when they die, and the next turn finds those.

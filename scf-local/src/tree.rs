@@ -72,8 +72,14 @@ struct ClientSocket {
 /// Whether the client end of the loopback connection `peer` → `local` (as our side sees it)
 /// is held by a process under `root`. False when the socket or its holder cannot be found.
 /// A socket made by another user is refused before any process is looked at: an instance's
-/// processes run as this process's user.
-pub(crate) fn holds_client_socket(root: u32, peer: SocketAddr, local: SocketAddr) -> bool {
+/// processes run as this process's user. `likely`, a process under `root` (the bootstrap),
+/// is looked at first: when it holds the socket, the tree is not read.
+pub(crate) fn holds_client_socket(
+    root: u32,
+    likely: u32,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> bool {
     let Some(socket) = client_socket(peer, local) else {
         return false;
     };
@@ -82,14 +88,25 @@ pub(crate) fn holds_client_socket(root: u32, peer: SocketAddr, local: SocketAddr
         return false;
     }
     let wanted = format!("socket:[{}]", socket.inode);
-    descendants(root).into_iter().any(|pid| {
+    let holds = |pid: u32| {
         let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
             return false;
         };
         fds.flatten().any(|fd| {
             fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == wanted.as_str())
         })
-    })
+    };
+    // `likely` counts only while it is under `root` (a pid of an exited bootstrap could name
+    // another process by now).
+    if holds(likely) && parent_is(likely, root) {
+        return true;
+    }
+    descendants(root).into_iter().any(holds)
+}
+
+/// Whether the parent of `pid` is `parent`.
+fn parent_is(pid: u32, parent: u32) -> bool {
+    fs::read(format!("/proc/{pid}/stat")).is_ok_and(|stat| stat_ppid(&stat) == Some(parent))
 }
 
 /// The socket whose local address is `peer` and remote address `local`.
@@ -440,13 +457,14 @@ mod tests {
         let diag = time(&|| diag_socket(peer, local).is_ok_and(|i| i.is_some()));
         let proc_net = time(&|| proc_net_socket(peer, local).is_some());
         let tree = time(&|| !descendants(parent).is_empty());
-        let whole = time(&|| holds_client_socket(parent, peer, local));
+        let whole = time(&|| holds_client_socket(parent, 0, peer, local));
+        let first = time(&|| holds_client_socket(parent, std::process::id(), peer, local));
         let processes = fs::read_dir("/proc").unwrap().count();
         let sockets = fs::read_to_string("/proc/net/tcp").unwrap().lines().count() - 1;
         eprintln!(
             "per connection: sock_diag {diag:?}, /proc/net/tcp {proc_net:?} ({sockets} sockets), \
              tree scan {tree:?} ({processes} /proc entries), whole check {whole:?} \
-             ({} processes searched)",
+             ({} processes searched), the bootstrap holding it {first:?}",
             descendants(parent).len()
         );
     }
@@ -479,7 +497,21 @@ mod tests {
         // This process holds the client end: it is under our parent, not under us.
         // SAFETY: getppid has no preconditions.
         let parent = unsafe { libc::getppid() } as u32;
-        assert!(holds_client_socket(parent, peer, local));
-        assert!(!holds_client_socket(std::process::id(), peer, local));
+        let me = std::process::id();
+        // Table: (root, likely holder, admitted?). The likely holder is tried first, and
+        // counts only as a child of the root.
+        let cases = [
+            (parent, 0, true),
+            (parent, me, true),
+            (me, me, false),
+            (me, 0, false),
+        ];
+        for (root, likely, admitted) in cases {
+            assert_eq!(
+                holds_client_socket(root, likely, peer, local),
+                admitted,
+                "root {root}, likely {likely}"
+            );
+        }
     }
 }
