@@ -557,7 +557,7 @@ fn bash_function(dir: &Path, script: &str) -> PathBuf {
     dir.to_owned()
 }
 
-/// The attack classes of issue 11 against release builds; prints one table and returns how
+/// The attack classes scf-local is built to hold, against release builds; prints one table and returns how
 /// many were not held.
 fn attacks(bin: &Path, work: &Path, echo_zip: &Path) -> usize {
     println!();

@@ -1,4 +1,4 @@
-//! Attacks on an instance's containment (issue 11, parts 3, 5 and 8): processes that try to
+//! Attacks on an instance's containment: processes that try to
 //! outlive their instance, a scf-local that dies or is stopped, a local process that talks to
 //! another function's runtime API, and a function that floods its own runtime API.
 //!
