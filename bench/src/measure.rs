@@ -117,7 +117,7 @@ pub struct Windows {
 /// The environment the platform gives a bootstrap, with the runtime API at
 /// 127.0.0.1:`port`.
 ///
-/// SCF (SCF-PROTOCOL.md section 3): every variable `tencent_scf` insists on is set. AWS: what
+/// SCF (docs/protocol.md section 3): every variable `tencent_scf` insists on is set. AWS: what
 /// `scf-local run --api aws` gives (its README), which covers what `lambda_runtime` reads at
 /// start; no SCF variable, so that our runtime picks AWS's dialect.
 pub fn platform_env(code_dir: &Path, port: u16, dialect: Dialect) -> Vec<(String, String)> {

@@ -129,7 +129,7 @@ pub const RESERVED_ENV_PREFIXES: [&str; 3] = ["SCF_", "QCLOUD_", "TENCENTCLOUD_"
 pub const ENV_LIMIT: usize = 4 * 1024;
 
 impl FunctionConfig {
-    /// Checks the settings against the platform's limits (SCF-PROTOCOL.md section 5).
+    /// Checks the settings against the platform's limits (docs/protocol.md section 5).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         let secs = self.timeout.as_secs_f64();

@@ -2,7 +2,7 @@
 //! output.
 //!
 //! - started with the code root as working directory, stdin closed, the environment of
-//!   SCF-PROTOCOL.md section 3 plus the user's variables, in its own process group, under a
+//!   docs/protocol.md section 3 plus the user's variables, in its own process group, under a
 //!   [`keeper`](crate::keeper) that holds every descendant (`setsid` and double-forked ones
 //!   included), with a private `TMPDIR` (mode 0700) removed with the instance;
 //! - `InitTimeout` runs from the start to the first `/runtime/init/ready`, `Timeout` from

@@ -1,6 +1,6 @@
 //! The state one instance shares between the platform side and its runtime API server.
 //!
-//! The lifecycle of SCF-PROTOCOL.md sections 2 and 4, without any HTTP:
+//! The lifecycle of docs/protocol.md sections 2 and 4, without any HTTP:
 //!
 //! ```text
 //! start ──ready──▶ idle ──begin(event)──▶ queued ──next──▶ fetched ──post──▶ final ──finish──▶ idle

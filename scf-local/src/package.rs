@@ -1,6 +1,6 @@
 //! The code package: a directory, or a zip unpacked into a temporary directory.
 //!
-//! The platform starts the executable `bootstrap` at the root of the package (SCF-PROTOCOL.md
+//! The platform starts the executable `bootstrap` at the root of the package (docs/protocol.md
 //! section 1). Unpacking keeps each entry's Unix mode, so a `bootstrap` zipped without its
 //! execute bit fails here as it would in the cloud, but never with setuid, setgid or sticky
 //! bits. A zip is refused when an entry's name would land outside the directory, when a link,

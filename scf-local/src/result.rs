@@ -6,7 +6,7 @@
 //!  "RequestId": "…"}
 //! ```
 //!
-//! The status codes are the platform's (SCF-PROTOCOL.md section 4, documentation 583/42611);
+//! The status codes are the platform's (docs/protocol.md section 6, documentation 583/42611);
 //! which failure gets which code is listed on [`Status`].
 
 use std::fmt;

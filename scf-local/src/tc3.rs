@@ -2,7 +2,7 @@
 //! as `deploy`) and verification (for `scf-local serve`). Pure functions, no I/O, no clock:
 //! the caller passes the timestamp.
 //!
-//! The steps, as the platform documents them (SCF-PROTOCOL.md section 6):
+//! The steps, as the platform documents them (docs/protocol.md section 8):
 //!
 //! 1. canonical request: `METHOD\nPATH\nQUERY\n` + one `name:value\n` per signed header +
 //!    `\nSIGNED-HEADERS\nhex(sha256(payload))`;

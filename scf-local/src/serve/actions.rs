@@ -138,7 +138,7 @@ fn memory_size(p: &Params) -> Result<Option<u32>, ApiError> {
     let Some(mb) = p.int("MemorySize")? else {
         return Ok(None);
     };
-    // 64, or 128 to 3072 in steps of 128 (SCF-PROTOCOL.md section 5).
+    // 64, or 128 to 3072 in steps of 128 (docs/protocol.md section 5).
     if mb == 64 || ((128..=3072).contains(&mb) && mb % 128 == 0) {
         Ok(Some(mb as u32))
     } else {
