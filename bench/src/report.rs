@@ -1,6 +1,6 @@
 //! The Markdown report: contenders, both servers' tables (medians with ratios to the floor
-//! of the contender's runtime API, then min – max), the targets of issues 5 and 2, and the
-//! AWS-mode comparison of issue 6.
+//! of the contender's runtime API, then min – max), the cold-start and warm-cost targets with
+//! the runtime's size and memory budgets, and the AWS-mode comparison.
 
 use std::fmt::Write as _;
 use std::process::Command;
@@ -259,7 +259,7 @@ fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulato
 
 /// One target's line: what, the measured ratio, whether it is met.
 pub struct Target {
-    /// The target as the issue states it.
+    /// The target as the project states it (bench/README.md, "Targets").
     pub what: String,
     /// What was measured.
     pub measured: String,
@@ -280,7 +280,8 @@ fn built_size(o: &Outcome, id: &str) -> Option<(u64, u64)> {
         .map(|b| (b.size, b.zip_size))
 }
 
-/// The targets of issue 5 (ratios, in-harness server) and the budgets of issue 2.
+/// The cold-start and warm-cost targets (ratios, in-harness server) and the runtime's size and
+/// memory budgets.
 pub fn targets(o: &Outcome) -> Vec<Target> {
     let mut t = Vec::new();
     let versus = |fig: Figure, a: &str, b: &str| -> Option<f64> {
@@ -392,7 +393,7 @@ pub struct Versus {
     pub ratio: String,
 }
 
-/// Issue 6's comparison under AWS's runtime API (in-harness server; no targets are set):
+/// The comparison under AWS's runtime API (in-harness server; no targets are set):
 /// ours in AWS mode against the floor in AWS mode, `lambda_runtime` against ours in AWS mode,
 /// and what AWS's dialect costs ours against its SCF mode.
 pub fn aws_comparison(o: &Outcome) -> Vec<Versus> {
