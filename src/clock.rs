@@ -108,23 +108,52 @@ pub(crate) fn instant_at(at: u64) -> Instant {
 mod tests {
     use super::*;
 
+    /// `instant_at` of a reading `offset_ns` (signed) from now, bracketed by two `Instant`s:
+    /// the reading is taken between them, and `instant_at`'s own two readings too, so on one
+    /// clock the result is within the bracket's width of `start + offset`. Orderings only:
+    /// the bound widens with the load, it never fails because of it.
+    fn maps_within_the_bracket(via: Via, offset_ns: i64) {
+        let start = Instant::now();
+        let at = monotonic_ns(via).checked_add_signed(offset_ns).unwrap();
+        let i = instant_at(at);
+        let end = Instant::now();
+        let width = end - start;
+        let offset = Duration::from_nanos(offset_ns.unsigned_abs());
+        if offset_ns >= 0 {
+            let after = i.saturating_duration_since(start);
+            assert!(
+                after + width >= offset && after <= offset + width,
+                "{after:?} after the start, not {offset:?} ± {width:?}"
+            );
+        } else {
+            assert!(i < end, "{i:?} is not in the past");
+            let before = start.saturating_duration_since(i);
+            assert!(
+                before <= offset + width && before + width >= offset,
+                "{before:?} before the start, not {offset:?} ± {width:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_monotonic_clock_is_instants_clock() {
-        let at = monotonic_ns(Via::Vdso) + 2_000_000_000;
-        let i = instant_at(at);
-        let left = i.saturating_duration_since(Instant::now());
-        assert!(
-            left > Duration::from_millis(1900) && left <= Duration::from_secs(2),
-            "{left:?}"
-        );
-        let past = instant_at(monotonic_ns(Via::Syscall) - 1_000_000_000);
-        assert!(past < Instant::now());
-        let epoch_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        assert!(realtime_ms(Via::Vdso).abs_diff(epoch_ms) < 1000);
-        assert!(realtime_ms(Via::Syscall).abs_diff(epoch_ms) < 1000);
+        for via in [Via::Vdso, Via::Syscall] {
+            maps_within_the_bracket(via, 2_000_000_000);
+            maps_within_the_bracket(via, -1_000_000_000);
+        }
+        // The realtime clock is `SystemTime`'s: each reading lies between two of its own.
+        for via in [Via::Vdso, Via::Syscall] {
+            let epoch_ms = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64
+            };
+            let before = epoch_ms();
+            let ms = realtime_ms(via);
+            let after = epoch_ms();
+            assert!(before <= ms && ms <= after, "{before} {ms} {after}");
+        }
     }
 
     #[test]

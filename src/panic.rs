@@ -208,10 +208,36 @@ mod tests {
         assert_eq!(target.addr, a);
         assert_eq!(&target.host[..target.host_len], b"127.0.0.1:9");
         assert!(!AWS.load(Ordering::Relaxed));
-        // Outside an invocation the hook only hands on to the previous one; had the second
-        // install made our hook its own predecessor, this would recurse until the stack
-        // overflowed.
+        // Outside an invocation the hook only hands on to the previous one: it records
+        // nothing. (Had the second install made our hook its own predecessor, this would
+        // recurse until the stack overflowed.)
         let caught = std::panic::catch_unwind(|| panic!("a test panic, expected"));
+        assert_eq!(
+            caught.unwrap_err().downcast_ref::<&str>(),
+            Some(&"a test panic, expected")
+        );
+        assert!(
+            LAST.with(|l| l.borrow().is_none()),
+            "recorded outside an invocation"
+        );
+        // Inside one, the hook in place is ours, and it records the message the runtime
+        // posts as the invocation's error, with the panic's location.
+        in_invocation(true, b"request-id");
+        let line = line!() + 1;
+        let caught = std::panic::catch_unwind(|| panic!("a test panic, expected"));
+        in_invocation(false, b"");
         assert!(caught.is_err());
+        let recorded = take_message();
+        let at = format!("panicked at {}:{line}:", file!());
+        let col = recorded
+            .strip_prefix(&at)
+            .and_then(|rest| rest.strip_suffix(": a test panic, expected"))
+            .and_then(|col| col.parse::<u32>().ok());
+        assert!(
+            col.is_some_and(|col| col > 0),
+            "{recorded:?}, not {at}<column>: a test panic, expected"
+        );
+        // Taken once: the next caught panic's message is not this one.
+        assert_eq!(take_message(), "panicked");
     }
 }

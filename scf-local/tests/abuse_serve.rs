@@ -205,26 +205,40 @@ fn a_body_without_room_waits_then_is_refused() {
             "1",
         ],
     );
-    // An Invoke holds its body's room until it is answered, six seconds on.
+    // An Invoke holds its body's room until it is answered: once the test releases it (or,
+    // should the test fail first, after a bound).
+    let (taken, release) = (scratch.path().join("taken"), scratch.path().join("release"));
     create(
         &serve,
         "slow",
-        "#!/bin/bash\n\
-         api=\"http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime\"\n\
-         curl -s -d ' ' -X POST \"$api/init/ready\" >/dev/null\n\
-         while true; do\n\
-         \x20 curl -sS \"$api/invocation/next\" >/dev/null\n\
-         \x20 sleep 6\n\
-         \x20 curl -s -X POST \"$api/invocation/response\" -d done >/dev/null\n\
-         done\n",
+        &format!(
+            "#!/bin/bash\n\
+             api=\"http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime\"\n\
+             curl -s -d ' ' -X POST \"$api/init/ready\" >/dev/null\n\
+             while true; do\n\
+             \x20 curl -sS \"$api/invocation/next\" >/dev/null\n\
+             \x20 touch '{}'\n\
+             \x20 for _ in $(seq 1 160); do [ -e '{}' ] && break; sleep 0.05; done\n\
+             \x20 curl -s -X POST \"$api/invocation/response\" -d done >/dev/null\n\
+             done\n",
+            taken.display(),
+            release.display()
+        ),
     );
     let (addr, event) = (serve.addr.clone(), json!({"Padding": "x".repeat(90_000)}));
     let slow = std::thread::spawn(move || {
         let body = json!({"FunctionName": "slow", "ClientContext": event.to_string()}).to_string();
         call(&addr, "Invoke", body.as_bytes())
     });
-    // Time enough for the Invoke to take its room on a busy machine.
-    std::thread::sleep(Duration::from_secs(2));
+    // The bootstrap has the event: the Invoke's body was read and holds its room.
+    let until = Instant::now() + Duration::from_secs(60);
+    while !taken.exists() {
+        assert!(
+            Instant::now() < until,
+            "the Invoke never reached its bootstrap"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let body = format!("{{\"Padding\": \"{}\"}}", "x".repeat(20_000));
     let r = response(
         exchange(
@@ -237,6 +251,7 @@ fn a_body_without_room_waits_then_is_refused() {
         .unwrap(),
     );
     assert_error(&r, "RequestLimitExceeded");
+    std::fs::write(&release, b"").unwrap();
     let r = slow.join().unwrap();
     assert_eq!(r["Result"]["RetMsg"], "done", "{r}");
     // The room came back.
@@ -258,32 +273,56 @@ fn idle_and_slow_connections_are_closed() {
         ],
     );
     let base = serve.open_fds();
-    // 100 connections, half of them with half a head: 16 held, the rest closed at once.
-    let mut held = Vec::new();
-    for i in 0..100 {
-        let mut s = TcpStream::connect(&serve.addr).unwrap();
-        if i % 2 == 0 {
-            s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // 100 connections, half of them with half a head: 16 held, the rest closed at once. The
+    // server's descriptors are counted all along, from before the first connection until
+    // the server has closed the last one: never more than the 16 held (and a margin).
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let most = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let mut most = serve.open_fds();
+            while sampling.load(std::sync::atomic::Ordering::Acquire) {
+                most = most.max(serve.open_fds());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            most.max(serve.open_fds())
+        });
+        // Sampling stops once the connections are closed, or when an assertion fails.
+        struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
         }
-        held.push(s);
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let fds = serve.open_fds();
-    assert!(fds <= base + 16 + 4, "{fds} descriptors, {base} before");
-    // Every one of them is closed by the server, within the head timeout and a margin.
-    let started = Instant::now();
-    for mut s in held {
-        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        // Until the server closes it (whatever it wrote before).
-        match s.read_to_end(&mut Vec::new()) {
-            Ok(_) => {}
-            Err(e) => assert!(
-                e.kind() == std::io::ErrorKind::ConnectionReset,
-                "a connection stayed open: {e}"
-            ),
+        let stop = Stop(&sampling);
+        let mut held = Vec::new();
+        for i in 0..100 {
+            let mut s = TcpStream::connect(&serve.addr).unwrap();
+            if i % 2 == 0 {
+                s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+            }
+            held.push(s);
         }
-    }
-    assert!(started.elapsed() < Duration::from_secs(15));
+        // Every one of them is closed by the server, within the head timeout and a margin.
+        let started = Instant::now();
+        for mut s in held {
+            s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+            // Until the server closes it (whatever it wrote before).
+            match s.read_to_end(&mut Vec::new()) {
+                Ok(_) => {}
+                Err(e) => assert!(
+                    e.kind() == std::io::ErrorKind::ConnectionReset,
+                    "a connection stayed open: {e}"
+                ),
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(15));
+        drop(stop);
+        sampler.join().unwrap()
+    });
+    assert!(
+        most <= base + 16 + 4,
+        "{most} descriptors at most, {base} before"
+    );
     // A body that stops halfway is answered once the body timeout has passed.
     let body = br#"{"FunctionName": "x"}"#;
     let mut s = TcpStream::connect(&serve.addr).unwrap();

@@ -593,6 +593,26 @@ sleep 300
     s.assert_tmp_clean();
 }
 
+/// Waits (bounded) until the `sleepy` bootstrap running in `dir` has taken its event: its
+/// `sleep`, started once `next` has answered, is in `/proc`.
+fn wait_until_the_event_is_taken(dir: &Path) {
+    let until = std::time::Instant::now() + BOUND;
+    loop {
+        let sleeping = processes_in(dir).into_iter().any(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.starts_with(b"sleep\0"))
+        });
+        if sleeping {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the bootstrap never took its event"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn interrupted_invoke_stops_its_instance() {
     let s = Scratch::new();
@@ -602,16 +622,7 @@ fn interrupted_invoke_stops_its_instance() {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
-    // Wait until the bootstrap runs and has the event.
-    let until = std::time::Instant::now() + BOUND;
-    while processes_in(s.path()).is_empty() {
-        assert!(
-            std::time::Instant::now() < until,
-            "the bootstrap never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_the_event_is_taken(s.path());
     // SAFETY: signalling a child we started and have not reaped.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let until = std::time::Instant::now() + BOUND;
@@ -641,15 +652,7 @@ fn stopping_run_kills_busy_instances() {
         let mut sink = Vec::new();
         let _ = conn.read_to_end(&mut sink);
     });
-    let until = std::time::Instant::now() + BOUND;
-    while processes_in(&code).is_empty() {
-        assert!(
-            std::time::Instant::now() < until,
-            "the bootstrap never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_the_event_is_taken(&code);
     stop_run(child);
     client.join().unwrap();
     assert_no_process_in(s.path());

@@ -121,8 +121,13 @@ fn pool_under_load_reuses_instances_and_leaks_nothing() {
             let pool = pool.clone();
             tokio::spawn(async move { pool.invoke(Bytes::from_static(b"{}")).await })
         };
-        // Wait until the first call holds the only instance.
+        // Wait (bounded) until the first call holds the only instance.
+        let until = Instant::now() + Duration::from_secs(60);
         while pool.stats().live == 0 {
+            assert!(
+                Instant::now() < until,
+                "the first call never took an instance"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let refused = pool.invoke(Bytes::from_static(b"{}")).await;

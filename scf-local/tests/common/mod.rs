@@ -17,9 +17,11 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A fixture directory under `tests/fixtures/`.
+/// A fixture directory under `scf-local/tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
-    repo_root().join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// The built `scf-local` binary.
