@@ -12,32 +12,25 @@ const SIZE_BUDGET: u64 = 420 * 1024;
 /// Peak RSS of `echo` after 1000 warm 1 KB invocations, in KB.
 const RSS_BUDGET_KB: u64 = 400;
 
-/// Program header types of an ELF64 little-endian file.
-fn program_headers(bytes: &[u8]) -> Vec<u32> {
-    assert_eq!(&bytes[..4], b"\x7fELF");
-    assert_eq!(bytes[4], 2, "ELF64");
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let phoff = u64::from_le_bytes(bytes[0x20..0x28].try_into().unwrap()) as usize;
-    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
-    (0..phnum)
-        .map(|i| {
-            let o = phoff + i * phentsize;
-            u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap())
-        })
-        .collect()
-}
-
 #[test]
 fn static_and_within_size_budget() {
+    use object::elf::{FileHeader64, ET_EXEC, PT_DYNAMIC, PT_INTERP};
+    use object::read::elf::{FileHeader as _, ProgramHeader as _};
+
     let echo = musl_example("echo");
     let bytes = std::fs::read(&echo).unwrap();
-    const PT_INTERP: u32 = 3;
-    const PT_DYNAMIC: u32 = 2;
-    let phs = program_headers(&bytes);
+    let header = FileHeader64::<object::LittleEndian>::parse(&*bytes).expect("ELF64");
+    let endian = header.endian().expect("little-endian");
+    let phs: Vec<u32> = header
+        .program_headers(endian, &*bytes)
+        .expect("program headers")
+        .iter()
+        .map(|ph| ph.p_type(endian))
+        .collect();
     assert!(!phs.contains(&PT_INTERP), "echo asks for a dynamic loader");
     assert!(!phs.contains(&PT_DYNAMIC), "echo has a dynamic section");
-    // ET_EXEC (2), not a static-pie ET_DYN (3): no self-relocation at start.
-    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 2, "not ET_EXEC");
+    // ET_EXEC, not a static-pie ET_DYN: no self-relocation at start.
+    assert_eq!(header.e_type(endian), ET_EXEC, "not ET_EXEC");
     let size = bytes.len() as u64;
     assert!(
         size <= SIZE_BUDGET,

@@ -35,6 +35,8 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+
 use contenders::Contender;
 use measure::{Config, Live, Sample, Warm, Windows};
 
@@ -93,78 +95,74 @@ fn event(size: usize) -> Vec<u8> {
     v
 }
 
-/// Command-line options.
-struct Options {
-    quick: bool,
-    runs: usize,
-    window: Duration,
-    out: Option<PathBuf>,
-    skip: Vec<String>,
-    emulator: bool,
-    nice: bool,
+/// Cold-start and warm-cost benchmarks of SCF Custom Runtime bootstraps: builds every
+/// contender, measures each against the in-harness runtime API and under `scf-local run`,
+/// and writes `<out>/<date>.md` and `<out>/<date>.svg`.
+#[derive(Parser)]
+#[command(name = "scf-bench", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    options: Options,
 }
 
-const USAGE: &str = "\
-usage: scf-bench [--quick] [--runs N] [--window-ms MS] [--out DIR] [--skip ID,...] [--no-emulator]
+#[derive(Subcommand)]
+enum Sub {
+    /// Runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API.
+    Profile(profile::Args),
+}
 
-  --quick        a few short runs with small events, to check the harness works (CI);
-                 results go to <target>/bench/quick unless --out is given
-  --runs N       samples per contender and server (default 20; 2 with --quick)
-  --window-ms MS length of each warm window (default 1000; 50 with --quick)
-  --out DIR      where <date>.md and <date>.svg are written (default bench/results)
-  --skip IDS     leave contenders out: ours, ours-min, tencent_scf, bash, ours-aws,
-                 floor-aws, lambda_runtime, lambda_runtime-ct (never floor)
-  --no-emulator  measure against the in-harness server only
-  --no-nice      do not raise the priority of the measurement (nice -10 when permitted)
+/// Command-line options of the benchmark.
+#[derive(clap::Args)]
+struct Options {
+    /// A few short runs with small events, to check the harness works (CI); results go to
+    /// <target>/bench/quick unless --out is given.
+    #[arg(long)]
+    quick: bool,
+    /// Samples per contender and server (default 20; 2 with --quick).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    runs: Option<usize>,
+    /// Length of each warm window (default 1000; 50 with --quick).
+    #[arg(long = "window-ms", value_name = "MS")]
+    window_ms: Option<u64>,
+    /// Where <date>.md and <date>.svg are written (default bench/results).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Leave contenders out: ours, ours-min, tencent_scf, bash, ours-aws, floor-aws,
+    /// lambda_runtime, lambda_runtime-ct (never floor).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Measure against the in-harness server only.
+    #[arg(long)]
+    no_emulator: bool,
+    /// Do not raise the priority of the measurement (nice -10 when permitted).
+    #[arg(long)]
+    no_nice: bool,
+}
 
-       scf-bench profile [--api scf|aws] [--events N] [--size BYTES] -- COMMAND [ARGS...]
-  runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API";
-
-fn parse_args() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
-    let mut quick = false;
-    let mut runs = None;
-    let mut window = None;
-    let mut out = None;
-    let mut skip = Vec::new();
-    let mut emulator = true;
-    let mut nice = true;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "--runs" => {
-                let v = value("--runs")?;
-                let n: usize = v.parse().map_err(|_| format!("--runs: bad number {v}"))?;
-                if n == 0 {
-                    return Err("--runs must be at least 1".into());
-                }
-                runs = Some(n);
-            }
-            "--window-ms" => {
-                let v = value("--window-ms")?;
-                let ms: u64 = v
-                    .parse()
-                    .map_err(|_| format!("--window-ms: bad number {v}"))?;
-                window = Some(Duration::from_millis(ms.max(1)));
-            }
-            "--out" => out = Some(PathBuf::from(value("--out")?)),
-            "--skip" => skip.extend(value("--skip")?.split(',').map(str::to_string)),
-            "--no-emulator" => emulator = false,
-            "--no-nice" => nice = false,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
+fn at_least_one(v: &str) -> Result<usize, String> {
+    match v.parse() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("bad number {v}")),
     }
-    Ok(Options {
-        quick,
-        runs: runs.unwrap_or(if quick { 2 } else { 20 }),
-        window: window.unwrap_or(Duration::from_millis(if quick { 50 } else { 1000 })),
-        out,
-        skip,
-        emulator,
-        nice,
-    })
+}
+
+impl Options {
+    /// Samples per contender and server.
+    fn runs(&self) -> usize {
+        self.runs.unwrap_or(if self.quick { 2 } else { 20 })
+    }
+
+    /// The length of each warm window.
+    fn window(&self) -> Duration {
+        Duration::from_millis(
+            self.window_ms
+                .unwrap_or(if self.quick { 50 } else { 1000 })
+                .max(1),
+        )
+    }
 }
 
 /// Everything a report needs.
@@ -188,9 +186,9 @@ pub struct Outcome {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("profile") {
-        return match profile::main(&args[1..]) {
+    let cli = Cli::parse();
+    if let Some(Sub::Profile(args)) = cli.command {
+        return match profile::main(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("scf-bench profile: {e}");
@@ -198,14 +196,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(opts) {
+    match run(cli.options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scf-bench: {e}");
@@ -220,7 +211,7 @@ fn run(opts: Options) -> Result<(), String> {
     // if someone commits while the run goes on.
     let mut machine = report::machine(&ws.root);
     let contenders = contenders::build_all(&ws, &opts.skip)?;
-    let emulator_bin = if opts.emulator {
+    let emulator_bin = if !opts.no_emulator {
         emulator::build(&ws)
     } else {
         Err("left out with --no-emulator".into())
@@ -235,16 +226,16 @@ fn run(opts: Options) -> Result<(), String> {
         (1024, 1024 * 1024)
     };
     let config = Config {
-        runs: opts.runs,
+        runs: opts.runs(),
         cold_extra: if opts.quick { 0 } else { 4 },
         slices: if opts.quick { 2 } else { 10 },
-        window: opts.window,
+        window: opts.window(),
         small: event(small),
         large: event(large),
         warmup_small: if opts.quick { 5 } else { 50 },
         warmup_large: 2,
     };
-    let priority = if opts.nice {
+    let priority = if !opts.no_nice {
         raise_priority()
     } else {
         "normal (--no-nice)".to_string()
@@ -544,6 +535,76 @@ mod tests {
             assert_eq!(e.len(), size);
             let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
             assert!(v["data"].is_string());
+        }
+    }
+
+    #[test]
+    fn options() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("scf-bench").chain(args.iter().copied()))
+        };
+        let o = parse(&[]).unwrap().options;
+        assert_eq!((o.runs(), o.window()), (20, Duration::from_millis(1000)));
+        assert!(!o.quick && !o.no_emulator && !o.no_nice && o.skip.is_empty() && o.out.is_none());
+        let o = parse(&["--quick"]).unwrap().options;
+        assert_eq!((o.runs(), o.window()), (2, Duration::from_millis(50)));
+        let o = parse(&[
+            "--quick",
+            "--runs",
+            "3",
+            "--window-ms",
+            "0",
+            "--skip",
+            "bash,ours-min",
+            "--skip",
+            "ours",
+            "--out",
+            "x",
+            "--no-emulator",
+            "--no-nice",
+        ])
+        .unwrap()
+        .options;
+        assert_eq!((o.runs(), o.window()), (3, Duration::from_millis(1)));
+        assert_eq!(o.skip, ["bash", "ours-min", "ours"]);
+        assert_eq!(o.out, Some(PathBuf::from("x")));
+        assert!(o.no_emulator && o.no_nice);
+        for bad in [
+            &["--runs", "0"][..],
+            &["--runs", "x"],
+            &["--bogus"],
+            &["--runs"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        let Some(Sub::Profile(p)) = parse(&["profile", "--", "strace", "-c", "./bootstrap"])
+            .unwrap()
+            .command
+        else {
+            panic!("profile expected");
+        };
+        assert_eq!(p.command, ["strace", "-c", "./bootstrap"]);
+        assert_eq!(
+            (p.dialect, p.events, p.size),
+            (api::Dialect::Scf, 1000, 1024)
+        );
+        let Some(Sub::Profile(p)) = parse(&[
+            "profile", "--api", "aws", "--events", "1", "--size", "16", "--", "x",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("profile expected");
+        };
+        assert_eq!((p.dialect, p.events, p.size), (api::Dialect::Aws, 1, 16));
+        for bad in [
+            &["profile"][..],
+            &["profile", "x"],
+            &["profile", "--api", "gcp", "--", "x"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
         }
     }
 

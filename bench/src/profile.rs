@@ -15,47 +15,42 @@ use crate::api::{ApiServer, Dialect, Plan};
 use crate::measure::{platform_env, Running};
 use crate::procfs;
 
-const USAGE: &str =
-    "usage: scf-bench profile [--api scf|aws] [--events N] [--size BYTES] -- COMMAND [ARGS...]";
+/// The arguments of `scf-bench profile`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The runtime API the bootstrap is started for: scf or aws.
+    #[arg(long = "api", value_name = "scf|aws", default_value = "scf", value_parser = dialect)]
+    pub(crate) dialect: Dialect,
+    /// Events sent back to back.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) events: u64,
+    /// Bytes of each event (at least 16).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub(crate) size: usize,
+    /// The command that starts the bootstrap, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
+}
 
-/// Runs the `profile` subcommand with the arguments after `profile`.
-pub fn main(args: &[String]) -> Result<(), String> {
+fn dialect(name: &str) -> Result<Dialect, String> {
+    match name {
+        "scf" => Ok(Dialect::Scf),
+        "aws" => Ok(Dialect::Aws),
+        other => Err(format!("scf or aws, not {other}")),
+    }
+}
+
+/// Runs the `profile` subcommand.
+pub fn main(args: Args) -> Result<(), String> {
     use std::os::unix::process::CommandExt;
 
-    let mut events = 1000u64;
-    let mut size = 1024usize;
-    let mut dialect = Dialect::Scf;
-    let mut i = 0;
-    while i < args.len() {
-        let value = |i: usize| args.get(i + 1).ok_or(format!("{} needs a value", args[i]));
-        match args[i].as_str() {
-            "--events" => {
-                events = value(i)?.parse().map_err(|_| "--events: bad number")?;
-                i += 2;
-            }
-            "--api" => {
-                dialect = match value(i)?.as_str() {
-                    "scf" => Dialect::Scf,
-                    "aws" => Dialect::Aws,
-                    other => return Err(format!("--api: scf or aws, not {other}")),
-                };
-                i += 2;
-            }
-            "--size" => {
-                size = value(i)?.parse().map_err(|_| "--size: bad number")?;
-                i += 2;
-            }
-            "--" => {
-                i += 1;
-                break;
-            }
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    let command = &args[i..];
-    let Some(program) = command.first() else {
-        return Err(USAGE.into());
-    };
+    let Args {
+        dialect,
+        events,
+        size,
+        command,
+    } = args;
+    let program = &command[0];
     let server = ApiServer::start(dialect).map_err(|e| format!("runtime API server: {e}"))?;
     let event = crate::event(size.max(16));
     server.begin(Arc::new(Plan::new(&event, dialect)), events);

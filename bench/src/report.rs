@@ -18,23 +18,17 @@ pub fn today() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
+    utc_date(secs)
 }
 
-/// Converts days since 1970-01-01 to a proleptic Gregorian date (year, month, day), counting
-/// in 400-year eras of 146 097 days that start on a 1 March.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468; // days since 0000-03-01
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, 0..146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from 1 March
-    let mp = (5 * doy + 2) / 153; // month from March = 0
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The UTC date of a Unix timestamp, `YYYY-MM-DD` (9999-12-31 past that day).
+fn utc_date(secs: u64) -> String {
+    let date = i64::try_from(secs)
+        .ok()
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .map_or(time::Date::MAX, time::OffsetDateTime::date);
+    date.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("a date of years 1970 to 9999 has a four-digit year")
 }
 
 fn first_line(program: &str, args: &[&str]) -> String {
@@ -643,10 +637,13 @@ mod tests {
 
     #[test]
     fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        let day = 86_400;
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(59 * day), "1970-03-01");
+        assert_eq!(utc_date(11_016 * day), "2000-02-29");
+        assert_eq!(utc_date(19_723 * day - 1), "2023-12-31");
+        assert_eq!(utc_date(19_723 * day), "2024-01-01");
+        assert_eq!(utc_date(u64::MAX), "9999-12-31");
     }
 
     #[test]

@@ -7,16 +7,9 @@
 
 use std::fmt;
 
-/// `PT_DYNAMIC`: the dynamic section.
-const PT_DYNAMIC: u32 = 2;
-/// `PT_INTERP`: the path of the program loader.
-const PT_INTERP: u32 = 3;
-/// Size of the ELF64 file header.
-const EHDR64: usize = 64;
-/// Size of an ELF64 program header.
-const PHDR64: usize = 56;
-/// Most program headers read; real executables have about ten.
-const MAX_PHDRS: usize = 256;
+use object::elf::{FileHeader64, PT_DYNAMIC, PT_INTERP};
+use object::read::elf::{FileHeader as _, ProgramHeader as _};
+use object::LittleEndian;
 
 /// How an executable is linked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,18 +62,6 @@ impl fmt::Display for ElfError {
 
 impl std::error::Error for ElfError {}
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
 /// Reads the linkage of an ELF64 little-endian executable from its bytes.
 ///
 /// ```
@@ -95,38 +76,22 @@ pub fn linkage(file: &[u8]) -> Result<Linkage, ElfError> {
     if file.get(4) != Some(&2) || file.get(5) != Some(&1) {
         return Err(ElfError::Not64BitLittleEndian);
     }
-    if file.len() < EHDR64 {
-        return Err(ElfError::Truncated);
-    }
-    let phoff = u64_at(file, 32).ok_or(ElfError::Truncated)?;
-    let phentsize = u16_at(file, 54).ok_or(ElfError::Truncated)? as usize;
-    let phnum = (u16_at(file, 56).ok_or(ElfError::Truncated)? as usize).min(MAX_PHDRS);
-    let phoff = usize::try_from(phoff).map_err(|_| ElfError::Truncated)?;
-    if phnum > 0 && phentsize < PHDR64 {
-        return Err(ElfError::Truncated);
-    }
+    // The header as is: `FileHeader::parse` would also insist on `EI_VERSION`, which the
+    // kernel does not read.
+    let (header, _) = object::pod::from_bytes::<FileHeader64<LittleEndian>>(file)
+        .map_err(|()| ElfError::Truncated)?;
+    // Every header must be whole and in the file, each of the ELF64 size.
+    let headers = header
+        .program_headers(LittleEndian, file)
+        .map_err(|_| ElfError::Truncated)?;
     let mut interp = None;
     let mut dynamic = false;
-    for i in 0..phnum {
-        let at = phentsize
-            .checked_mul(i)
-            .and_then(|o| o.checked_add(phoff))
-            .ok_or(ElfError::Truncated)?;
-        // The whole 56-byte header must be in the file, not only the fields read.
-        let header = at
-            .checked_add(PHDR64)
-            .and_then(|end| file.get(at..end))
-            .ok_or(ElfError::Truncated)?;
-        let p_type = u32_at(header, 0).ok_or(ElfError::Truncated)?;
-        match p_type {
+    for ph in headers {
+        match ph.p_type(LittleEndian) {
             PT_INTERP => {
-                let offset = u64_at(header, 8).ok_or(ElfError::Truncated)?;
-                let size = u64_at(header, 32).ok_or(ElfError::Truncated)?;
-                let path = usize::try_from(offset)
-                    .ok()
-                    .zip(usize::try_from(size).ok())
-                    .and_then(|(o, s)| file.get(o..o.checked_add(s)?))
-                    .ok_or(ElfError::Truncated)?;
+                let path = ph
+                    .data(LittleEndian, file)
+                    .map_err(|()| ElfError::Truncated)?;
                 let path = path.split(|&b| b == 0).next().unwrap_or_default();
                 interp = Some(String::from_utf8_lossy(path).into_owned());
             }
@@ -144,6 +109,9 @@ pub fn linkage(file: &[u8]) -> Result<Linkage, ElfError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Size of the ELF64 file header.
+    const EHDR64: usize = 64;
 
     /// An ELF64 file with the given program header types; a `PT_INTERP` header points at the
     /// loader path written after the headers.
@@ -216,6 +184,16 @@ mod tests {
                 {
                     let mut f = elf(&[PT_INTERP]);
                     f.truncate(EHDR64 + 56 + 4);
+                    f
+                },
+                Err(ElfError::Truncated),
+            ),
+            (
+                // The kernel refuses it too (`load_elf_phdrs`).
+                "program headers of another size",
+                {
+                    let mut f = elf(&[load]);
+                    f[54..56].copy_from_slice(&64u16.to_le_bytes());
                     f
                 },
                 Err(ElfError::Truncated),

@@ -130,19 +130,8 @@ pub(crate) fn environment(
 
 /// `YYYY/MM/DD` of a time, in UTC (the date part of AWS's log stream names).
 fn utc_date(t: SystemTime) -> String {
-    let days = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() / 86_400;
-    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar), counting
-    // in 400-year eras that start on 0000-03-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}/{month:02}/{day:02}")
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    crate::tc3::utc_date(secs).replace('-', "/")
 }
 
 /// An X-Ray trace header for an invocation: `Root=1-<queued, epoch seconds in hex>-<24 hex>;
@@ -415,6 +404,7 @@ mod tests {
         assert_eq!(at(951_782_400), "2000/02/29");
         assert_eq!(at(1_709_164_800), "2024/02/29");
         assert_eq!(at(1_735_689_599), "2024/12/31");
+        assert_eq!(at(1_735_689_600), "2025/01/01");
     }
 
     #[test]

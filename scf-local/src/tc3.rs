@@ -49,6 +49,8 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
+use time::{Date, OffsetDateTime};
 
 /// The algorithm name, first word of the `Authorization` header.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -113,20 +115,9 @@ pub struct Request<'a> {
     pub payload: &'a [u8],
 }
 
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
 /// Lowercase hex of the SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
+    hex::encode(Sha256::digest(data))
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -137,24 +128,30 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 }
 
 /// The UTC date of a Unix timestamp, `YYYY-MM-DD` (the `DATE` of the credential scope).
+/// Past the calendar's last day, 9999-12-31 (timestamp 253 402 300 799), the date stays there.
 pub fn utc_date(timestamp: u64) -> String {
-    let (y, m, d) = civil_from_days((timestamp / 86_400) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
+    let date = i64::try_from(timestamp)
+        .ok()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .map_or(Date::MAX, OffsetDateTime::date);
+    date.format(time::macros::format_description!("[year]-[month]-[day]"))
+        .expect("a date of years 1970 to 9999 has a four-digit year")
 }
 
-/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar).
+/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar), kept
+/// for `serve`'s dates; saturated to the calendar's range (years -9999 to 9999).
 pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Eras of 400 years (146 097 days) starting on 0000-03-01, so leap days end a year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    /// The Julian day number of 1970-01-01.
+    const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+    let date = i32::try_from(days.saturating_add(UNIX_EPOCH_JULIAN_DAY))
+        .ok()
+        .and_then(|jd| Date::from_julian_day(jd).ok())
+        .unwrap_or(if days < 0 { Date::MIN } else { Date::MAX });
+    (
+        i64::from(date.year()),
+        u32::from(u8::from(date.month())),
+        u32::from(date.day()),
+    )
 }
 
 /// `DATE/SERVICE/tc3_request`.
@@ -257,7 +254,7 @@ pub fn signing_key(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
 
 /// The signature: hex of HMAC-SHA256 of the string to sign under the signing key.
 pub fn signature(secret_key: &str, date: &str, service: &str, string_to_sign: &str) -> String {
-    hex(&hmac_sha256(
+    hex::encode(hmac_sha256(
         &signing_key(secret_key, date, service),
         string_to_sign.as_bytes(),
     ))
@@ -482,11 +479,6 @@ fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| *v)
 }
 
-/// Equality in time independent of where the strings differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The checks of a received request that need no body: an `Authorization` header that
 /// parses, with `content-type` and `host` among the signed headers; `X-TC-Timestamp` within
 /// five minutes of `now`; a credential scope of the timestamp's date and `service`; a
@@ -574,7 +566,8 @@ pub fn verify(
             service,
             &string_to_sign(timestamp, &scope, &canonical),
         );
-        if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
+        // In time independent of where the signatures differ (their lengths are public).
+        if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
             return Ok(auth.secret_id);
         }
     }
@@ -605,13 +598,37 @@ mod tests {
         assert_eq!(utc_date(951_868_800), "2000-03-01");
         assert_eq!(utc_date(4_107_542_400), "2100-03-01");
         assert_eq!(utc_date(1_700_000_000), "2023-11-14");
+        // Year boundaries, and a leap day of a year divisible by 400.
+        assert_eq!(utc_date(1_704_067_199), "2023-12-31");
+        assert_eq!(utc_date(1_704_067_200), "2024-01-01");
+        assert_eq!(utc_date(1_709_164_800), "2024-02-29");
+        assert_eq!(utc_date(253_402_300_799), "9999-12-31");
+        assert_eq!(utc_date(u64::MAX), "9999-12-31");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(59), (1970, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(19_722), (2023, 12, 31));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
+    }
+
+    #[test]
+    fn constant_time_comparison_refuses_other_lengths() {
+        // What `verify` relies on: a prefix of the right signature is not equal to it.
+        assert!(!bool::from(b"abcd"[..].ct_eq(&b"abc"[..])));
+        assert!(bool::from(b"abcd"[..].ct_eq(&b"abcd"[..])));
     }
 
     #[test]
     fn signing_key_and_signature_match_python_hmac() {
         // hmac.new chain in Python, and Sign.sign_tc3 of the SDK.
         assert_eq!(
-            hex(&signing_key(KEY, "2019-02-25", "scf")),
+            hex::encode(signing_key(KEY, "2019-02-25", "scf")),
             "4878705bcc1c2b421004a7736ec41d2c453060e2be96d5c868fa82ccd238df68"
         );
         let to_sign = format!(
