@@ -552,7 +552,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
-    use crate::serve::{functions::PoolSettings, ServeOptions, Server};
+    use crate::serve::{registry::PoolSettings, ServeOptions, Server};
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let id = args
         .secret_id

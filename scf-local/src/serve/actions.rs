@@ -18,7 +18,7 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::error::ApiError;
-use super::functions::{Deployed, Slot};
+use super::registry::{Deployed, Slot};
 use super::params::Params;
 use super::store::{FunctionRecord, InvocationLog, LogQuery};
 use super::{now_ms, now_secs, Server};

@@ -28,14 +28,14 @@
 //! |---|---|
 //! | `mod.rs` | HTTP: size caps, headers, signature, parameters, the envelope |
 //! | [`actions`] | each action: parameters, checks, answer |
-//! | [`functions`] | functions in memory, their pools, draining on change |
+//! | [`registry`] | functions in memory, their pools, draining on change |
 //! | [`store`] | SQLite: functions, code, invocation logs, durable before the answer |
 //! | [`params`] | JSON or form parameters as one tree |
 //! | [`error`] | the error envelope |
 
 pub mod actions;
 pub mod error;
-pub mod functions;
+pub mod registry;
 pub mod params;
 pub mod store;
 
@@ -58,7 +58,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::pool::new_request_id;
 use crate::tc3::{self, Credential};
 use error::ApiError;
-use functions::{PoolSettings, Registry};
+use registry::{PoolSettings, Registry};
 use params::Params;
 use store::Store;
 
