@@ -14,12 +14,9 @@ use super::registry::{Deployed, Slot};
 use super::store::InvocationLog;
 use super::validation::{namespace, qualifier};
 use super::{now_ms, Server};
-use crate::config::SIX_MB;
+use crate::config::limits::{ASYNC_EVENT_LIMIT, EVENT_LIMIT};
 use crate::pool::new_request_id;
 use crate::result::{InvocationResult, Status};
-
-/// The platform's limit on an asynchronous (`Event`) event: 128 KB.
-pub const ASYNC_EVENT_LIMIT: usize = 128 * 1024;
 
 /// How long an `Event` invocation waits for a free instance (retrying) before it gives up
 /// with 432. The platform queues asynchronous events; so does the emulator, within this.
@@ -80,7 +77,7 @@ pub(super) async fn invoke(server: &Arc<Server>, p: Params, api: Api) -> Result<
     let limit = if asynchronous {
         ASYNC_EVENT_LIMIT
     } else {
-        SIX_MB
+        EVENT_LIMIT
     };
     if event.len() > limit {
         return Err(ApiError::new(

@@ -4,7 +4,11 @@
 
 use super::error::ApiError;
 use super::params::Params;
-use crate::config::{ENV_LIMIT, RESERVED_ENV_PREFIXES};
+use crate::config::limits::{
+    memory_size_allowed, DESCRIPTION_MAX_CHARS, ENV_LIMIT, INIT_TIMEOUT_MAX_SECS,
+    INIT_TIMEOUT_MIN_SECS, MEMORY_RULE, TIMEOUT_MAX_SECS, TIMEOUT_MIN_SECS,
+};
+use crate::config::RESERVED_ENV_PREFIXES;
 
 /// The one runtime the emulator runs.
 pub const CUSTOM_RUNTIME: &str = "CustomRuntime";
@@ -51,36 +55,51 @@ pub(super) fn memory_size(p: &Params) -> Result<Option<u32>, ApiError> {
     let Some(mb) = p.int("MemorySize")? else {
         return Ok(None);
     };
-    // 64, or 128 to 3072 in steps of 128 (SCF-PROTOCOL.md section 5).
-    if mb == 64 || ((128..=3072).contains(&mb) && mb % 128 == 0) {
+    if memory_size_allowed(mb) {
         Ok(Some(mb as u32))
     } else {
         Err(ApiError::new(
             "InvalidParameterValue.MemorySize",
-            format!("MemorySize must be 64, or 128 to 3072 in steps of 128 (MB), not {mb}"),
+            format!("MemorySize must be {MEMORY_RULE}, not {mb}"),
         ))
     }
 }
 
 pub(super) fn timeout(p: &Params) -> Result<Option<u32>, ApiError> {
-    seconds(p, "Timeout", 900, "LimitExceeded.Timeout")
+    seconds(
+        p,
+        "Timeout",
+        TIMEOUT_MIN_SECS..=TIMEOUT_MAX_SECS,
+        "LimitExceeded.Timeout",
+    )
 }
 
 pub(super) fn init_timeout(p: &Params) -> Result<Option<u32>, ApiError> {
-    seconds(p, "InitTimeout", 86_400, "LimitExceeded.InitTimeout")
+    seconds(
+        p,
+        "InitTimeout",
+        INIT_TIMEOUT_MIN_SECS..=INIT_TIMEOUT_MAX_SECS,
+        "LimitExceeded.InitTimeout",
+    )
 }
 
-/// A whole number of seconds, 1 to `max`: `over` beyond, `InvalidParameterValue` below.
-fn seconds(p: &Params, key: &str, max: u32, over: &'static str) -> Result<Option<u32>, ApiError> {
+/// A whole number of seconds within `range`: `over` beyond, `InvalidParameterValue` below.
+fn seconds(
+    p: &Params,
+    key: &str,
+    range: std::ops::RangeInclusive<u32>,
+    over: &'static str,
+) -> Result<Option<u32>, ApiError> {
+    let (min, max) = (*range.start(), *range.end());
     match p.int(key)? {
         None => Ok(None),
         Some(s) if s > i64::from(max) => Err(ApiError::new(
             over,
             format!("{key} must be at most {max} seconds, not {s}"),
         )),
-        Some(s) if s < 1 => Err(ApiError::new(
+        Some(s) if s < i64::from(min) => Err(ApiError::new(
             "InvalidParameterValue",
-            format!("{key} must be 1 to {max} seconds, not {s}"),
+            format!("{key} must be {min} to {max} seconds, not {s}"),
         )),
         Some(s) => Ok(Some(s as u32)),
     }
@@ -88,7 +107,7 @@ fn seconds(p: &Params, key: &str, max: u32, over: &'static str) -> Result<Option
 
 pub(super) fn description(p: &Params) -> Result<Option<String>, ApiError> {
     match p.str("Description")? {
-        Some(d) if d.chars().count() > 1000 => Err(ApiError::new(
+        Some(d) if d.chars().count() > DESCRIPTION_MAX_CHARS => Err(ApiError::new(
             "InvalidParameterValue.Description",
             "Description is at most 1000 characters",
         )),
