@@ -18,7 +18,7 @@ pub enum HeaderStyle {
     Doc,
     /// The walkthrough: `Scf_Runtime_Request_Id`, `Scf_Runtime_Memory_Limit_In_Mb`,
     /// `Scf_Runtime_Time_Limit_In_Ms`.
-    Seed,
+    Walkthrough,
 }
 
 /// The runtime API a bootstrap talks to. Each dialect has its own server module
