@@ -49,8 +49,9 @@ pub enum Command {
 pub enum Headers {
     /// `request_id`, `memory_limit_in_mb`, `time_limit_in_ms` (the documentation).
     Doc,
-    /// `Scf_Runtime_Request_Id`, … (the walkthrough).
-    Seed,
+    /// `Scf_Runtime_Request_Id`, … (the walkthrough; `seed` is an older name for it).
+    #[value(alias = "seed")]
+    Walkthrough,
 }
 
 /// `--api`: the runtime API the bootstrap speaks.
@@ -267,7 +268,7 @@ impl FunctionArgs {
         }
         let headers = match self.headers {
             Headers::Doc => HeaderStyle::Doc,
-            Headers::Seed => HeaderStyle::Seed,
+            Headers::Walkthrough => HeaderStyle::Walkthrough,
         };
         let (dialect, default_region) = match self.api {
             Api::Scf => (Dialect::Scf { headers }, "ap-guangzhou"),
@@ -552,7 +553,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
-    use crate::serve::{functions::PoolSettings, ServeOptions, Server};
+    use crate::serve::{registry::PoolSettings, ServeOptions, Server};
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let id = args
         .secret_id

@@ -3,8 +3,12 @@
 use std::fmt;
 use std::time::Duration;
 
-/// The sync event limit and the response limit of the platform: 6 MB.
-pub const SIX_MB: usize = 6 * 1024 * 1024;
+pub mod limits;
+
+use limits::{
+    memory_size_allowed, ENV_LIMIT, EVENT_LIMIT, INIT_TIMEOUT_MAX_SECS, MEMORY_RULE,
+    RESPONSE_LIMIT, TIMEOUT_MAX_SECS,
+};
 
 /// How the `/runtime/invocation/next` response spells its headers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -14,7 +18,7 @@ pub enum HeaderStyle {
     Doc,
     /// The walkthrough: `Scf_Runtime_Request_Id`, `Scf_Runtime_Memory_Limit_In_Mb`,
     /// `Scf_Runtime_Time_Limit_In_Ms`.
-    Seed,
+    Walkthrough,
 }
 
 /// The runtime API a bootstrap talks to. Each dialect has its own server module
@@ -98,8 +102,8 @@ impl Default for FunctionConfig {
             dialect: Dialect::default(),
             max_instances: 8,
             idle_timeout: Duration::from_secs(300),
-            event_limit: SIX_MB,
-            response_limit: SIX_MB,
+            event_limit: EVENT_LIMIT,
+            response_limit: RESPONSE_LIMIT,
             log_limit: crate::log::CLOUD_LOG_LIMIT,
             runtime_api_port: None,
             memory_sample_interval: Duration::from_millis(100),
@@ -125,22 +129,21 @@ impl std::error::Error for ConfigError {}
 /// credentials, another `TENCENTCLOUD_APPID`) can be reproduced.
 pub const RESERVED_ENV_PREFIXES: [&str; 3] = ["SCF_", "QCLOUD_", "TENCENTCLOUD_"];
 
-/// The platform's limit on all user variables together.
-pub const ENV_LIMIT: usize = 4 * 1024;
-
 impl FunctionConfig {
-    /// Checks the settings against the platform's limits (docs/protocol.md section 5).
+    /// Checks the settings against the platform's limits ([`limits`]; docs/protocol.md
+    /// section 5), and the emulator's own knobs for sense. The error is one line.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |m: String| Err(ConfigError(m));
         let secs = self.timeout.as_secs_f64();
-        if !(0.001..=900.0).contains(&secs) {
+        if !(0.001..=f64::from(TIMEOUT_MAX_SECS)).contains(&secs) {
             return err(format!(
-                "Timeout must be within 1 ms and 900 s, not {secs} s"
+                "Timeout must be within 1 ms and {TIMEOUT_MAX_SECS} s, not {secs} s"
             ));
         }
-        if self.init_timeout.is_zero() || self.init_timeout > Duration::from_secs(86_400) {
+        let init_max = Duration::from_secs(INIT_TIMEOUT_MAX_SECS.into());
+        if self.init_timeout.is_zero() || self.init_timeout > init_max {
             return err(format!(
-                "InitTimeout must be more than 0 and at most a day, not {} s",
+                "InitTimeout must be more than 0 and at most {INIT_TIMEOUT_MAX_SECS} s, not {} s",
                 self.init_timeout.as_secs_f64()
             ));
         }
@@ -148,9 +151,9 @@ impl FunctionConfig {
         if sample < Duration::from_millis(1) || sample > Duration::from_secs(60) {
             return err("the memory sampling interval must be within 1 ms and 60 s".to_owned());
         }
-        if !(64..=3072).contains(&self.memory_mb) {
+        if !memory_size_allowed(self.memory_mb.into()) {
             return err(format!(
-                "MemorySize must be 64 to 3072 MB, not {}",
+                "MemorySize must be {MEMORY_RULE}, not {}",
                 self.memory_mb
             ));
         }
@@ -209,11 +212,29 @@ mod tests {
             ..Default::default()
         };
         assert!(c.validate().is_err());
+        // The platform's rule: 64, or 128 to 3072 in steps of 128.
+        for (memory_mb, valid) in [
+            (32, false),
+            (64, true),
+            (100, false),
+            (192, false),
+            (3072, true),
+        ] {
+            let c = FunctionConfig {
+                memory_mb,
+                ..Default::default()
+            };
+            assert_eq!(c.validate().is_ok(), valid, "{memory_mb}");
+        }
         let c = FunctionConfig {
-            memory_mb: 32,
+            memory_mb: 100,
             ..Default::default()
         };
-        assert!(c.validate().is_err());
+        let message = c.validate().unwrap_err().0;
+        assert_eq!(
+            message,
+            "MemorySize must be 64, or 128 to 3072 in steps of 128 (MB), not 100"
+        );
         let c = FunctionConfig {
             timeout: Duration::from_secs(901),
             ..Default::default()

@@ -50,10 +50,10 @@ struct HeaderNames {
 impl HeaderNames {
     fn new(style: HeaderStyle) -> Self {
         // HTTP/1 header names are case-insensitive; hyper writes them in lowercase, so the
-        // seed's `Scf_Runtime_Request_Id` goes on the wire as `scf_runtime_request_id`.
+        // walkthrough's `Scf_Runtime_Request_Id` goes on the wire as `scf_runtime_request_id`.
         let (a, b, c) = match style {
             HeaderStyle::Doc => ("request_id", "memory_limit_in_mb", "time_limit_in_ms"),
-            HeaderStyle::Seed => (
+            HeaderStyle::Walkthrough => (
                 "scf_runtime_request_id",
                 "scf_runtime_memory_limit_in_mb",
                 "scf_runtime_time_limit_in_ms",

@@ -138,22 +138,6 @@ pub fn utc_date(timestamp: u64) -> String {
         .expect("a date of years 1970 to 9999 has a four-digit year")
 }
 
-/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian calendar), kept
-/// for `serve`'s dates; saturated to the calendar's range (years -9999 to 9999).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    /// The Julian day number of 1970-01-01.
-    const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
-    let date = i32::try_from(days.saturating_add(UNIX_EPOCH_JULIAN_DAY))
-        .ok()
-        .and_then(|jd| Date::from_julian_day(jd).ok())
-        .unwrap_or(if days < 0 { Date::MIN } else { Date::MAX });
-    (
-        i64::from(date.year()),
-        u32::from(u8::from(date.month())),
-        u32::from(date.day()),
-    )
-}
-
 /// `DATE/SERVICE/tc3_request`.
 pub fn credential_scope(date: &str, service: &str) -> String {
     format!("{date}/{service}/{TERMINATOR}")
@@ -607,14 +591,20 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(19_722), (2023, 12, 31));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(47_541), (2100, 3, 1));
+    fn dates_of_days() {
+        // Table: (days since 1970-01-01, date): leap days of 2000 (divisible by 400) and not
+        // of 2100.
+        let cases = [
+            (0, "1970-01-01"),
+            (59, "1970-03-01"),
+            (11_016, "2000-02-29"),
+            (19_722, "2023-12-31"),
+            (19_723, "2024-01-01"),
+            (47_541, "2100-03-01"),
+        ];
+        for (days, date) in cases {
+            assert_eq!(utc_date(days * 86_400), date, "day {days}");
+        }
     }
 
     #[test]

@@ -27,17 +27,29 @@
 //! | file | concern |
 //! |---|---|
 //! | `mod.rs` | HTTP: size caps, headers, signature, parameters, the envelope |
-//! | [`actions`] | each action: parameters, checks, answer |
-//! | [`functions`] | functions in memory, their pools, draining on change |
+//! | [`dispatch`] | which action runs a call; what an action answers |
+//! | [`validation`] | the checks of parameters several actions share, with the platform's rules |
+//! | [`code`] | a function's code: the base64 zip of `ZipFile` |
+//! | [`functions`] | `CreateFunction`, `UpdateFunction…`, `GetFunction`, `ListFunctions`, `DeleteFunction` |
+//! | [`invoke`] | `Invoke`, `InvokeFunction`: running an event, recording its result |
+//! | [`logs`] | `GetFunctionLogs` |
+//! | [`datetime`] | the API's `YYYY-MM-DD HH:MM:SS` UTC times |
+//! | [`registry`] | functions in memory, their pools, draining on change |
 //! | [`store`] | SQLite: functions, code, invocation logs, durable before the answer |
 //! | [`params`] | JSON or form parameters as one tree |
 //! | [`error`] | the error envelope |
 
-pub mod actions;
+pub mod code;
+pub mod datetime;
+pub mod dispatch;
 pub mod error;
 pub mod functions;
+pub mod invoke;
+pub mod logs;
 pub mod params;
+pub mod registry;
 pub mod store;
+pub mod validation;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -58,8 +70,8 @@ use tokio::time::{timeout_at, Instant};
 use crate::pool::new_request_id;
 use crate::tc3::{self, Credential};
 use error::ApiError;
-use functions::{PoolSettings, Registry};
 use params::Params;
+use registry::{PoolSettings, Registry};
 use store::Store;
 
 /// The service name in the credential scope.
@@ -267,7 +279,7 @@ impl Server {
         parts: &Parts,
         body: &mut Option<Incoming>,
         local: SocketAddr,
-    ) -> Result<actions::Reply, ApiError> {
+    ) -> Result<dispatch::Reply, ApiError> {
         let deadline = Instant::now() + self.options.body_timeout;
         if self.options.no_auth {
             check_host(&parts.headers, local)?;
@@ -398,7 +410,7 @@ impl Server {
         let region = header("x-tc-region").unwrap_or(&self.options.default_region);
         // The body's room is held until the answer is built: the parameters and what the
         // action makes of them (a decoded zip) are the body's size again.
-        let reply = actions::dispatch(self, action, params, region).await;
+        let reply = dispatch::dispatch(self, action, params, region).await;
         drop(body);
         reply
     }

@@ -64,13 +64,13 @@ impl Params {
                     format!("more than {MAX_PARAMS} parameters"),
                 ));
             }
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let raw_key = pair.split_once('=').map_or(pair, |(k, _)| k);
             // Checked before decoding too: an escape is three bytes for one, so a longer name
             // cannot decode to an allowed one.
-            if k.len() > 3 * MAX_KEY_BYTES {
-                return Err(key_too_long(k));
+            if raw_key.len() > 3 * MAX_KEY_BYTES {
+                return Err(key_too_long(raw_key));
             }
-            let (k, v) = (decode_component(k)?, decode_component(v)?);
+            let (k, v) = decode_pair(pair)?;
             if k.len() > MAX_KEY_BYTES {
                 return Err(key_too_long(&k));
             }
@@ -223,34 +223,37 @@ fn arrays(value: Value) -> Value {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte.
-pub fn decode_component(s: &str) -> Result<String, ApiError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            "InvalidParameter",
-                            format!("bad %-escape in {:?}", shown(&s[i..])),
-                        )
-                    })?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
+/// Decodes one `name=value` of an `application/x-www-form-urlencoded` form with the
+/// `form_urlencoded` crate: `+` is a space, `%XX` a byte. The crate is lenient where the API
+/// is not: it keeps a `%` that does not start an escape (`%zz`, `%+1`) as it is, and puts
+/// U+FFFD in place of bytes that are not UTF-8; both are refused here (`InvalidParameter`).
+fn decode_pair(pair: &str) -> Result<(String, String), ApiError> {
+    let bytes = pair.as_bytes();
+    if let Some(i) = (0..bytes.len()).find(|&i| {
+        bytes[i] == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    }) {
+        return Err(ApiError::new(
+            "InvalidParameter",
+            format!("bad %-escape in {:?}", shown(&pair[i..])),
+        ));
     }
-    String::from_utf8(out)
-        .map_err(|_| ApiError::new("InvalidParameter", "parameters must be UTF-8"))
+    let (k, v) = form_urlencoded::parse(bytes).next().unwrap_or_default();
+    // A U+FFFD the input did not hold, as itself or as the escape of its three bytes, is
+    // one the decoding put in place of bytes that are not UTF-8. (An escaped EF BF BD is
+    // always a whole character: a literal character cannot complete a sequence of escapes.)
+    let replacements = |s: &str| s.matches('\u{FFFD}').count();
+    let put = replacements(&k) + replacements(&v);
+    if put > 0 && put > replacements(pair) + pair.to_ascii_uppercase().matches("%EF%BF%BD").count()
+    {
+        return Err(ApiError::new(
+            "InvalidParameter",
+            "parameters must be UTF-8",
+        ));
+    }
+    Ok((k.into_owned(), v.into_owned()))
 }
 
 #[cfg(test)]
@@ -279,6 +282,10 @@ mod tests {
         assert!(Params::from_form("A=1&A=2").is_err());
         assert!(Params::from_form("A=1&A.B=2").is_err());
         assert!(Params::from_form("A=%zz").is_err());
+        assert_eq!(
+            Params::from_form("A=%5a%5A").unwrap().str("A").unwrap(),
+            Some("ZZ")
+        );
         assert_eq!(Params::from_form("").unwrap(), Params::default());
     }
 
@@ -338,6 +345,37 @@ mod tests {
         // An index sorts; it does not size the array.
         let p = Params::from_form("A.99999999=x&A.3=y").unwrap();
         assert_eq!(Value::Object(p.0), json!({"A": ["y", "x"]}));
+    }
+
+    #[test]
+    fn escapes() {
+        // (query, the value of A, or None where the form is refused)
+        let table: &[(&str, Option<&str>)] = &[
+            ("A=b+c%21", Some("b c!")),
+            ("A=a=b", Some("a=b")),
+            ("A", Some("")),
+            ("A=%e4%BD%A0", Some("你")),
+            ("A=%EF%BF%BD", Some("\u{FFFD}")),
+            ("A=\u{FFFD}%ef%bf%bd", Some("\u{FFFD}\u{FFFD}")),
+            // `%+1` is not an escape: `from_str_radix` took it as 0x01.
+            ("A=%+1", None),
+            ("A=%-1", None),
+            ("A=%1", None),
+            ("A=%", None),
+            ("%+1=x", None),
+            // Bytes that are not UTF-8.
+            ("A=%FF", None),
+            ("A=%E4%BD", None),
+            ("A=%E2%EF%BF%BD", None),
+            ("A=%C3%28", None),
+        ];
+        for (query, value) in table {
+            let got = Params::from_form(query);
+            match value {
+                Some(value) => assert_eq!(got.unwrap().str("A").unwrap(), Some(*value), "{query}"),
+                None => assert_eq!(got.unwrap_err().code, "InvalidParameter", "{query}"),
+            }
+        }
     }
 
     #[test]
