@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -80,104 +80,96 @@ fn invoke(scratch: &Scratch, code: &Path, args: &[&str]) -> serde_json::Value {
     result_of(&run_bounded(cmd, BOUND))
 }
 
+/// One way an instance ends: the bootstrap's body after [`PRELUDE`] (every one calls
+/// `escape` first), the extra arguments of `invoke`, the `InvokeResult` and a part of `ErrMsg`
+/// (or of `RetMsg` on success) expected, and what ended it, for messages.
+struct Ending {
+    body: &'static str,
+    args: &'static [&'static str],
+    code: u64,
+    says: &'static str,
+    when: &'static str,
+}
+
 #[test]
-fn escaped_processes_die_at_the_timeout() {
-    let s = Scratch::new();
-    let (code, out) = function(
-        &s,
-        "f",
-        r#"escape
+fn escaped_processes_die_with_their_instance_however_it_ends() {
+    let endings = [
+        Ending {
+            body: r#"escape
 curl -sS -d " " "$API/runtime/init/ready"
 curl -sS "$API/runtime/invocation/next" > /dev/null
 sleep 300
 "#,
-    );
-    let r = invoke(&s, &code, &["--timeout", "1", "--env", &out]);
-    assert_eq!(r["Result"]["InvokeResult"], 433, "{r}");
-    assert_escapees_gone(&s, "the timeout");
-    s.assert_tmp_clean();
-}
-
-#[test]
-fn escaped_processes_die_when_the_bootstrap_exits() {
-    let s = Scratch::new();
-    let (code, out) = function(
-        &s,
-        "f",
-        r#"escape
+            args: &["--timeout", "1"],
+            code: 433,
+            says: "execution timeout",
+            when: "the timeout",
+        },
+        Ending {
+            body: r#"escape
 curl -sS -d " " "$API/runtime/init/ready"
 curl -sS "$API/runtime/invocation/next" > /dev/null
 exit 3
 "#,
-    );
-    let r = invoke(&s, &code, &["--env", &out]);
-    assert_eq!(r["Result"]["InvokeResult"], 439, "{r}");
-    let err = r["Result"]["ErrMsg"].as_str().unwrap();
-    assert!(err.contains("exit code 3"), "{err}");
-    assert_escapees_gone(&s, "the bootstrap's exit");
-    s.assert_tmp_clean();
-}
-
-#[test]
-fn escaped_processes_die_when_the_function_kills_its_keeper() {
-    // The bootstrap's parent is its keeper, run as the same user: a function can kill it.
-    let s = Scratch::new();
-    let (code, out) = function(
-        &s,
-        "f",
-        r#"escape
+            args: &[],
+            code: 439,
+            says: "exit code 3",
+            when: "the bootstrap's exit",
+        },
+        Ending {
+            // The bootstrap's parent is its keeper, run as the same user: a function can
+            // kill it.
+            body: r#"escape
 curl -sS -d " " "$API/runtime/init/ready"
 curl -sS "$API/runtime/invocation/next" > /dev/null
 kill -9 "$PPID"
 sleep 300
 "#,
-    );
-    let r = invoke(&s, &code, &["--env", &out]);
-    assert_eq!(r["Result"]["InvokeResult"], 439, "{r}");
-    assert_escapees_gone(&s, "the kill of their keeper");
-    s.assert_tmp_clean();
-}
-
-#[test]
-fn a_bootstrap_killed_by_a_signal_is_reported_with_it() {
-    // The keeper exits the way the bootstrap did, so the status names the bootstrap's signal.
-    let s = Scratch::new();
-    let (code, out) = function(
-        &s,
-        "f",
-        r#"escape
+            args: &[],
+            code: 439,
+            says: "",
+            when: "the kill of their keeper",
+        },
+        Ending {
+            // The keeper exits the way the bootstrap did, so the status names its signal.
+            body: r#"escape
 curl -sS -d " " "$API/runtime/init/ready"
 curl -sS "$API/runtime/invocation/next" > /dev/null
 kill -SEGV $$
 "#,
-    );
-    let r = invoke(&s, &code, &["--env", &out]);
-    assert_eq!(r["Result"]["InvokeResult"], 439, "{r}");
-    let err = r["Result"]["ErrMsg"].as_str().unwrap();
-    assert!(err.contains("killed by signal 11"), "{err}");
-    assert_escapees_gone(&s, "the bootstrap's crash");
-    s.assert_tmp_clean();
-}
-
-#[test]
-fn escaped_processes_die_with_the_end_of_invoke() {
-    let s = Scratch::new();
-    let (code, out) = function(
-        &s,
-        "f",
-        r#"escape
+            args: &[],
+            code: 439,
+            says: "killed by signal 11",
+            when: "the bootstrap's crash",
+        },
+        Ending {
+            body: r#"escape
 curl -sS -d " " "$API/runtime/init/ready"
 while true; do
   EVENT=$(curl -sS "$API/runtime/invocation/next")
   curl -sS -d "ok $EVENT" "$API/runtime/invocation/response"
 done
 "#,
-    );
-    let r = invoke(&s, &code, &["--env", &out, "--event", "{}"]);
-    assert_eq!(r["Result"]["InvokeResult"], 0, "{r}");
-    assert_eq!(r["Result"]["RetMsg"], "ok {}", "{r}");
-    assert_escapees_gone(&s, "scf-local invoke");
-    s.assert_tmp_clean();
+            args: &["--event", "{}"],
+            code: 0,
+            says: "ok {}",
+            when: "the end of scf-local invoke",
+        },
+    ];
+    for ending in endings {
+        let s = Scratch::new();
+        let (code, out) = function(&s, "f", ending.body);
+        let mut args = vec!["--env", out.as_str()];
+        args.extend(ending.args);
+        let r = invoke(&s, &code, &args);
+        let when = ending.when;
+        assert_eq!(r["Result"]["InvokeResult"], ending.code, "{when}: {r}");
+        let said = if ending.code == 0 { "RetMsg" } else { "ErrMsg" };
+        let text = r["Result"][said].as_str().unwrap_or("");
+        assert!(text.contains(ending.says), "{when}: {said} {text:?}");
+        assert_escapees_gone(&s, when);
+        s.assert_tmp_clean();
+    }
 }
 
 /// A bootstrap that escapes, writes its `TMPDIR` to `$OUT/tmpdir` and leaves a read-only
@@ -216,19 +208,8 @@ fn start_run(s: &Scratch, code: &Path, prefix: &str, args: &[&str]) -> (Running,
         .args(["--port", "0"])
         .args(args)
         .env("TMPDIR", s.tmp())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines {});
+        .stdin(Stdio::null());
+    let (child, addr) = spawn_server(cmd);
     (Running(child), addr)
 }
 

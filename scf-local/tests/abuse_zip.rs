@@ -69,23 +69,6 @@ fn invoke(s: &Scratch, code: &Path) -> Output {
     run_bounded(cmd, BOUND)
 }
 
-/// Refused as bad input: exit status 2, one line on stderr holding `needle`, nothing on
-/// stdout, no process left, nothing left in `TMPDIR`.
-fn assert_refused(s: &Scratch, out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(
-        out.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("scf-local: error: "), "{err}");
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert_no_process_in(s.path());
-    s.assert_tmp_clean();
-}
-
 #[test]
 fn a_bootstrap_reached_through_a_link_chain_never_runs_a_host_binary() {
     let s = Scratch::new();
@@ -98,8 +81,8 @@ fn a_bootstrap_reached_through_a_link_chain_never_runs_a_host_binary() {
     );
     let out = invoke(&s, &zip);
     assert!(!marker.exists(), "the host binary ran");
-    assert_refused(&s, &out, "zip entry \"bootstrap\" is a link to");
-    assert_refused(&s, &out, "resolves outside the code directory");
+    assert_bad_input(&s, &out, "zip entry \"bootstrap\" is a link to");
+    assert_bad_input(&s, &out, "resolves outside the code directory");
 }
 
 #[test]
@@ -135,7 +118,7 @@ fn hostile_zips_are_refused_naming_the_entry() {
         let out = invoke(&s, &zip);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{what}: {err:?} lacks {needle:?}");
-        assert_refused(&s, &out, needle);
+        assert_bad_input(&s, &out, needle);
     }
 }
 
@@ -161,7 +144,7 @@ fn two_entries_named_bootstrap_are_refused_not_the_last_one_run() {
     std::fs::write(&zip, &bytes).unwrap();
     let out = invoke(&s, &zip);
     assert!(!marker.exists(), "the second bootstrap ran");
-    assert_refused(&s, &out, "zip entry \"bootstrap\" appears twice");
+    assert_bad_input(&s, &out, "zip entry \"bootstrap\" appears twice");
 }
 
 #[test]

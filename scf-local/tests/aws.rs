@@ -208,25 +208,13 @@ fn client_context_needs_json_and_the_aws_api() {
 
 #[test]
 fn run_keeps_an_aws_instance_warm() {
-    use std::io::BufRead as _;
     let s = Scratch::new();
     let code = example_code(&s, "init");
     let mut cmd = s.cmd();
     cmd.arg("run")
         .arg(&code)
         .args(["--api", "aws", "--port", "0"]);
-    cmd.stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines {});
+    let (mut child, addr) = spawn_server(cmd);
     for n in 1..=2 {
         let (status, body) = http(&addr, "POST", "/invoke", b"{}");
         assert_eq!(status, 200, "{body}");

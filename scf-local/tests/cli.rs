@@ -289,23 +289,6 @@ fn next_headers_and_environment() {
     );
 }
 
-/// Bad input: one line on stderr, exit status 2, no panic, nothing left behind.
-fn assert_bad_input(scratch: &Scratch, out: &Output, needle: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(
-        out.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert_eq!(err.lines().count(), 1, "not one line: {err}");
-    assert!(err.starts_with("scf-local: error: "), "{err}");
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_no_process_in(scratch.path());
-    scratch.assert_tmp_clean();
-}
-
 #[test]
 fn bad_input_is_one_clear_line() {
     let s = Scratch::new();
@@ -460,23 +443,9 @@ fn pack_keeps_modes_of_included_files() {
 
 /// Starts `scf-local run` on an OS-chosen port; returns the child and the address.
 fn start_run(scratch: &Scratch, code: &Path, args: &[&str]) -> (std::process::Child, String) {
-    use std::io::BufRead as _;
     let mut cmd = scratch.cmd();
     cmd.arg("run").arg(code).args(["--port", "0"]).args(args);
-    cmd.stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    // Keep draining stderr so the server never blocks on it.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    spawn_server(cmd)
 }
 
 fn stop_run(mut child: std::process::Child) {

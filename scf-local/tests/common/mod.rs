@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -178,6 +178,25 @@ pub fn assert_no_process_in(dir: &Path) {
     }
 }
 
+/// Spawns `cmd` (an `scf-local run … --port 0` or `serve`) with stdout discarded and stderr
+/// piped, reads the server's address from the first line naming `http://`, and keeps
+/// draining stderr so the server never blocks on it. Returns the child and `HOST:PORT`.
+pub fn spawn_server(mut cmd: Command) -> (Child, String) {
+    use std::io::BufRead as _;
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_owned();
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
 /// One HTTP/1.1 request on a new connection; returns the status and the body.
 pub fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
@@ -248,4 +267,21 @@ pub fn pack(scratch: &Scratch, bootstrap: &Path, include: &[&Path]) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     zip
+}
+
+/// Bad input: one line on stderr, exit status 2, no panic, nothing left behind.
+pub fn assert_bad_input(scratch: &Scratch, out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("scf-local: error: "), "{err}");
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_no_process_in(scratch.path());
+    scratch.assert_tmp_clean();
 }
