@@ -538,6 +538,24 @@ fn raw(addr: &str, bytes: &[u8], wait: Duration) -> String {
     }
 }
 
+/// 40 unsigned `ListFunctions` calls with `body` on 40 connections at once; the error code
+/// of each answer (`none` for a success).
+fn unsigned_bodies(addr: &str, body: &[u8]) -> Vec<String> {
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         X-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let request = [head.as_bytes(), body].concat();
+    thread::scope(|s| {
+        let calls: Vec<_> = (0..40)
+            .map(|_| s.spawn(|| code_in(&raw(addr, &request, Duration::from_secs(90)))))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
 /// The error code of a TencentCloud API answer held in `text` (headers and body).
 fn code_in(text: &str) -> String {
     text.split("\"Code\":\"")
@@ -594,26 +612,8 @@ fn attacks(bin: &Path, work: &Path, echo_zip: &Path) -> usize {
         "40 unsigned connections sending 10 MB each",
         serve.pid(),
         || {
-            let body = vec![b'x'; 10 * 1024 * 1024];
-            let codes: Vec<String> = thread::scope(|s| {
-                let handles: Vec<_> = (0..40)
-                    .map(|_| {
-                        let (addr, body) = (&addr, &body);
-                        s.spawn(move || {
-                            let mut req = format!(
-                            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-                             X-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
-                             Content-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        )
-                            .into_bytes();
-                            req.extend_from_slice(body);
-                            code_in(&raw(addr, &req, Duration::from_secs(30)))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            // 10 MB that is not even JSON: refused before it is read.
+            let codes = unsigned_bodies(&addr, &vec![b'x'; 10 * 1024 * 1024]);
             let refused = codes
                 .iter()
                 .filter(|c| c.starts_with("AuthFailure"))
@@ -728,27 +728,10 @@ done
         "40 connections sending 10 MB each, `--no-auth`",
         open.pid(),
         || {
-            let body = vec![b' '; 10 * 1024 * 1024 - 64];
-            let codes: Vec<String> = thread::scope(|s| {
-                let handles: Vec<_> = (0..40)
-                    .map(|_| {
-                        let (addr, body) = (&addr, &body);
-                        s.spawn(move || {
-                            let mut req = format!(
-                            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-                             X-TC-Action: ListFunctions\r\nX-TC-Version: 2018-04-16\r\n\
-                             Content-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len() + 2
-                        )
-                            .into_bytes();
-                            req.extend_from_slice(b"{}");
-                            req.extend_from_slice(body);
-                            code_in(&raw(addr, &req, Duration::from_secs(90)))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            // `{}` and spaces up to just under the 10 MB limit: a valid call.
+            let mut body = b"{}".to_vec();
+            body.resize(10 * 1024 * 1024 - 64, b' ');
+            let codes = unsigned_bodies(&addr, &body);
             let listed = codes.iter().filter(|c| *c == "none").count();
             let limited = codes
                 .iter()
