@@ -26,7 +26,9 @@ use crate::{expected_reply, Workspace};
 /// Builds `scf-local` (release) if its package is in the workspace; the reason otherwise.
 pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
     if !ws.root.join("scf-local/Cargo.toml").is_file() {
-        return Err("scf-local is not in the workspace yet (issue 3)".into());
+        return Err(
+            "scf-local is not in this workspace (no scf-local/Cargo.toml under its root)".into(),
+        );
     }
     eprintln!("== building scf-local");
     eprintln!("   $ cargo build --release -p scf-local");

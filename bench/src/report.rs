@@ -603,11 +603,12 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
     }
 
     out.push_str(
-        "\n## Targets (issue 5, ratios against the in-harness server; budgets of issue 2)\n\n",
+        "\n## Targets (ratios to the floor against the in-harness server; the runtime's size \
+         and memory budgets)\n\n",
     );
     targets_table(&mut out, o);
 
-    out.push_str("\n## AWS mode (issue 6: in-harness server; no targets set)\n\n");
+    out.push_str("\n## AWS mode (AWS Lambda's runtime API, in-harness server; no targets set)\n\n");
     out.push_str(
         "Our bootstrap started with `AWS_LAMBDA_RUNTIME_API` against the floor started the \
          same way, `lambda_runtime` against ours, and ours in AWS mode against ours in SCF \
