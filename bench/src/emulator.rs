@@ -302,8 +302,8 @@ impl Live for EmuInstance {
         Ok(Warm::new(
             count,
             elapsed,
-            c0.since(&c1),
-            Some(e0.since(&e1)),
+            c1.since(&c0),
+            Some(e1.since(&e0)),
         ))
     }
 

@@ -345,7 +345,7 @@ impl Live for Instance<'_> {
         Ok(Warm::new(
             t.results,
             end.saturating_duration_since(start),
-            c0.since(&c1),
+            c1.since(&c0),
             None,
         ))
     }
