@@ -166,7 +166,7 @@ impl Options {
 }
 
 /// Everything a report needs.
-pub struct Outcome {
+pub struct RunResults {
     /// The contenders, built or not.
     pub contenders: Vec<Contender>,
     /// Samples against the in-harness server, per contender.
@@ -360,7 +360,7 @@ fn run(opts: Options) -> Result<(), String> {
         );
     }
 
-    let outcome = Outcome {
+    let outcome = RunResults {
         contenders,
         harness,
         emulator: emulator_bin.map(|_| under_emulator),
