@@ -20,7 +20,9 @@ use std::process::{Command, Stdio};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
-use crate::api::Dialect;
+use scf_local::Dialect;
+
+use crate::api::{is_aws, SCF};
 use crate::Workspace;
 
 /// The musl target every compiled contender is built for.
@@ -65,19 +67,20 @@ pub struct Built {
 /// The id of the floor that contenders of `dialect` are compared with: the same C bootstrap,
 /// started for that dialect.
 pub fn floor_id(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Scf => "floor",
-        Dialect::Aws => "floor-aws",
+    if is_aws(dialect) {
+        "floor-aws"
+    } else {
+        "floor"
     }
 }
 
 /// Every contender: id, name in the report, dialect. SCF's first, then AWS's.
 pub const ALL: &[(&str, &str, Dialect)] = &[
-    ("ours", "ours (stable)", Dialect::Scf),
-    ("ours-min", "ours (nightly min-size)", Dialect::Scf),
-    ("floor", "floor (C, musl-gcc -Os)", Dialect::Scf),
-    ("tencent_scf", "tencent_scf 0.1.3", Dialect::Scf),
-    ("bash", "bash + curl", Dialect::Scf),
+    ("ours", "ours (stable)", SCF),
+    ("ours-min", "ours (nightly min-size)", SCF),
+    ("floor", "floor (C, musl-gcc -Os)", SCF),
+    ("tencent_scf", "tencent_scf 0.1.3", SCF),
+    ("bash", "bash + curl", SCF),
     ("ours-aws", "ours (stable, AWS mode)", Dialect::Aws),
     ("floor-aws", "floor (C, AWS mode)", Dialect::Aws),
     ("lambda_runtime", "lambda_runtime 1.5", Dialect::Aws),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::api::Dialect;
+use crate::api::is_aws;
 use crate::contenders::{floor_id, Contender, State};
 use crate::measure::Sample;
 use crate::stats::{format, ratio, Figure, Summary};
@@ -534,10 +534,7 @@ pub fn markdown(o: &RunResults, svg_name: &str) -> String {
     );
     out.push_str("|---|---|---|---:|---:|---:|---:|\n");
     for c in &o.contenders {
-        let api = match c.dialect {
-            Dialect::Scf => "SCF",
-            Dialect::Aws => "AWS",
-        };
+        let api = if is_aws(c.dialect) { "AWS" } else { "SCF" };
         match c.built() {
             Some(b) => {
                 let (fs, fz) = built_size(o, floor_id(c.dialect)).unwrap_or((0, 0));
