@@ -1,5 +1,5 @@
 //! The in-harness runtime API: the platform's side of SCF's protocol, or of AWS Lambda's
-//! ([`Dialect`]), with as little work per request as possible, so that what is measured is the
+//! ([`scf_local::Dialect`], the workspace's one `Dialect`), with as little work per request as possible, so that what is measured is the
 //! bootstrap.
 //!
 //! - One thread accepts; one thread serves each connection (a keep-alive bootstrap has one;
@@ -26,6 +26,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use scf_local::{Dialect, HeaderStyle};
+
 use crate::http::{Conn, Route, Start};
 
 /// The answer to every accepted POST (SCF).
@@ -47,23 +49,30 @@ pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:b
 /// AWS: the X-Ray trace header given with every event.
 const TRACE_ID: &str = "Root=1-6745f0c0-6d5a1c0e4c1d9e0a00000001;Parent=6d5a1c0e4c1d9e0a;Sampled=0";
 
-/// Which platform's runtime API a server speaks, and so which a bootstrap is started for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// Tencent Cloud SCF's: `SCF_RUNTIME_API`, a ready call, `/runtime/invocation/...`.
-    Scf,
-    /// AWS Lambda's: `AWS_LAMBDA_RUNTIME_API`, no ready call,
-    /// `/2018-06-01/runtime/invocation/...` with the request id in the result paths.
-    Aws,
+/// SCF's runtime API with the documentation's `/next` header names: the dialect of every SCF
+/// contender here.
+pub const SCF: Dialect = Dialect::Scf {
+    headers: HeaderStyle::Doc,
+};
+
+/// Whether `dialect` is AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`, no ready call,
+/// `/2018-06-01/runtime/invocation/...` with the request id in the result paths) rather than
+/// SCF's (`SCF_RUNTIME_API`, a ready call, `/runtime/invocation/...`), whose header spelling
+/// changes no path. `Dialect` is non-exhaustive; the bench speaks these two only.
+pub fn is_aws(dialect: Dialect) -> bool {
+    match dialect {
+        Dialect::Aws => true,
+        Dialect::Scf { .. } => false,
+        other => panic!("the bench does not speak {other:?}"),
+    }
 }
 
-impl Dialect {
-    /// The answer to an accepted POST.
-    fn accepted(self) -> &'static [u8] {
-        match self {
-            Dialect::Scf => OK,
-            Dialect::Aws => ACCEPTED,
-        }
+/// The answer to an accepted POST.
+fn accepted(dialect: Dialect) -> &'static [u8] {
+    if is_aws(dialect) {
+        ACCEPTED
+    } else {
+        OK
     }
 }
 
@@ -83,27 +92,38 @@ impl Plan {
     /// the answer is built once, and no bootstrap here does more with the deadline than read
     /// it.
     pub fn new(event: &[u8], dialect: Dialect) -> Plan {
-        let mut next_answer = match dialect {
-            Dialect::Scf => format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nrequest_id: {REQUEST_ID}\r\n\
-                 memory_limit_in_mb: 128\r\ntime_limit_in_ms: 3000\r\nContent-Length: {}\r\n\r\n",
+        let mut next_answer = if is_aws(dialect) {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0);
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n\
+                 Lambda-Runtime-Trace-Id: {TRACE_ID}\r\nContent-Length: {}\r\n\r\n",
+                now_ms + 900_000,
                 event.len()
-            ),
-            Dialect::Aws => {
-                let now_ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_millis())
-                    .unwrap_or(0);
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                     Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
-                     Lambda-Runtime-Deadline-Ms: {}\r\n\
-                     Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n\
-                     Lambda-Runtime-Trace-Id: {TRACE_ID}\r\nContent-Length: {}\r\n\r\n",
-                    now_ms + 900_000,
-                    event.len()
+            )
+        } else {
+            let walkthrough = Dialect::Scf {
+                headers: HeaderStyle::Walkthrough,
+            };
+            let (id, memory, time) = if dialect == walkthrough {
+                (
+                    "Scf_Runtime_Request_Id",
+                    "Scf_Runtime_Memory_Limit_In_Mb",
+                    "Scf_Runtime_Time_Limit_In_Ms",
                 )
-            }
+            } else {
+                ("request_id", "memory_limit_in_mb", "time_limit_in_ms")
+            };
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{id}: {REQUEST_ID}\r\n\
+                 {memory}: 128\r\n{time}: 3000\r\nContent-Length: {}\r\n\r\n",
+                event.len()
+            )
         }
         .into_bytes();
         next_answer.extend_from_slice(event);
@@ -304,7 +324,7 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
         };
         let close = msg.close;
         let written = match msg.start {
-            Start::Request(Route::Ready) if dialect == Dialect::Scf => {
+            Start::Request(Route::Ready) if !is_aws(dialect) => {
                 let mut s = shared.lock();
                 if s.generation != generation {
                     return;
@@ -314,16 +334,18 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
                 conn.consume(msg);
                 conn.write_all_vectored(&[OK])
             }
-            Start::Request(Route::Next(d)) if d == dialect => {
+            Start::Request(Route::Next(d)) if is_aws(d) == is_aws(dialect) => {
                 // Under AWS's dialect the first `/next` is the ready.
-                let ready = (dialect == Dialect::Aws).then(Instant::now);
+                let ready = is_aws(dialect).then(Instant::now);
                 conn.consume(msg);
                 let Some(plan) = next_event(shared, generation, ready) else {
                     return;
                 };
                 conn.write_all_vectored(&[&plan.next_answer])
             }
-            Start::Request(route @ (Route::Response(d) | Route::Error(d))) if d == dialect => {
+            Start::Request(route @ (Route::Response(d) | Route::Error(d)))
+                if is_aws(d) == is_aws(dialect) =>
+            {
                 let now = Instant::now();
                 let mut s = shared.lock();
                 if s.generation != generation {
@@ -350,9 +372,9 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
                 }
                 wake_harness(shared, s);
                 conn.consume(msg);
-                conn.write_all_vectored(&[dialect.accepted()])
+                conn.write_all_vectored(&[accepted(dialect)])
             }
-            Start::Request(Route::UnknownId) if dialect == Dialect::Aws => {
+            Start::Request(Route::UnknownId) if is_aws(dialect) => {
                 let mut s = shared.lock();
                 if s.generation != generation {
                     return;
@@ -494,6 +516,31 @@ mod tests {
     }
 
     #[test]
+    fn scf_event_spells_the_headers_as_asked() {
+        let head = |dialect: Dialect| {
+            let text = String::from_utf8(Plan::new(b"{}", dialect).next_answer).unwrap();
+            text.split_once("\r\n\r\n").unwrap().0.to_string()
+        };
+        let doc = head(SCF);
+        assert!(
+            doc.contains(&format!("\r\nrequest_id: {REQUEST_ID}\r\n")),
+            "{doc}"
+        );
+        assert!(doc.contains("\r\nmemory_limit_in_mb: 128\r\n"), "{doc}");
+        assert!(doc.contains("\r\ntime_limit_in_ms: 3000\r\n"), "{doc}");
+        let walkthrough = head(Dialect::Scf {
+            headers: HeaderStyle::Walkthrough,
+        });
+        assert!(
+            walkthrough.contains(&format!("\r\nScf_Runtime_Request_Id: {REQUEST_ID}\r\n")),
+            "{walkthrough}"
+        );
+        assert!(walkthrough.contains("\r\nScf_Runtime_Memory_Limit_In_Mb: 128\r\n"));
+        assert!(walkthrough.contains("\r\nScf_Runtime_Time_Limit_In_Ms: 3000\r\n"));
+        assert!(is_aws(Dialect::Aws) && !is_aws(SCF));
+    }
+
+    #[test]
     fn serves_one_aws_invocation() {
         let server = ApiServer::start(Dialect::Aws).unwrap();
         server.begin(Arc::new(Plan::new(b"{\"a\":1}", Dialect::Aws)), 1);
@@ -535,8 +582,8 @@ mod tests {
 
     #[test]
     fn the_other_dialect_is_not_found() {
-        let scf = ApiServer::start(Dialect::Scf).unwrap();
-        scf.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 1);
+        let scf = ApiServer::start(SCF).unwrap();
+        scf.begin(Arc::new(Plan::new(b"x", SCF)), 1);
         let mut s = TcpStream::connect(("127.0.0.1", scf.port())).unwrap();
         let (status, _) = exchange(
             &mut s,
@@ -554,8 +601,8 @@ mod tests {
 
     #[test]
     fn serves_one_invocation() {
-        let server = ApiServer::start(Dialect::Scf).unwrap();
-        server.begin(Arc::new(Plan::new(b"{\"a\":1}", Dialect::Scf)), 1);
+        let server = ApiServer::start(SCF).unwrap();
+        server.begin(Arc::new(Plan::new(b"{\"a\":1}", SCF)), 1);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         roundtrip(
             &mut s,
@@ -581,8 +628,8 @@ mod tests {
 
     #[test]
     fn wrong_result_is_recorded() {
-        let server = ApiServer::start(Dialect::Scf).unwrap();
-        server.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 1);
+        let server = ApiServer::start(SCF).unwrap();
+        server.begin(Arc::new(Plan::new(b"x", SCF)), 1);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
         roundtrip(
@@ -597,14 +644,14 @@ mod tests {
 
     #[test]
     fn past_generation_is_turned_away() {
-        let server = ApiServer::start(Dialect::Scf).unwrap();
-        server.begin(Arc::new(Plan::new(b"x", Dialect::Scf)), 0);
+        let server = ApiServer::start(SCF).unwrap();
+        server.begin(Arc::new(Plan::new(b"x", SCF)), 0);
         let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         s.write_all(b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n")
             .unwrap();
         // Let the connection thread start waiting, then start a new generation.
         thread::sleep(Duration::from_millis(100));
-        server.begin(Arc::new(Plan::new(b"y", Dialect::Scf)), 1);
+        server.begin(Arc::new(Plan::new(b"y", SCF)), 1);
         let mut rest = Vec::new();
         s.read_to_end(&mut rest).unwrap();
         assert!(

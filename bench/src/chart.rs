@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::contenders::floor_id;
 use crate::report::{floor_of, size_label};
 use crate::stats::{format, ratio, Figure, Summary, Unit};
-use crate::Outcome;
+use crate::RunResults;
 
 struct Bar {
     label: &'static str,
@@ -44,7 +44,7 @@ fn color(id: &str) -> RGBColor {
 
 /// A panel of one figure over the samples of one server.
 fn figure_panel(
-    o: &Outcome,
+    o: &RunResults,
     samples: &[Vec<crate::measure::Sample>],
     fig: Figure,
     title: String,
@@ -75,7 +75,7 @@ fn figure_panel(
 }
 
 /// The deploy zip sizes as a panel (one value each).
-fn zip_panel(o: &Outcome) -> Panel {
+fn zip_panel(o: &RunResults) -> Panel {
     let floor_zip = |id: &str| {
         o.contenders
             .iter()
@@ -110,7 +110,7 @@ fn zip_panel(o: &Outcome) -> Panel {
 }
 
 /// Draws the chart of `o` to `path`.
-pub fn draw(o: &Outcome, path: &Path) -> Result<(), String> {
+pub fn draw(o: &RunResults, path: &Path) -> Result<(), String> {
     let s = size_label(o.config.small.len());
     let l = size_label(o.config.large.len());
     let h = &o.harness;

@@ -20,7 +20,9 @@ use std::process::{Command, Stdio};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
-use crate::api::Dialect;
+use scf_local::Dialect;
+
+use crate::api::{is_aws, SCF};
 use crate::Workspace;
 
 /// The musl target every compiled contender is built for.
@@ -65,19 +67,20 @@ pub struct Built {
 /// The id of the floor that contenders of `dialect` are compared with: the same C bootstrap,
 /// started for that dialect.
 pub fn floor_id(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Scf => "floor",
-        Dialect::Aws => "floor-aws",
+    if is_aws(dialect) {
+        "floor-aws"
+    } else {
+        "floor"
     }
 }
 
 /// Every contender: id, name in the report, dialect. SCF's first, then AWS's.
 pub const ALL: &[(&str, &str, Dialect)] = &[
-    ("ours", "ours (stable)", Dialect::Scf),
-    ("ours-min", "ours (nightly min-size)", Dialect::Scf),
-    ("floor", "floor (C, musl-gcc -Os)", Dialect::Scf),
-    ("tencent_scf", "tencent_scf 0.1.3", Dialect::Scf),
-    ("bash", "bash + curl", Dialect::Scf),
+    ("ours", "ours (stable)", SCF),
+    ("ours-min", "ours (nightly min-size)", SCF),
+    ("floor", "floor (C, musl-gcc -Os)", SCF),
+    ("tencent_scf", "tencent_scf 0.1.3", SCF),
+    ("bash", "bash + curl", SCF),
     ("ours-aws", "ours (stable, AWS mode)", Dialect::Aws),
     ("floor-aws", "floor (C, AWS mode)", Dialect::Aws),
     ("lambda_runtime", "lambda_runtime 1.5", Dialect::Aws),
@@ -121,7 +124,7 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
             };
             let state = match result {
                 Ok(files) => State::Ready(finish(ws, id, &files)?),
-                Err(Outcome::Skipped(why)) => {
+                Err(NotBuilt::Skipped(why)) => {
                     if id == "floor" {
                         return Err(format!("the floor could not be built: {why}"));
                     }
@@ -149,7 +152,7 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
 }
 
 /// Why a contender is not built.
-enum Outcome {
+enum NotBuilt {
     Skipped(String),
 }
 
@@ -157,18 +160,18 @@ enum Outcome {
 type Files = Vec<(&'static str, PathBuf, bool)>;
 
 /// Runs a build command, its output going to our stderr.
-fn run(cmd: &mut Command) -> Result<(), Outcome> {
+fn run(cmd: &mut Command) -> Result<(), NotBuilt> {
     eprintln!("   $ {}", show(cmd));
     let status = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .status()
-        .map_err(|e| Outcome::Skipped(format!("cannot run {:?}: {e}", cmd.get_program())))?;
+        .map_err(|e| NotBuilt::Skipped(format!("cannot run {:?}: {e}", cmd.get_program())))?;
     if status.success() {
         Ok(())
     } else {
-        Err(Outcome::Skipped(format!(
+        Err(NotBuilt::Skipped(format!(
             "`{}` failed ({status})",
             show(cmd)
         )))
@@ -204,7 +207,7 @@ fn cargo(ws: &Workspace) -> Command {
     cmd
 }
 
-fn build_ours(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+fn build_ours(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how =
         format!("cargo bootstrap --example echo (cargo build --profile bootstrap --target {MUSL})");
     let result = run(cargo(ws).args([
@@ -223,7 +226,7 @@ fn build_ours(ws: &Workspace) -> (String, Result<Files, Outcome>) {
     (how, result)
 }
 
-fn build_ours_min(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+fn build_ours_min(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     // The project's documented min-size build: the `min-size` alias of the root
     // `.cargo/config.toml` (build-std, immediate-abort panics, no unwind tables, opt-level z;
     // its own target dir, target/min-size).
@@ -241,47 +244,47 @@ fn build_ours_min(ws: &Workspace) -> (String, Result<Files, Outcome>) {
 }
 
 /// The min-size build needs the nightly toolchain with `rust-src` and musl's `rust-std`.
-fn nightly_ready() -> Result<(), Outcome> {
+fn nightly_ready() -> Result<(), NotBuilt> {
     let out = Command::new("rustup")
         .args(["run", "nightly", "rustc", "--print", "sysroot"])
         .stderr(Stdio::null())
         .output()
-        .map_err(|e| Outcome::Skipped(format!("no rustup ({e}), so no nightly toolchain")))?;
+        .map_err(|e| NotBuilt::Skipped(format!("no rustup ({e}), so no nightly toolchain")))?;
     if !out.status.success() {
-        return Err(Outcome::Skipped(
+        return Err(NotBuilt::Skipped(
             "the nightly toolchain is not installed (rustup toolchain install nightly)".into(),
         ));
     }
     let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let lib = sysroot.join("lib/rustlib");
     if !lib.join("src/rust/library/std").is_dir() {
-        return Err(Outcome::Skipped(
+        return Err(NotBuilt::Skipped(
             "nightly has no rust-src (rustup component add rust-src --toolchain nightly)".into(),
         ));
     }
     if !lib.join(MUSL).is_dir() {
-        return Err(Outcome::Skipped(format!(
+        return Err(NotBuilt::Skipped(format!(
             "nightly has no {MUSL} target (rustup target add {MUSL} --toolchain nightly)"
         )));
     }
     Ok(())
 }
 
-fn build_floor(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+fn build_floor(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how = "musl-gcc -static -Os -s bench/contenders/floor/bootstrap.c (one binary for \
                both runtime APIs)"
         .to_string();
     let out_dir = ws.target.join("bench/build");
     let bin = out_dir.join("floor");
     let result = fs::create_dir_all(&out_dir)
-        .map_err(|e| Outcome::Skipped(format!("{}: {e}", out_dir.display())))
+        .map_err(|e| NotBuilt::Skipped(format!("{}: {e}", out_dir.display())))
         .and_then(|()| {
             run(Command::new("musl-gcc")
                 .args(["-static", "-Os", "-s", "-o"])
                 .arg(&bin)
                 .arg(ws.root.join("bench/contenders/floor/bootstrap.c")))
-            .map_err(|Outcome::Skipped(why)| {
-                Outcome::Skipped(format!(
+            .map_err(|NotBuilt::Skipped(why)| {
+                NotBuilt::Skipped(format!(
                     "{why} (musl-gcc comes with `apt-get install -y musl-tools`)"
                 ))
             })
@@ -290,7 +293,7 @@ fn build_floor(ws: &Workspace) -> (String, Result<Files, Outcome>) {
     (how, result)
 }
 
-fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how = format!(
         "cargo build --release --target {MUSL} --manifest-path \
          bench/contenders/tencent-scf/Cargo.toml (opt-level s, lto, codegen-units 1, \
@@ -308,7 +311,7 @@ fn build_tencent_scf(ws: &Workspace) -> (String, Result<Files, Outcome>) {
 
 /// The `lambda_runtime` echo crate, as its README writes it or (`current_thread`) with tokio's
 /// single-threaded scheduler.
-fn build_lambda_runtime(ws: &Workspace, current_thread: bool) -> (String, Result<Files, Outcome>) {
+fn build_lambda_runtime(ws: &Workspace, current_thread: bool) -> (String, Result<Files, NotBuilt>) {
     let features: &[&str] = if current_thread {
         &["--features", "current-thread"]
     } else {
@@ -340,7 +343,7 @@ fn build_lambda_runtime(ws: &Workspace, current_thread: bool) -> (String, Result
     (how, result)
 }
 
-fn build_bash(ws: &Workspace) -> (String, Result<Files, Outcome>) {
+fn build_bash(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how =
         "bench/contenders/bash/{bootstrap,index.sh}; needs bash and curl on the image".to_string();
     let have = |tool: &str| {
@@ -353,7 +356,7 @@ fn build_bash(ws: &Workspace) -> (String, Result<Files, Outcome>) {
             .unwrap_or(false)
     };
     let result = if !have("bash") || !have("curl") {
-        Err(Outcome::Skipped("bash or curl is not installed".into()))
+        Err(NotBuilt::Skipped("bash or curl is not installed".into()))
     } else {
         let src = ws.root.join("bench/contenders/bash");
         Ok(vec![

@@ -17,7 +17,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::Dialect;
+use scf_local::{Dialect, HeaderStyle};
+
+use crate::api::is_aws;
 use crate::http::{Conn, Start};
 use crate::measure::{Config, Live, Running, Sample, Warm};
 use crate::procfs::{self, Cpu};
@@ -26,7 +28,9 @@ use crate::{expected_reply, Workspace};
 /// Builds `scf-local` (release) if its package is in the workspace; the reason otherwise.
 pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
     if !ws.root.join("scf-local/Cargo.toml").is_file() {
-        return Err("scf-local is not in the workspace yet (issue 3)".into());
+        return Err(
+            "scf-local is not in this workspace (no scf-local/Cargo.toml under its root)".into(),
+        );
     }
     eprintln!("== building scf-local");
     eprintln!("   $ cargo build --release -p scf-local");
@@ -73,14 +77,20 @@ impl Emulator {
             "--idle-timeout",
             "3600",
         ]);
-        match dialect {
+        if is_aws(dialect) {
+            cmd.args(["--api", "aws"]);
+        } else {
             // tencent_scf panics without these (the platform no longer sets the first).
-            Dialect::Scf => cmd
-                .args(["--env", "SCF_NAMESPACE=default"])
+            cmd.args(["--env", "SCF_NAMESPACE=default"])
                 .args(["--env", "TENCENTCLOUD_APPID=1250000000"])
-                .args(["--env", "TENCENTCLOUD_UIN=100000000001"]),
-            Dialect::Aws => cmd.args(["--api", "aws"]),
-        };
+                .args(["--env", "TENCENTCLOUD_UIN=100000000001"]);
+            let walkthrough = Dialect::Scf {
+                headers: HeaderStyle::Walkthrough,
+            };
+            if dialect == walkthrough {
+                cmd.args(["--headers", "walkthrough"]);
+            }
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -300,8 +310,8 @@ impl Live for EmuInstance {
         Ok(Warm::new(
             count,
             elapsed,
-            c0.since(&c1),
-            Some(e0.since(&e1)),
+            c1.since(&c0),
+            Some(e1.since(&e0)),
         ))
     }
 

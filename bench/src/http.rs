@@ -11,7 +11,9 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
 
-use crate::api::{Dialect, REQUEST_ID};
+use scf_local::Dialect;
+
+use crate::api::{REQUEST_ID, SCF};
 
 /// Largest head accepted (request line or status line plus headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -29,7 +31,9 @@ pub enum Start {
     Response(u16),
 }
 
-/// The runtime API's endpoints in both dialects, and everything else.
+/// The runtime API's endpoints in both dialects, and everything else. A route's dialect says
+/// which paths it came by: [`SCF`] for SCF's (whatever the header spelling of the server it
+/// reached) or `Dialect::Aws`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// SCF: `POST /runtime/init/ready` (AWS has no ready call).
@@ -69,9 +73,9 @@ impl Route {
         }
         match (method, path) {
             ("POST", "/runtime/init/ready") => Route::Ready,
-            ("GET", "/runtime/invocation/next") => Route::Next(Dialect::Scf),
-            ("POST", "/runtime/invocation/response") => Route::Response(Dialect::Scf),
-            ("POST", "/runtime/invocation/error") => Route::Error(Dialect::Scf),
+            ("GET", "/runtime/invocation/next") => Route::Next(SCF),
+            ("POST", "/runtime/invocation/response") => Route::Response(SCF),
+            ("POST", "/runtime/invocation/error") => Route::Error(SCF),
             _ => Route::Other,
         }
     }
@@ -352,11 +356,11 @@ mod tests {
         let (mut w, mut conn) = pair();
         w.write_all(b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /runtime/invocation/next HTTP/1.1\r\n\r\n").unwrap();
         let m = conn.read_message().unwrap().unwrap();
-        assert_eq!(m.start, Start::Request(Route::Response(Dialect::Scf)));
+        assert_eq!(m.start, Start::Request(Route::Response(SCF)));
         assert_eq!(conn.body(&m), b"hello");
         conn.consume(m);
         let m = conn.read_message().unwrap().unwrap();
-        assert_eq!(m.start, Start::Request(Route::Next(Dialect::Scf)));
+        assert_eq!(m.start, Start::Request(Route::Next(SCF)));
         assert_eq!(conn.body(&m), b"");
         conn.consume(m);
         drop(w);
@@ -413,13 +417,13 @@ mod tests {
 
     #[test]
     fn routes_of_both_dialects() {
-        use Dialect::{Aws, Scf};
+        use Dialect::Aws;
         let aws = |rest: &str| format!("/2018-06-01/runtime/{rest}");
         let result = |id: &str, what: &str| aws(&format!("invocation/{id}/{what}"));
         assert_eq!(Route::of("POST", "/runtime/init/ready"), Route::Ready);
         assert_eq!(
             Route::of("GET", "/runtime/invocation/next"),
-            Route::Next(Scf)
+            Route::Next(SCF)
         );
         assert_eq!(Route::of("GET", &aws("invocation/next")), Route::Next(Aws));
         assert_eq!(

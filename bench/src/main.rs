@@ -166,7 +166,7 @@ impl Options {
 }
 
 /// Everything a report needs.
-pub struct Outcome {
+pub struct RunResults {
     /// The contenders, built or not.
     pub contenders: Vec<Contender>,
     /// Samples against the in-harness server, per contender.
@@ -360,7 +360,7 @@ fn run(opts: Options) -> Result<(), String> {
         );
     }
 
-    let outcome = Outcome {
+    let outcome = RunResults {
         contenders,
         harness,
         emulator: emulator_bin.map(|_| under_emulator),
@@ -586,10 +586,7 @@ mod tests {
             panic!("profile expected");
         };
         assert_eq!(p.command, ["strace", "-c", "./bootstrap"]);
-        assert_eq!(
-            (p.dialect, p.events, p.size),
-            (api::Dialect::Scf, 1000, 1024)
-        );
+        assert_eq!((p.dialect, p.events, p.size), (api::SCF, 1000, 1024));
         let Some(Sub::Profile(p)) = parse(&[
             "profile", "--api", "aws", "--events", "1", "--size", "16", "--", "x",
         ])
@@ -598,7 +595,10 @@ mod tests {
         else {
             panic!("profile expected");
         };
-        assert_eq!((p.dialect, p.events, p.size), (api::Dialect::Aws, 1, 16));
+        assert_eq!(
+            (p.dialect, p.events, p.size),
+            (scf_local::Dialect::Aws, 1, 16)
+        );
         for bad in [
             &["profile"][..],
             &["profile", "x"],

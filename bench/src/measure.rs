@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::api::{ApiServer, Dialect, Plan, Tally};
+use scf_local::Dialect;
+
+use crate::api::{is_aws, ApiServer, Plan, Tally};
 use crate::procfs::{self, Cpu};
 
 /// What the run is asked to do, the same for every contender.
@@ -121,8 +123,8 @@ pub struct Windows {
 /// `scf-local run --api aws` gives (its README), which covers what `lambda_runtime` reads at
 /// start; no SCF variable, so that our runtime picks AWS's dialect.
 pub fn platform_env(code_dir: &Path, port: u16, dialect: Dialect) -> Vec<(String, String)> {
-    let fixed: &[(&str, &str)] = match dialect {
-        Dialect::Scf => &[
+    let fixed: &[(&str, &str)] = if !is_aws(dialect) {
+        &[
             ("SCF_RUNTIME_API", "127.0.0.1"),
             ("_HANDLER", "index.main_handler"),
             ("SCF_NAMESPACE", "default"),
@@ -134,8 +136,9 @@ pub fn platform_env(code_dir: &Path, port: u16, dialect: Dialect) -> Vec<(String
             ("TENCENTCLOUD_UIN", "100000000001"),
             ("TENCENTCLOUD_TZ", "UTC"),
             ("TENCENTCLOUD_RUNENV", "SCF"),
-        ],
-        Dialect::Aws => &[
+        ]
+    } else {
+        &[
             ("_HANDLER", "bootstrap"),
             ("AWS_LAMBDA_FUNCTION_NAME", "bench-echo"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
@@ -150,21 +153,18 @@ pub fn platform_env(code_dir: &Path, port: u16, dialect: Dialect) -> Vec<(String
             ("AWS_DEFAULT_REGION", "us-east-1"),
             ("TZ", ":UTC"),
             ("LANG", "en_US.UTF-8"),
-        ],
+        ]
     };
     let mut env: Vec<(String, String)> = fixed
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    match dialect {
-        Dialect::Scf => {
-            env.push(("SCF_RUNTIME_API_PORT".into(), port.to_string()));
-            env.push(("USER_CODE_ROOT".into(), format!("{}/", code_dir.display())));
-        }
-        Dialect::Aws => {
-            env.push(("AWS_LAMBDA_RUNTIME_API".into(), format!("127.0.0.1:{port}")));
-            env.push(("LAMBDA_TASK_ROOT".into(), code_dir.display().to_string()));
-        }
+    if is_aws(dialect) {
+        env.push(("AWS_LAMBDA_RUNTIME_API".into(), format!("127.0.0.1:{port}")));
+        env.push(("LAMBDA_TASK_ROOT".into(), code_dir.display().to_string()));
+    } else {
+        env.push(("SCF_RUNTIME_API_PORT".into(), port.to_string()));
+        env.push(("USER_CODE_ROOT".into(), format!("{}/", code_dir.display())));
     }
     // The bash bootstrap finds curl, mktemp and cut on the PATH.
     if let Ok(path) = std::env::var("PATH") {
@@ -345,7 +345,7 @@ impl Live for Instance<'_> {
         Ok(Warm::new(
             t.results,
             end.saturating_duration_since(start),
-            c0.since(&c1),
+            c1.since(&c0),
             None,
         ))
     }

@@ -53,19 +53,20 @@ impl Cpu {
 
     /// CPU time since the process started (its own, and its waited-for children's).
     pub fn total(&self) -> Duration {
-        Cpu {
+        self.since(&Cpu {
             own_ticks: 0,
             children_ticks: 0,
             own_ns: self.own_ns.map(|_| 0),
-        }
-        .since(self)
+        })
     }
 
-    /// CPU time spent between `self` and the later reading `later`.
-    pub fn since(&self, later: &Cpu) -> Duration {
+    /// CPU time spent between the earlier reading `earlier` and `self`, in the order of
+    /// [`std::time::Instant::duration_since`]: `later.since(&earlier)`.
+    pub fn since(&self, earlier: &Cpu) -> Duration {
+        let (later, earlier) = (self, earlier);
         let tick_ns = 1_000_000_000 / ticks_per_second();
-        let own_by_ticks = later.own_ticks.saturating_sub(self.own_ticks) * tick_ns;
-        let own = match (self.own_ns, later.own_ns) {
+        let own_by_ticks = later.own_ticks.saturating_sub(earlier.own_ticks) * tick_ns;
+        let own = match (earlier.own_ns, later.own_ns) {
             (Some(a), Some(b)) if b >= a => {
                 let precise = b - a;
                 // Agreement within two ticks: the precise count is the same quantity.
@@ -77,7 +78,7 @@ impl Cpu {
             }
             _ => own_by_ticks,
         };
-        let children = later.children_ticks.saturating_sub(self.children_ticks) * tick_ns;
+        let children = later.children_ticks.saturating_sub(earlier.children_ticks) * tick_ns;
         Duration::from_nanos(own + children)
     }
 }
@@ -177,7 +178,7 @@ mod tests {
         }
         std::hint::black_box(x);
         let b = Cpu::read(me).unwrap();
-        assert!(a.since(&b) > Duration::ZERO);
+        assert!(b.since(&a) > Duration::ZERO);
         assert!(peak_rss(me).unwrap() > 0);
     }
 

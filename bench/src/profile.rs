@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::api::{ApiServer, Dialect, Plan};
+use scf_local::Dialect;
+
+use crate::api::{ApiServer, Plan, SCF};
 use crate::measure::{platform_env, Running};
 use crate::procfs;
 
@@ -34,7 +36,7 @@ pub struct Args {
 
 fn dialect(name: &str) -> Result<Dialect, String> {
     match name {
-        "scf" => Ok(Dialect::Scf),
+        "scf" => Ok(SCF),
         "aws" => Ok(Dialect::Aws),
         other => Err(format!("scf or aws, not {other}")),
     }

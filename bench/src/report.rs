@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::api::Dialect;
+use crate::api::is_aws;
 use crate::contenders::{floor_id, Contender, State};
 use crate::measure::Sample;
 use crate::stats::{format, ratio, Figure, Summary};
-use crate::Outcome;
+use crate::RunResults;
 
 /// Today's date, UTC, as `YYYY-MM-DD`.
 pub fn today() -> String {
@@ -124,13 +124,13 @@ fn kib(bytes: u64) -> String {
 
 /// Index of the floor that contender `i` is compared with: the floor started for its
 /// runtime API.
-pub fn floor_of(o: &Outcome, i: usize) -> Option<usize> {
+pub fn floor_of(o: &RunResults, i: usize) -> Option<usize> {
     let id = floor_id(o.contenders[i].dialect);
     o.contenders.iter().position(|c| c.id == id)
 }
 
 /// The columns of a server's table: figure and its header.
-fn columns(o: &Outcome, emulator: bool) -> Vec<(Figure, String)> {
+fn columns(o: &RunResults, emulator: bool) -> Vec<(Figure, String)> {
     let s = size_label(o.config.small.len());
     let l = size_label(o.config.large.len());
     let mut cols = Vec::new();
@@ -179,7 +179,7 @@ fn not_measured(c: &Contender, failures: &[String]) -> Option<String> {
 }
 
 /// Medians with ratios, then min – max, for one server's samples.
-fn server_tables(out: &mut String, o: &Outcome, samples: &[Vec<Sample>], emulator: bool) {
+fn server_tables(out: &mut String, o: &RunResults, samples: &[Vec<Sample>], emulator: bool) {
     let cols = columns(o, emulator);
     let floor_summary = |i: usize, fig: Figure| {
         floor_of(o, i).and_then(|f| fig.summary(&samples[f]).map(|s| s.median))
@@ -261,12 +261,12 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-fn median(o: &Outcome, id: &str, fig: Figure) -> Option<f64> {
+fn median(o: &RunResults, id: &str, fig: Figure) -> Option<f64> {
     let i = o.contenders.iter().position(|c| c.id == id)?;
     fig.summary(&o.harness[i]).map(|s: Summary| s.median)
 }
 
-fn built_size(o: &Outcome, id: &str) -> Option<(u64, u64)> {
+fn built_size(o: &RunResults, id: &str) -> Option<(u64, u64)> {
     o.contenders
         .iter()
         .find(|c| c.id == id)
@@ -276,7 +276,7 @@ fn built_size(o: &Outcome, id: &str) -> Option<(u64, u64)> {
 
 /// The cold-start and warm-cost targets (ratios, in-harness server) and the runtime's size and
 /// memory budgets.
-pub fn targets(o: &Outcome) -> Vec<Target> {
+pub fn targets(o: &RunResults) -> Vec<Target> {
     let mut t = Vec::new();
     let versus = |fig: Figure, a: &str, b: &str| -> Option<f64> {
         Some(median(o, a, fig)? / median(o, b, fig)?)
@@ -363,7 +363,7 @@ pub fn targets(o: &Outcome) -> Vec<Target> {
     t
 }
 
-fn targets_table(out: &mut String, o: &Outcome) {
+fn targets_table(out: &mut String, o: &RunResults) {
     out.push_str("| target (ours, stable) | measured | met |\n|---|---:|:---:|\n");
     for t in targets(o) {
         let met = match t.met {
@@ -390,7 +390,7 @@ pub struct Versus {
 /// The comparison under AWS's runtime API (in-harness server; no targets are set):
 /// ours in AWS mode against the floor in AWS mode, `lambda_runtime` against ours in AWS mode,
 /// and what AWS's dialect costs ours against its SCF mode.
-pub fn aws_comparison(o: &Outcome) -> Vec<Versus> {
+pub fn aws_comparison(o: &RunResults) -> Vec<Versus> {
     let s = size_label(o.config.small.len());
     let l = size_label(o.config.large.len());
     let figures = [
@@ -462,7 +462,7 @@ pub fn aws_comparison(o: &Outcome) -> Vec<Versus> {
     rows
 }
 
-fn aws_table(out: &mut String, o: &Outcome) {
+fn aws_table(out: &mut String, o: &RunResults) {
     out.push_str("| figure: a / b | a | b | a / b |\n|---|---:|---:|---:|\n");
     for v in aws_comparison(o) {
         let _ = writeln!(out, "| {} | {} | {} | {} |", v.what, v.a, v.b, v.ratio);
@@ -470,7 +470,7 @@ fn aws_table(out: &mut String, o: &Outcome) {
 }
 
 /// The in-harness table and the targets, for the terminal.
-pub fn summary_table(o: &Outcome) -> String {
+pub fn summary_table(o: &RunResults) -> String {
     let mut out = String::new();
     out.push_str("\nIn-harness runtime API server:\n\n");
     server_tables(&mut out, o, &o.harness, false);
@@ -486,7 +486,7 @@ pub fn summary_table(o: &Outcome) -> String {
 }
 
 /// The whole report.
-pub fn markdown(o: &Outcome, svg_name: &str) -> String {
+pub fn markdown(o: &RunResults, svg_name: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -534,10 +534,7 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
     );
     out.push_str("|---|---|---|---:|---:|---:|---:|\n");
     for c in &o.contenders {
-        let api = match c.dialect {
-            Dialect::Scf => "SCF",
-            Dialect::Aws => "AWS",
-        };
+        let api = if is_aws(c.dialect) { "AWS" } else { "SCF" };
         match c.built() {
             Some(b) => {
                 let (fs, fz) = built_size(o, floor_id(c.dialect)).unwrap_or((0, 0));
@@ -603,11 +600,12 @@ pub fn markdown(o: &Outcome, svg_name: &str) -> String {
     }
 
     out.push_str(
-        "\n## Targets (issue 5, ratios against the in-harness server; budgets of issue 2)\n\n",
+        "\n## Targets (ratios to the floor against the in-harness server; the runtime's size \
+         and memory budgets)\n\n",
     );
     targets_table(&mut out, o);
 
-    out.push_str("\n## AWS mode (issue 6: in-harness server; no targets set)\n\n");
+    out.push_str("\n## AWS mode (AWS Lambda's runtime API, in-harness server; no targets set)\n\n");
     out.push_str(
         "Our bootstrap started with `AWS_LAMBDA_RUNTIME_API` against the floor started the \
          same way, `lambda_runtime` against ours, and ours in AWS mode against ours in SCF \

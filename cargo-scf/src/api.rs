@@ -5,7 +5,7 @@
 //! `{"Response": {…, "RequestId": …}}`, or `{"Response": {"Error": {"Code", "Message"}, …}}`,
 //! which becomes [`ApiError::Platform`] with the code and message exactly as sent.
 //!
-//! [`Api`] is the one method deploy and invoke need, so their logic is tested against a fake.
+//! [`CloudApi`] is the one method deploy and invoke need, so their logic is tested against a fake.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -110,7 +110,7 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// One API action with its parameters, answering the `Response` object.
-pub trait Api {
+pub trait CloudApi {
     /// Calls `action` with `params` (a JSON object); `Ok` is the `Response` object.
     fn call(&self, action: &str, params: &Value) -> Result<Value, ApiError>;
 }
@@ -253,7 +253,7 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client; nothing is sent until [`Api::call`].
+    /// A client; nothing is sent until [`CloudApi::call`].
     pub fn new(endpoint: Endpoint, region: String, credential: Credential) -> Client {
         let agent = ureq::Agent::config_builder()
             // The API answers 200 even for its errors; anything else is read as a bad reply.
@@ -282,7 +282,7 @@ impl Client {
     }
 }
 
-impl Api for Client {
+impl CloudApi for Client {
     fn call(&self, action: &str, params: &Value) -> Result<Value, ApiError> {
         let body = params.to_string();
         if body.len() > MAX_REQUEST_BYTES {

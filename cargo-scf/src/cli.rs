@@ -374,8 +374,8 @@ fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     );
     let outcome = deploy::deploy(&client, &deployment, &mut progress, &std::thread::sleep)?;
     let what = match outcome {
-        deploy::Outcome::Created => "created",
-        deploy::Outcome::Updated => "updated",
+        deploy::DeployOutcome::Created => "created",
+        deploy::DeployOutcome::Updated => "updated",
     };
     progress("Deployed", &format!("function {} {what}", deployment.name));
     out(&format!("{what} {}", deployment.name));

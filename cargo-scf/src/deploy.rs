@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::{Api, ApiError};
+use crate::api::{ApiError, CloudApi};
 use crate::Error;
 
 /// Most `GetFunction` polls while waiting for `Active`.
@@ -78,7 +78,7 @@ pub struct Deployment {
 
 /// What `deploy` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DeployOutcome {
     /// The function was created.
     Created,
     /// The function existed; its code (and settings, if given) were updated.
@@ -88,11 +88,11 @@ pub enum Outcome {
 /// Runs a deployment through `api`. `progress` gets a line before each long step; `pause`
 /// waits between polls.
 pub fn deploy(
-    api: &dyn Api,
+    api: &dyn CloudApi,
     d: &Deployment,
     progress: &mut dyn FnMut(&str, &str),
     pause: &dyn Fn(Duration),
-) -> Result<Outcome, Error> {
+) -> Result<DeployOutcome, Error> {
     let id = json!({"FunctionName": d.name, "Namespace": d.namespace});
     let exists = match api.call("GetFunction", &id) {
         Ok(_) => true,
@@ -117,7 +117,7 @@ pub fn deploy(
         match api.call("CreateFunction", &Value::Object(params)) {
             Ok(_) => {
                 wait_active(api, &id, progress, pause)?;
-                return Ok(Outcome::Created);
+                return Ok(DeployOutcome::Created);
             }
             Err(e) if e.code() == Some("ResourceInUse.Function") => {
                 progress(
@@ -152,13 +152,13 @@ pub fn deploy(
         api.call("UpdateFunctionConfiguration", &Value::Object(params))?;
         wait_active(api, &id, progress, pause)?;
     }
-    Ok(Outcome::Updated)
+    Ok(DeployOutcome::Updated)
 }
 
 /// Polls `GetFunction` until `Status` is `Active`. A status ending in `Failed` is an error
 /// with the platform's `StatusDesc`; no `Status` at all counts as active.
 fn wait_active(
-    api: &dyn Api,
+    api: &dyn CloudApi,
     id: &Value,
     progress: &mut dyn FnMut(&str, &str),
     pause: &dyn Fn(Duration),
@@ -207,7 +207,7 @@ mod tests {
         answer: Script,
     }
 
-    impl Api for Fake {
+    impl CloudApi for Fake {
         fn call(&self, action: &str, params: &Value) -> Result<Value, ApiError> {
             let n = self
                 .calls
@@ -240,7 +240,10 @@ mod tests {
         }
     }
 
-    fn run(fake: &Fake, d: &Deployment) -> (Result<Outcome, Error>, Vec<String>, Vec<String>) {
+    fn run(
+        fake: &Fake,
+        d: &Deployment,
+    ) -> (Result<DeployOutcome, Error>, Vec<String>, Vec<String>) {
         let mut lines = Vec::new();
         let r = deploy(fake, d, &mut |v, m| lines.push(format!("{v} {m}")), &|_| {});
         let actions = fake.calls.borrow().iter().map(|(a, _)| a.clone()).collect();
@@ -265,7 +268,7 @@ mod tests {
             ..Settings::default()
         };
         let (r, actions, lines) = run(&fake, &deployment(settings));
-        assert_eq!(r.unwrap(), Outcome::Created);
+        assert_eq!(r.unwrap(), DeployOutcome::Created);
         assert_eq!(
             actions,
             [
@@ -299,7 +302,7 @@ mod tests {
             answer: Box::new(|_, _| Ok(json!({"Status": "Active"}))),
         };
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
-        assert_eq!(r.unwrap(), Outcome::Updated);
+        assert_eq!(r.unwrap(), DeployOutcome::Updated);
         assert_eq!(
             actions,
             ["GetFunction", "UpdateFunctionCode", "GetFunction"]
@@ -318,7 +321,7 @@ mod tests {
             ..Settings::default()
         };
         let (r, actions, _) = run(&fake, &deployment(settings));
-        assert_eq!(r.unwrap(), Outcome::Updated);
+        assert_eq!(r.unwrap(), DeployOutcome::Updated);
         assert_eq!(
             actions,
             [
@@ -346,7 +349,7 @@ mod tests {
             }),
         };
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
-        assert_eq!(r.unwrap(), Outcome::Updated);
+        assert_eq!(r.unwrap(), DeployOutcome::Updated);
         assert_eq!(
             actions,
             [

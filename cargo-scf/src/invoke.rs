@@ -10,7 +10,7 @@ use bytes::Bytes;
 use scf_local::{FunctionConfig, InvocationResult, Package, Pool};
 use serde_json::{json, Value};
 
-use crate::api::Api;
+use crate::api::CloudApi;
 use crate::Error;
 
 /// The event when none is given: the platform's default.
@@ -34,7 +34,12 @@ pub fn invoke_params(name: &str, namespace: &str, event: &str) -> Value {
 
 /// Calls the function in the cloud (or `scf-local serve`) and returns the answer:
 /// `{"Result": {…}, "RequestId": …}`, the shape `scf-local invoke` prints too.
-pub fn remote(api: &dyn Api, name: &str, namespace: &str, event: &str) -> Result<Value, Error> {
+pub fn remote(
+    api: &dyn CloudApi,
+    name: &str,
+    namespace: &str,
+    event: &str,
+) -> Result<Value, Error> {
     let response = api.call("Invoke", &invoke_params(name, namespace, event))?;
     if !response["Result"].is_object() {
         return Err(Error::new(format!(
@@ -81,7 +86,7 @@ mod tests {
 
     struct Answer(Result<Value, ApiError>);
 
-    impl Api for Answer {
+    impl CloudApi for Answer {
         fn call(&self, action: &str, params: &Value) -> Result<Value, ApiError> {
             assert_eq!(action, "Invoke");
             assert_eq!(params["ClientContext"], "{\"k\":1}");

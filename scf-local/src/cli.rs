@@ -56,7 +56,7 @@ pub enum Headers {
 
 /// `--api`: the runtime API the bootstrap speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Api {
+pub enum RuntimeApiChoice {
     /// SCF's runtime API (`SCF_RUNTIME_API`, `/runtime/init/ready`, …).
     Scf,
     /// AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`, `/2018-06-01/runtime/…`).
@@ -91,8 +91,8 @@ pub struct FunctionArgs {
     pub headers: Headers,
     /// The runtime API served to the bootstrap: SCF's, or AWS Lambda's with AWS's
     /// environment.
-    #[arg(long, value_enum, default_value_t = Api::Scf)]
-    pub api: Api,
+    #[arg(long, value_enum, default_value_t = RuntimeApiChoice::Scf)]
+    pub api: RuntimeApiChoice,
     /// `FunctionName` (`SCF_FUNCTIONNAME`; `AWS_LAMBDA_FUNCTION_NAME` with --api aws).
     #[arg(long, default_value = "scf-local-function")]
     pub function_name: String,
@@ -271,8 +271,8 @@ impl FunctionArgs {
             Headers::Walkthrough => HeaderStyle::Walkthrough,
         };
         let (dialect, default_region) = match self.api {
-            Api::Scf => (Dialect::Scf { headers }, "ap-guangzhou"),
-            Api::Aws => (Dialect::Aws, "us-east-1"),
+            RuntimeApiChoice::Scf => (Dialect::Scf { headers }, "ap-guangzhou"),
+            RuntimeApiChoice::Aws => (Dialect::Aws, "us-east-1"),
         };
         let config = FunctionConfig {
             function_name: self.function_name.clone(),
@@ -396,7 +396,7 @@ fn client_context(args: &InvokeArgs) -> Result<Option<String>, Fatal> {
     let Some(text) = &args.client_context else {
         return Ok(None);
     };
-    if args.function.api != Api::Aws {
+    if args.function.api != RuntimeApiChoice::Aws {
         return Err(Fatal(
             "--client-context needs --api aws: SCF's runtime API has no client context".to_owned(),
         ));

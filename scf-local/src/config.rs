@@ -23,6 +23,11 @@ pub enum HeaderStyle {
 
 /// The runtime API a bootstrap talks to. Each dialect has its own server module
 /// ([`crate::runtime_api`], [`crate::aws_runtime_api`]) over the same lifecycle.
+///
+/// This is the workspace's one `Dialect`: the benchmark (`scf-bench`) takes it too, for its
+/// in-harness server and its runs under the emulator. Only the runtime (`scf-bootstrap`)
+/// keeps a private two-variant enum of its own, because a deployed bootstrap depends on
+/// nothing but `httparse` and `itoa`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Dialect {

@@ -30,7 +30,7 @@ use tokio::time::sleep_until;
 
 use crate::config::{Dialect, FunctionConfig};
 use crate::http_server::{Admit, Limits};
-use crate::invocation::{Delivery, Exchange, Outcome, Posted};
+use crate::invocation::{Delivery, Exchange, Posted, WaitOutcome};
 use crate::keeper::{self, Keeper};
 use crate::log::InitReport;
 use crate::memory;
@@ -428,22 +428,22 @@ impl Instance {
             tokio::select! {
                 biased;
                 outcome = self.exchange.wait_outcome() => break match outcome {
-                    Outcome::Posted(Posted::Response(body), at) => {
+                    WaitOutcome::Posted(Posted::Response(body), at) => {
                         (Status::Success, String::from_utf8_lossy(&body).into_owned(), String::new(), at)
                     }
-                    Outcome::Posted(Posted::Error(body), at) => {
+                    WaitOutcome::Posted(Posted::Error(body), at) => {
                         (Status::UserCodeException, String::new(), String::from_utf8_lossy(&body).into_owned(), at)
                     }
-                    Outcome::Posted(Posted::ResponseTooLarge, at) => (
+                    WaitOutcome::Posted(Posted::ResponseTooLarge, at) => (
                         Status::ResponseTooLarge,
                         String::new(),
                         format!("the response is over the {} byte limit", cfg.response_limit),
                         at,
                     ),
-                    Outcome::Exited if memory_exceeded => {
+                    WaitOutcome::Exited if memory_exceeded => {
                         (Status::MemoryLimitReached, String::new(), self.memory_message(cfg), Instant::now())
                     }
-                    Outcome::Exited => (
+                    WaitOutcome::Exited => (
                         Status::ProcessExited,
                         String::new(),
                         format!(

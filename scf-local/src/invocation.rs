@@ -81,7 +81,7 @@ pub(crate) enum Phase {
 
 /// How the wait for a result ended.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum WaitOutcome {
     Posted(Posted, Instant),
     Exited,
 }
@@ -275,7 +275,7 @@ impl Exchange {
     }
 
     /// Waits for the result of the current invocation or the process's exit.
-    pub(crate) async fn wait_outcome(&self) -> Outcome {
+    pub(crate) async fn wait_outcome(&self) -> WaitOutcome {
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -283,10 +283,10 @@ impl Exchange {
             {
                 let s = self.lock();
                 if let Some((posted, at)) = s.current.as_ref().and_then(|c| c.posted.clone()) {
-                    return Outcome::Posted(posted, at);
+                    return WaitOutcome::Posted(posted, at);
                 }
                 if s.exited {
-                    return Outcome::Exited;
+                    return WaitOutcome::Exited;
                 }
             }
             notified.await;
@@ -366,7 +366,7 @@ mod tests {
             Refused::AlreadyFinal
         );
         match ex.wait_outcome().await {
-            Outcome::Posted(Posted::Response(b), _) => assert_eq!(&b[..], b"1"),
+            WaitOutcome::Posted(Posted::Response(b), _) => assert_eq!(&b[..], b"1"),
             other => panic!("{other:?}"),
         }
         // A late post while the next event waits unfetched belongs to the previous one.
@@ -426,6 +426,6 @@ mod tests {
         ex.mark_exited();
         assert!(ex.wait_ready().await.is_none());
         ex.begin(delivery("a", b"{}"));
-        assert!(matches!(ex.wait_outcome().await, Outcome::Exited));
+        assert!(matches!(ex.wait_outcome().await, WaitOutcome::Exited));
     }
 }

@@ -63,8 +63,10 @@ pub async fn dispatch(
         "GetFunction" => functions::get_function(server, params),
         "ListFunctions" => functions::list_functions(server, params),
         "DeleteFunction" => functions::delete_function(server, params).await,
-        "Invoke" => invoke::invoke(server, params, invoke::Api::Invoke).await,
-        "InvokeFunction" => invoke::invoke(server, params, invoke::Api::InvokeFunction).await,
+        "Invoke" => invoke::invoke(server, params, invoke::InvokeAction::Invoke).await,
+        "InvokeFunction" => {
+            invoke::invoke(server, params, invoke::InvokeAction::InvokeFunction).await
+        }
         "GetFunctionLogs" => logs::get_function_logs(server, params).await,
         _ => Err(ApiError::new(
             "InvalidAction",

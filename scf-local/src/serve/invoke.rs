@@ -24,7 +24,7 @@ pub const ASYNC_QUEUE_TIME: Duration = Duration::from_secs(600);
 
 /// Which of the two invocation actions a call is.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Api {
+pub(super) enum InvokeAction {
     /// `Invoke`: `ClientContext`, `InvocationType`.
     Invoke,
     /// `InvokeFunction`: `Event`, synchronous only.
@@ -45,12 +45,16 @@ fn result_fields(r: &InvocationResult, tail: bool) -> Value {
     })
 }
 
-pub(super) async fn invoke(server: &Arc<Server>, p: Params, api: Api) -> Result<Reply, ApiError> {
+pub(super) async fn invoke(
+    server: &Arc<Server>,
+    p: Params,
+    api: InvokeAction,
+) -> Result<Reply, ApiError> {
     let name = p.required_str("FunctionName")?.to_owned();
     let namespace = namespace(&p)?;
     let (event_key, asynchronous) = match api {
-        Api::InvokeFunction => ("Event", false),
-        Api::Invoke => match p.str("InvocationType")?.unwrap_or("RequestResponse") {
+        InvokeAction::InvokeFunction => ("Event", false),
+        InvokeAction::Invoke => match p.str("InvocationType")?.unwrap_or("RequestResponse") {
             "RequestResponse" | "" => ("ClientContext", false),
             "Event" => ("ClientContext", true),
             other => {
@@ -96,8 +100,8 @@ pub(super) async fn invoke(server: &Arc<Server>, p: Params, api: Api) -> Result<
     }
     if let Err(e) = crate::event::check_json(event.as_bytes()) {
         let code = match api {
-            Api::Invoke => "InvalidParameterValue.ClientContext",
-            Api::InvokeFunction => "InvalidParameterValue.Param",
+            InvokeAction::Invoke => "InvalidParameterValue.ClientContext",
+            InvokeAction::InvokeFunction => "InvalidParameterValue.Param",
         };
         return Err(ApiError::new(code, format!("{event_key}: {}", e.message())));
     }
