@@ -44,32 +44,14 @@ pub(crate) struct Api {
     host_len: usize,
 }
 
-/// Reads an environment variable without allocating: `f` gets its bytes, or `None`.
-///
-/// `std::env::var_os` copies the value into a new `OsString`; at start that would be the
-/// process's first heap allocation (see `slab.rs` for what that costs).
-fn with_env<R>(name: &core::ffi::CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-    extern "C" {
-        fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
-    }
-    // SAFETY: `name` is NUL-terminated. This runs at start, on the main thread, before the
-    // user's init: nothing can be changing the environment concurrently. The value is only
-    // borrowed for the duration of `f`.
-    let value = unsafe {
-        let p = getenv(name.as_ptr());
-        (!p.is_null()).then(|| core::ffi::CStr::from_ptr(p).to_bytes())
-    };
-    f(value)
-}
-
 impl Api {
     /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
     /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
     #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
     pub fn from_env() -> Result<Api, &'static [u8]> {
-        let scf = with_env(c"SCF_RUNTIME_API", |host| {
+        let scf = crate::sys::with_env(c"SCF_RUNTIME_API", |host| {
             let host = host?;
-            Some(with_env(c"SCF_RUNTIME_API_PORT", |port| {
+            Some(crate::sys::with_env(c"SCF_RUNTIME_API_PORT", |port| {
                 let port = port.ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
                 let port = parse_port(port)
                     .ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
@@ -81,7 +63,7 @@ impl Api {
         if let Some(api) = scf {
             return api;
         }
-        with_env(c"AWS_LAMBDA_RUNTIME_API", |aws| {
+        crate::sys::with_env(c"AWS_LAMBDA_RUNTIME_API", |aws| {
             let Some(aws) = aws else {
                 return Err(&b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local"[..]);
             };
@@ -135,6 +117,7 @@ impl Api {
     }
 }
 
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn parse_port(s: &[u8]) -> Option<u16> {
     parse_decimal(s)
@@ -162,6 +145,7 @@ fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
 /// The parts of a result request: the head's text around the request id (AWS), the error
 /// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
 /// hook. Returns the parts and how many there are.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn result_parts<'a>(
     requests: &'a Requests,
@@ -540,22 +524,6 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
     ]);
 }
 
-/// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
-/// must be an error, not the end of the process.
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-pub(crate) fn ignore_sigpipe() {
-    extern "C" {
-        fn signal(signum: core::ffi::c_int, handler: usize) -> usize;
-    }
-    const SIGPIPE: core::ffi::c_int = 13;
-    const SIG_IGN: usize = 1;
-    // SAFETY: `signal` is the C library's; setting a standard signal to SIG_IGN has no
-    // memory-safety requirements.
-    unsafe {
-        signal(SIGPIPE, SIG_IGN);
-    }
-}
-
 /// The process entry: read the runtime API's address, run the init phase of the linked
 /// function, report ready, and serve events until the runtime API goes away. Never returns.
 ///
@@ -563,6 +531,7 @@ pub(crate) fn ignore_sigpipe() {
 /// the address is read with `getenv`, the requests are built in a fixed array, the receive
 /// arena and the reply start in static slabs, the function's environment is read on first
 /// use, and the panic hook is a zero-sized closure.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     let api = match Api::from_env() {

@@ -8,6 +8,8 @@
 //! most once; later users (the panic hook's own connection, a second runtime in a test) start
 //! on the heap.
 
+#![allow(unsafe_code)]
+
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
