@@ -13,9 +13,10 @@ use crate::clock::Via;
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
 use crate::function::{Function, Linked, Outcome};
-use crate::http::conn::{Conn, Part, Retry, MAX_PARTS};
+use crate::http::conn::{Conn, Part, Retry};
 use crate::http::request::{
-    aws_error_body, Dialect, LengthLine, Requests, ERROR_TYPE_END, MAX_HOST,
+    aws_error_body, result_parts, Body, Dialect, LengthLine, Requests, ERROR_TYPE_END,
+    HANDLER_ERROR, INIT_ERROR, INVALID_EVENT, MAX_HOST,
 };
 use crate::http::response::{parse_decimal, Field, Head};
 use crate::{Context, Error, Reply};
@@ -24,16 +25,6 @@ use crate::{Context, Error, Reply};
 pub const EXIT_BAD_ENVIRONMENT: i32 = 2;
 /// Exit code for a failed init phase or a runtime API that cannot be reached.
 pub const EXIT_FAILURE: i32 = 1;
-
-/// AWS `errorType` of a handler's error.
-pub(crate) const HANDLER_ERROR: &[u8] = b"HandlerError";
-/// AWS `errorType` of a handler's panic.
-#[cfg_attr(panic = "immediate-abort", allow(dead_code))]
-pub(crate) const PANIC: &[u8] = b"Panic";
-/// AWS `errorType` of an event whose headers the runtime cannot use.
-const INVALID_EVENT: &[u8] = b"Runtime.InvalidEvent";
-/// AWS `errorType` of a failed init phase.
-const INIT_ERROR: &[u8] = b"Runtime.InitError";
 
 /// Where the runtime API listens and which dialect it speaks.
 pub(crate) struct Api {
@@ -141,61 +132,6 @@ fn resolve(host: &str, port: u16) -> Result<IpAddr, &'static [u8]> {
 fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
     Err(b"the runtime API host is not an IP address (names other than localhost need the `dns` feature of scf-bootstrap)")
 }
-
-/// The parts of a result request: the head's text around the request id (AWS), the error
-/// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
-/// hook. Returns the parts and how many there are.
-#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-pub(crate) fn result_parts<'a>(
-    requests: &'a Requests,
-    outcome: Outcome,
-    request_id: Part<'a>,
-    error_type: &'a [u8],
-    len: &'a LengthLine,
-    body: Body<'a>,
-) -> ([Part<'a>; MAX_PARTS], usize) {
-    let (before_id, after_id) = match outcome {
-        Outcome::Success => requests.response(),
-        Outcome::Failure => requests.error(),
-    };
-    let mut parts = [Part::Bytes(&[]); MAX_PARTS];
-    let head: &[Part<'a>] = match (requests.dialect, outcome) {
-        (Dialect::Scf, _) => &[Part::Bytes(before_id)],
-        (Dialect::Aws, Outcome::Success) => {
-            &[Part::Bytes(before_id), request_id, Part::Bytes(after_id)]
-        }
-        (Dialect::Aws, Outcome::Failure) => &[
-            Part::Bytes(before_id),
-            request_id,
-            Part::Bytes(after_id),
-            Part::Bytes(error_type),
-            Part::Bytes(ERROR_TYPE_END),
-        ],
-    };
-    parts[..head.len()].copy_from_slice(head);
-    parts[head.len()] = Part::Bytes(len.as_bytes());
-    let n = head.len() + 1;
-    let n = match body {
-        Body::Bytes(b) => {
-            parts[n] = Part::Bytes(b);
-            n + 1
-        }
-        Body::Reply(r) => r.parts(&mut parts, n),
-    };
-    (parts, n)
-}
-
-/// A result's body.
-#[derive(Clone, Copy)]
-pub(crate) enum Body<'a> {
-    Bytes(&'a [u8]),
-    /// The reply, with any parts of the event it sends without copying.
-    Reply(&'a Reply),
-}
-
-// The longest result: an AWS error head (5 parts), the length, and a reply.
-const _: () = assert!(5 + 1 + 2 * crate::reply::MAX_SPLICES < MAX_PARTS);
 
 /// The runtime's state between invocations: the connection with its receive arena, the
 /// prebuilt requests and the reply buffer. Creating it allocates nothing.
@@ -497,7 +433,7 @@ fn call(
         Err(_) => {
             reply.clear();
             reply.push_str(&crate::panic::take_message());
-            (Outcome::Failure, PANIC)
+            (Outcome::Failure, crate::http::request::PANIC)
         }
     };
     #[cfg(not(panic = "unwind"))]

@@ -21,8 +21,9 @@ use std::sync::Mutex;
 
 use crate::function::Outcome;
 use crate::http::conn::{Conn, Part, Retry};
-use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests, MAX_HOST};
-use crate::lifecycle::{result_parts, Body, PANIC};
+use crate::http::request::{
+    aws_error_body, result_parts, Body, Dialect, LengthLine, Requests, MAX_HOST, PANIC,
+};
 
 /// Set while the handler runs.
 static IN_INVOCATION: AtomicBool = AtomicBool::new(false);
