@@ -153,6 +153,7 @@
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod address;
 mod clock;
 mod context;
 mod diag;
@@ -260,8 +261,8 @@ pub mod __private {
         } else {
             crate::http::request::Dialect::Scf
         };
-        let api = crate::lifecycle::Api::new(dialect, host, port)
-            .map_err(|_| "bad runtime API address")?;
+        let api =
+            crate::address::Api::new(dialect, host, port).map_err(|_| "bad runtime API address")?;
         let mut f = linked().map_err(|_| "the init phase failed")?;
         let mut rt = crate::lifecycle::Runtime::new(&api);
         rt.ready().map_err(|_| "ready failed")?;

@@ -5,10 +5,7 @@
 //! the request id is part of the result paths, the deadline is a header, and errors are JSON
 //! `{"errorType","errorMessage"}` with `Lambda-Runtime-Function-Error-Type`.
 
-#[cfg(feature = "dns")]
-use std::net::ToSocketAddrs;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
+use crate::address::Api;
 use crate::clock::Via;
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
@@ -16,7 +13,7 @@ use crate::function::{Function, Linked, Outcome};
 use crate::http::conn::{Conn, Part, Retry};
 use crate::http::request::{
     aws_error_body, result_parts, Body, Dialect, LengthLine, Requests, ERROR_TYPE_END,
-    HANDLER_ERROR, INIT_ERROR, INVALID_EVENT, MAX_HOST,
+    HANDLER_ERROR, INIT_ERROR, INVALID_EVENT,
 };
 use crate::http::response::{parse_decimal, Field, Head};
 use crate::{Context, Error, Reply};
@@ -25,113 +22,6 @@ use crate::{Context, Error, Reply};
 pub const EXIT_BAD_ENVIRONMENT: i32 = 2;
 /// Exit code for a failed init phase or a runtime API that cannot be reached.
 pub const EXIT_FAILURE: i32 = 1;
-
-/// Where the runtime API listens and which dialect it speaks.
-pub(crate) struct Api {
-    pub dialect: Dialect,
-    pub addr: SocketAddr,
-    /// The `Host` header value: `host[..host_len]`.
-    host: [u8; MAX_HOST],
-    host_len: usize,
-}
-
-impl Api {
-    /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
-    /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
-    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn from_env() -> Result<Api, &'static [u8]> {
-        let scf = crate::sys::with_env(c"SCF_RUNTIME_API", |host| {
-            let host = host?;
-            Some(crate::sys::with_env(c"SCF_RUNTIME_API_PORT", |port| {
-                let port = port.ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
-                let port = parse_port(port)
-                    .ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
-                let host = core::str::from_utf8(host)
-                    .map_err(|_| &b"SCF_RUNTIME_API is not valid UTF-8"[..])?;
-                Api::new(Dialect::Scf, host, port)
-            }))
-        });
-        if let Some(api) = scf {
-            return api;
-        }
-        crate::sys::with_env(c"AWS_LAMBDA_RUNTIME_API", |aws| {
-            let Some(aws) = aws else {
-                return Err(&b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local"[..]);
-            };
-            let bad = &b"AWS_LAMBDA_RUNTIME_API is not host:port"[..];
-            let aws = core::str::from_utf8(aws).map_err(|_| bad)?;
-            let (host, port) = aws.rsplit_once(':').ok_or(bad)?;
-            let port = parse_port(port.as_bytes()).ok_or(bad)?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            Api::new(Dialect::Aws, host, port)
-        })
-    }
-
-    /// The address of `host` (an IP address or a name) and `port`.
-    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn new(dialect: Dialect, host: &str, port: u16) -> Result<Api, &'static [u8]> {
-        let ip = match host.parse::<IpAddr>() {
-            Ok(ip) => ip,
-            Err(_) if host.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Err(_) => resolve(host, port)?,
-        };
-        let bracket = ip.is_ipv6() && !host.starts_with('[');
-        let mut digits = itoa::Buffer::new();
-        let port_text = digits.format(port).as_bytes();
-        let parts: [&[u8]; 5] = [
-            if bracket { b"[" } else { b"" },
-            host.as_bytes(),
-            if bracket { b"]" } else { b"" },
-            b":",
-            port_text,
-        ];
-        let mut api = Api {
-            dialect,
-            addr: SocketAddr::new(ip, port),
-            host: [0; MAX_HOST],
-            host_len: 0,
-        };
-        for p in parts {
-            let end = api.host_len + p.len();
-            if end > MAX_HOST {
-                return Err(b"the runtime API host name is too long");
-            }
-            api.host[api.host_len..end].copy_from_slice(p);
-            api.host_len = end;
-        }
-        Ok(api)
-    }
-
-    /// The `Host` header value.
-    pub fn host(&self) -> &[u8] {
-        &self.host[..self.host_len]
-    }
-}
-
-#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-fn parse_port(s: &[u8]) -> Option<u16> {
-    parse_decimal(s)
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|&p| p != 0)
-}
-
-/// Resolves a host name (the `dns` feature: musl's resolver adds about 24 KB to the binary,
-/// and the platform always gives an IP address).
-#[cfg(feature = "dns")]
-fn resolve(host: &str, port: u16) -> Result<IpAddr, &'static [u8]> {
-    (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .map(|a| a.ip())
-        .ok_or(&b"the runtime API host is neither an IP address nor a name that resolves"[..])
-}
-
-#[cfg(not(feature = "dns"))]
-fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
-    Err(b"the runtime API host is not an IP address (names other than localhost need the `dns` feature of scf-bootstrap)")
-}
 
 /// The runtime's state between invocations: the connection with its receive arena, the
 /// prebuilt requests and the reply buffer. Creating it allocates nothing.
