@@ -25,58 +25,13 @@ pub(crate) enum Via {
 /// Nanoseconds on the monotonic clock (`Instant`'s clock).
 #[cfg(target_os = "linux")]
 pub(crate) fn monotonic_ns(via: Via) -> u64 {
-    read(1, via) // CLOCK_MONOTONIC
+    crate::sys::clock_ns(crate::sys::CLOCK_MONOTONIC, via == Via::Syscall)
 }
 
 /// Milliseconds since the Unix epoch (AWS deadlines are given so).
 #[cfg(target_os = "linux")]
 pub(crate) fn realtime_ms(via: Via) -> u64 {
-    read(0, via) / 1_000_000 // CLOCK_REALTIME
-}
-
-#[cfg(target_os = "linux")]
-#[unsafe(link_section = ".text.hot.scf_bootstrap")]
-fn read(clock: core::ffi::c_int, via: Via) -> u64 {
-    #[repr(C)]
-    struct Timespec {
-        tv_sec: i64,
-        tv_nsec: i64,
-    }
-    extern "C" {
-        fn clock_gettime(clock: core::ffi::c_int, ts: *mut Timespec) -> core::ffi::c_int;
-        fn syscall(number: core::ffi::c_long, ...) -> core::ffi::c_long;
-    }
-    /// `SYS_clock_gettime` on x86-64 and on aarch64 (its generic system call table).
-    #[cfg(target_arch = "x86_64")]
-    const SYS_CLOCK_GETTIME: core::ffi::c_long = 228;
-    #[cfg(target_arch = "aarch64")]
-    const SYS_CLOCK_GETTIME: core::ffi::c_long = 113;
-    let mut ts = Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable `struct timespec` (two 64-bit fields on 64-bit Linux,
-    // glibc and musl alike); the clock ids and system call numbers are Linux's, and the system
-    // call takes the same two arguments as the C function.
-    unsafe {
-        match via {
-            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-            Via::Syscall => {
-                syscall(
-                    SYS_CLOCK_GETTIME,
-                    clock as core::ffi::c_long,
-                    &mut ts as *mut Timespec,
-                );
-            }
-            // Elsewhere, the system call number is not known here: the C library's function.
-            _ => {
-                clock_gettime(clock, &mut ts);
-            }
-        }
-    }
-    (ts.tv_sec as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ts.tv_nsec as u64)
+    crate::sys::clock_ns(crate::sys::CLOCK_REALTIME, via == Via::Syscall) / 1_000_000
 }
 
 #[cfg(not(target_os = "linux"))]

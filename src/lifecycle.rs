@@ -5,17 +5,15 @@
 //! the request id is part of the result paths, the deadline is a header, and errors are JSON
 //! `{"errorType","errorMessage"}` with `Lambda-Runtime-Function-Error-Type`.
 
-#[cfg(feature = "dns")]
-use std::net::ToSocketAddrs;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-
+use crate::address::Api;
 use crate::clock::Via;
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
 use crate::function::{Function, Linked, Outcome};
-use crate::http::conn::{Conn, Part, Retry, MAX_PARTS};
+use crate::http::conn::{Conn, Part, Retry};
 use crate::http::request::{
-    aws_error_body, Dialect, LengthLine, Requests, ERROR_TYPE_END, MAX_HOST,
+    aws_error_body, result_parts, Body, Dialect, LengthLine, Requests, ERROR_TYPE_END,
+    HANDLER_ERROR, INIT_ERROR, INVALID_EVENT,
 };
 use crate::http::response::{parse_decimal, Field, Head};
 use crate::{Context, Error, Reply};
@@ -24,194 +22,6 @@ use crate::{Context, Error, Reply};
 pub const EXIT_BAD_ENVIRONMENT: i32 = 2;
 /// Exit code for a failed init phase or a runtime API that cannot be reached.
 pub const EXIT_FAILURE: i32 = 1;
-
-/// AWS `errorType` of a handler's error.
-pub(crate) const HANDLER_ERROR: &[u8] = b"HandlerError";
-/// AWS `errorType` of a handler's panic.
-#[cfg_attr(panic = "immediate-abort", allow(dead_code))]
-pub(crate) const PANIC: &[u8] = b"Panic";
-/// AWS `errorType` of an event whose headers the runtime cannot use.
-const INVALID_EVENT: &[u8] = b"Runtime.InvalidEvent";
-/// AWS `errorType` of a failed init phase.
-const INIT_ERROR: &[u8] = b"Runtime.InitError";
-
-/// Where the runtime API listens and which dialect it speaks.
-pub(crate) struct Api {
-    pub dialect: Dialect,
-    pub addr: SocketAddr,
-    /// The `Host` header value: `host[..host_len]`.
-    host: [u8; MAX_HOST],
-    host_len: usize,
-}
-
-/// Reads an environment variable without allocating: `f` gets its bytes, or `None`.
-///
-/// `std::env::var_os` copies the value into a new `OsString`; at start that would be the
-/// process's first heap allocation (see `slab.rs` for what that costs).
-fn with_env<R>(name: &core::ffi::CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-    extern "C" {
-        fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
-    }
-    // SAFETY: `name` is NUL-terminated. This runs at start, on the main thread, before the
-    // user's init: nothing can be changing the environment concurrently. The value is only
-    // borrowed for the duration of `f`.
-    let value = unsafe {
-        let p = getenv(name.as_ptr());
-        (!p.is_null()).then(|| core::ffi::CStr::from_ptr(p).to_bytes())
-    };
-    f(value)
-}
-
-impl Api {
-    /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
-    /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
-    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn from_env() -> Result<Api, &'static [u8]> {
-        let scf = with_env(c"SCF_RUNTIME_API", |host| {
-            let host = host?;
-            Some(with_env(c"SCF_RUNTIME_API_PORT", |port| {
-                let port = port.ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
-                let port = parse_port(port)
-                    .ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
-                let host = core::str::from_utf8(host)
-                    .map_err(|_| &b"SCF_RUNTIME_API is not valid UTF-8"[..])?;
-                Api::new(Dialect::Scf, host, port)
-            }))
-        });
-        if let Some(api) = scf {
-            return api;
-        }
-        with_env(c"AWS_LAMBDA_RUNTIME_API", |aws| {
-            let Some(aws) = aws else {
-                return Err(&b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local"[..]);
-            };
-            let bad = &b"AWS_LAMBDA_RUNTIME_API is not host:port"[..];
-            let aws = core::str::from_utf8(aws).map_err(|_| bad)?;
-            let (host, port) = aws.rsplit_once(':').ok_or(bad)?;
-            let port = parse_port(port.as_bytes()).ok_or(bad)?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            Api::new(Dialect::Aws, host, port)
-        })
-    }
-
-    /// The address of `host` (an IP address or a name) and `port`.
-    #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn new(dialect: Dialect, host: &str, port: u16) -> Result<Api, &'static [u8]> {
-        let ip = match host.parse::<IpAddr>() {
-            Ok(ip) => ip,
-            Err(_) if host.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Err(_) => resolve(host, port)?,
-        };
-        let bracket = ip.is_ipv6() && !host.starts_with('[');
-        let mut digits = itoa::Buffer::new();
-        let port_text = digits.format(port).as_bytes();
-        let parts: [&[u8]; 5] = [
-            if bracket { b"[" } else { b"" },
-            host.as_bytes(),
-            if bracket { b"]" } else { b"" },
-            b":",
-            port_text,
-        ];
-        let mut api = Api {
-            dialect,
-            addr: SocketAddr::new(ip, port),
-            host: [0; MAX_HOST],
-            host_len: 0,
-        };
-        for p in parts {
-            let end = api.host_len + p.len();
-            if end > MAX_HOST {
-                return Err(b"the runtime API host name is too long");
-            }
-            api.host[api.host_len..end].copy_from_slice(p);
-            api.host_len = end;
-        }
-        Ok(api)
-    }
-
-    /// The `Host` header value.
-    pub fn host(&self) -> &[u8] {
-        &self.host[..self.host_len]
-    }
-}
-
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-fn parse_port(s: &[u8]) -> Option<u16> {
-    parse_decimal(s)
-        .and_then(|p| u16::try_from(p).ok())
-        .filter(|&p| p != 0)
-}
-
-/// Resolves a host name (the `dns` feature: musl's resolver adds about 24 KB to the binary,
-/// and the platform always gives an IP address).
-#[cfg(feature = "dns")]
-fn resolve(host: &str, port: u16) -> Result<IpAddr, &'static [u8]> {
-    (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .map(|a| a.ip())
-        .ok_or(&b"the runtime API host is neither an IP address nor a name that resolves"[..])
-}
-
-#[cfg(not(feature = "dns"))]
-fn resolve(_: &str, _: u16) -> Result<IpAddr, &'static [u8]> {
-    Err(b"the runtime API host is not an IP address (names other than localhost need the `dns` feature of scf-bootstrap)")
-}
-
-/// The parts of a result request: the head's text around the request id (AWS), the error
-/// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
-/// hook. Returns the parts and how many there are.
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-pub(crate) fn result_parts<'a>(
-    requests: &'a Requests,
-    outcome: Outcome,
-    request_id: Part<'a>,
-    error_type: &'a [u8],
-    len: &'a LengthLine,
-    body: Body<'a>,
-) -> ([Part<'a>; MAX_PARTS], usize) {
-    let (before_id, after_id) = match outcome {
-        Outcome::Success => requests.response(),
-        Outcome::Failure => requests.error(),
-    };
-    let mut parts = [Part::Bytes(&[]); MAX_PARTS];
-    let head: &[Part<'a>] = match (requests.dialect, outcome) {
-        (Dialect::Scf, _) => &[Part::Bytes(before_id)],
-        (Dialect::Aws, Outcome::Success) => {
-            &[Part::Bytes(before_id), request_id, Part::Bytes(after_id)]
-        }
-        (Dialect::Aws, Outcome::Failure) => &[
-            Part::Bytes(before_id),
-            request_id,
-            Part::Bytes(after_id),
-            Part::Bytes(error_type),
-            Part::Bytes(ERROR_TYPE_END),
-        ],
-    };
-    parts[..head.len()].copy_from_slice(head);
-    parts[head.len()] = Part::Bytes(len.as_bytes());
-    let n = head.len() + 1;
-    let n = match body {
-        Body::Bytes(b) => {
-            parts[n] = Part::Bytes(b);
-            n + 1
-        }
-        Body::Reply(r) => r.parts(&mut parts, n),
-    };
-    (parts, n)
-}
-
-/// A result's body.
-#[derive(Clone, Copy)]
-pub(crate) enum Body<'a> {
-    Bytes(&'a [u8]),
-    /// The reply, with any parts of the event it sends without copying.
-    Reply(&'a Reply),
-}
-
-// The longest result: an AWS error head (5 parts), the length, and a reply.
-const _: () = assert!(5 + 1 + 2 * crate::reply::MAX_SPLICES < MAX_PARTS);
 
 /// The runtime's state between invocations: the connection with its receive arena, the
 /// prebuilt requests and the reply buffer. Creating it allocates nothing.
@@ -513,7 +323,7 @@ fn call(
         Err(_) => {
             reply.clear();
             reply.push_str(&crate::panic::take_message());
-            (Outcome::Failure, PANIC)
+            (Outcome::Failure, crate::http::request::PANIC)
         }
     };
     #[cfg(not(panic = "unwind"))]
@@ -540,22 +350,6 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
     ]);
 }
 
-/// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
-/// must be an error, not the end of the process.
-#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-pub(crate) fn ignore_sigpipe() {
-    extern "C" {
-        fn signal(signum: core::ffi::c_int, handler: usize) -> usize;
-    }
-    const SIGPIPE: core::ffi::c_int = 13;
-    const SIG_IGN: usize = 1;
-    // SAFETY: `signal` is the C library's; setting a standard signal to SIG_IGN has no
-    // memory-safety requirements.
-    unsafe {
-        signal(SIGPIPE, SIG_IGN);
-    }
-}
-
 /// The process entry: read the runtime API's address, run the init phase of the linked
 /// function, report ready, and serve events until the runtime API goes away. Never returns.
 ///
@@ -563,6 +357,7 @@ pub(crate) fn ignore_sigpipe() {
 /// the address is read with `getenv`, the requests are built in a fixed array, the receive
 /// arena and the reply start in static slabs, the function's environment is read on first
 /// use, and the panic hook is a zero-sized closure.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     let api = match Api::from_env() {

@@ -21,8 +21,9 @@ use std::sync::Mutex;
 
 use crate::function::Outcome;
 use crate::http::conn::{Conn, Part, Retry};
-use crate::http::request::{aws_error_body, Dialect, LengthLine, Requests, MAX_HOST};
-use crate::lifecycle::{result_parts, Body, PANIC};
+use crate::http::request::{
+    aws_error_body, result_parts, Body, Dialect, LengthLine, Requests, MAX_HOST, PANIC,
+};
 
 /// Set while the handler runs.
 static IN_INVOCATION: AtomicBool = AtomicBool::new(false);
@@ -50,6 +51,7 @@ struct Installed {
 struct Slot(UnsafeCell<MaybeUninit<Installed>>);
 // SAFETY: the slot is written by the one thread that moved STATE from 0 to 1, before it
 // stores 2 (Release); it is read only after loading 2 (Acquire), and never written again.
+#[allow(unsafe_code)]
 unsafe impl Sync for Slot {}
 static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
 /// 0: empty; 1: being written; 2: written. A hand-rolled once rather than `OnceLock` or a
@@ -58,6 +60,7 @@ static SLOT: Slot = Slot(UnsafeCell::new(MaybeUninit::uninit()));
 static STATE: AtomicU8 = AtomicU8::new(0);
 
 /// What [`install`] wrote, once it has.
+#[allow(unsafe_code)]
 fn installed() -> Option<&'static Installed> {
     if STATE.load(Ordering::Acquire) != 2 {
         return None;
@@ -79,6 +82,7 @@ thread_local! {
 /// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
 /// `host` as `Host`); called again, does nothing. Allocates nothing: std's default hook and
 /// our closure are zero-sized.
+#[allow(unsafe_code)]
 pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
     let mut target = Target {
         addr,

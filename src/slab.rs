@@ -8,6 +8,8 @@
 //! most once; later users (the panic hook's own connection, a second runtime in a test) start
 //! on the heap.
 
+#![allow(unsafe_code)]
+
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -51,6 +53,10 @@ impl<const N: usize> Slab<N> {
     }
 }
 
+/// Size of the request heads' slab: room for all the heads of one dialect with the longest
+/// `Host` (`http::request` checks it at compile time). The runtime's heads live here, off
+/// the stack: every stack page touched at start is a page fault.
+pub(crate) const REQUESTS: usize = 1152;
 /// Size of the first reply buffer.
 pub(crate) const REPLY: usize = 4 * 1024;
 /// Size of the first receive arena: a head and a small event fit in one read.
@@ -60,7 +66,7 @@ pub(crate) const ARENA: usize = 16 * 1024;
 /// heads (at start, about 600 bytes), the reply, then the receive arena.
 #[repr(C)]
 pub(crate) struct Slabs {
-    requests: Slab<{ crate::http::request::CAPACITY }>,
+    requests: Slab<REQUESTS>,
     reply: Slab<REPLY>,
     arena: Slab<ARENA>,
 }

@@ -316,24 +316,8 @@ impl Conn {
 
 #[cfg(target_os = "linux")]
 fn peek_nonblocking(stream: &TcpStream) -> bool {
-    use std::os::fd::AsRawFd;
-    extern "C" {
-        fn recv(fd: i32, buf: *mut u8, len: usize, flags: i32) -> isize;
-        fn __errno_location() -> *mut i32;
-    }
-    const MSG_PEEK: i32 = 0x2;
-    const MSG_DONTWAIT: i32 = 0x40;
-    let mut byte = 0u8;
-    // SAFETY: `recv` is the C library's; the fd is open for as long as `stream` is borrowed,
-    // and the buffer is one valid, writable byte. MSG_DONTWAIT keeps the call from blocking.
-    let n = unsafe { recv(stream.as_raw_fd(), &mut byte, 1, MSG_PEEK | MSG_DONTWAIT) };
-    // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
-    // errno is read directly: an `io::Error` would call into std's text (its `kind` and its
-    // drop), pages the cold path touches for nothing else.
-    // EAGAIN, which is EWOULDBLOCK on Linux.
-    const EAGAIN: i32 = 11;
-    // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
-    n >= 0 || unsafe { *__errno_location() } != EAGAIN
+    use std::os::fd::AsFd;
+    crate::sys::peer_gone_or_spoke(stream.as_fd())
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -3,8 +3,14 @@
 //! Each request is a fixed head prefix (request line, `Host`, `User-Agent`, and for POSTs
 //! everything up to the `Content-Length` value), the length digits, and the body: three
 //! slices written with one vectored write, so the warm path formats nothing but a number.
+//!
+//! Results are encoded here too ([`result_parts`], [`Body`], the AWS error types), for the
+//! loop (`lifecycle.rs`) and the panic hook (`panic.rs`) alike.
 
-use crate::slab::Storage;
+use crate::function::Outcome;
+use crate::http::conn::{Part, MAX_PARTS};
+use crate::slab::{Storage, REQUESTS};
+use crate::Reply;
 
 /// `User-Agent` of every request, fixed at compile time.
 pub(crate) const USER_AGENT: &str = concat!("scf-bootstrap/", env!("CARGO_PKG_VERSION"));
@@ -22,15 +28,23 @@ pub(crate) enum Dialect {
 /// Longest `Host` value accepted (`host:port`): any IP address with its port fits, and names
 /// of up to 90 bytes. With it, every head fits in [`Requests`].
 pub(crate) const MAX_HOST: usize = 96;
-/// Room for all the heads of one dialect: four heads with a `Host` each (at most 170 bytes
-/// besides it) and two request-line starts; `longest_host_fits` checks it. The runtime's
-/// heads live in a static slab (see [`crate::slab`]), off the stack: every stack page touched
-/// at start is a page fault.
-pub(crate) const CAPACITY: usize = 1152;
-const _: () = assert!(4 * (MAX_HOST + 170) + 2 * 40 <= CAPACITY);
+// All the heads of one dialect fit in the requests' slab ([`crate::slab::REQUESTS`]): four
+// heads with a `Host` each (at most 170 bytes besides it) and two request-line starts;
+// `longest_host_fits` checks it.
+const _: () = assert!(4 * (MAX_HOST + 170) + 2 * 40 <= REQUESTS);
 
 /// Ends the `Lambda-Runtime-Function-Error-Type` header and starts `Content-Length`.
 pub(crate) const ERROR_TYPE_END: &[u8] = b"\r\nContent-Length: ";
+
+/// AWS `errorType` of a handler's error.
+pub(crate) const HANDLER_ERROR: &[u8] = b"HandlerError";
+/// AWS `errorType` of a handler's panic.
+#[cfg_attr(panic = "immediate-abort", allow(dead_code))]
+pub(crate) const PANIC: &[u8] = b"Panic";
+/// AWS `errorType` of an event whose headers the runtime cannot use.
+pub(crate) const INVALID_EVENT: &[u8] = b"Runtime.InvalidEvent";
+/// AWS `errorType` of a failed init phase.
+pub(crate) const INIT_ERROR: &[u8] = b"Runtime.InitError";
 
 /// Where a head lies in [`Requests`]' bytes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -63,7 +77,7 @@ impl Requests {
         assert!(host.len() <= MAX_HOST, "host too long");
         let mut r = Requests {
             dialect,
-            bytes: Storage::new(crate::slab::slabs().requests(), CAPACITY),
+            bytes: Storage::new(crate::slab::slabs().requests(), REQUESTS),
             len: 0,
             ready: Span::default(),
             next: Span::default(),
@@ -238,6 +252,61 @@ impl LengthLine {
 /// Room for the digits of `usize::MAX` and `"\r\n\r\n"`.
 const LENGTH_LINE: usize = 24;
 const _: () = assert!(usize::MAX.ilog10() as usize + 1 + 4 <= LENGTH_LINE);
+
+/// The parts of a result request: the head's text around the request id (AWS), the error
+/// type (AWS errors), the length, then the body's parts. Used by the loop and by the panic
+/// hook. Returns the parts and how many there are.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
+#[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
+pub(crate) fn result_parts<'a>(
+    requests: &'a Requests,
+    outcome: Outcome,
+    request_id: Part<'a>,
+    error_type: &'a [u8],
+    len: &'a LengthLine,
+    body: Body<'a>,
+) -> ([Part<'a>; MAX_PARTS], usize) {
+    let (before_id, after_id) = match outcome {
+        Outcome::Success => requests.response(),
+        Outcome::Failure => requests.error(),
+    };
+    let mut parts = [Part::Bytes(&[]); MAX_PARTS];
+    let head: &[Part<'a>] = match (requests.dialect, outcome) {
+        (Dialect::Scf, _) => &[Part::Bytes(before_id)],
+        (Dialect::Aws, Outcome::Success) => {
+            &[Part::Bytes(before_id), request_id, Part::Bytes(after_id)]
+        }
+        (Dialect::Aws, Outcome::Failure) => &[
+            Part::Bytes(before_id),
+            request_id,
+            Part::Bytes(after_id),
+            Part::Bytes(error_type),
+            Part::Bytes(ERROR_TYPE_END),
+        ],
+    };
+    parts[..head.len()].copy_from_slice(head);
+    parts[head.len()] = Part::Bytes(len.as_bytes());
+    let n = head.len() + 1;
+    let n = match body {
+        Body::Bytes(b) => {
+            parts[n] = Part::Bytes(b);
+            n + 1
+        }
+        Body::Reply(r) => r.parts(&mut parts, n),
+    };
+    (parts, n)
+}
+
+/// A result's body.
+#[derive(Clone, Copy)]
+pub(crate) enum Body<'a> {
+    Bytes(&'a [u8]),
+    /// The reply, with any parts of the event it sends without copying.
+    Reply(&'a Reply),
+}
+
+// The longest result: an AWS error head (5 parts), the length, and a reply.
+const _: () = assert!(5 + 1 + 2 * crate::reply::MAX_SPLICES < MAX_PARTS);
 
 #[cfg(test)]
 mod tests {

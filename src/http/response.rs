@@ -148,6 +148,7 @@ impl Head {
 /// Returns `Ok(None)` when `buf` holds only part of a head (read more and call again), and an
 /// error for bytes that are not a valid head, a head with more than [`MAX_HEADERS`] headers,
 /// or inconsistent framing headers. The caller enforces [`MAX_HEAD`] on partial heads.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, Error> {
     // Room for a few headers on the stack (the runtime API sends half a dozen): 64 slots
@@ -171,6 +172,7 @@ fn parse_with_many(buf: &[u8]) -> Result<Option<Head>, Error> {
     parse_with(buf, &mut many)
 }
 
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn parse_with<'b>(
     buf: &'b [u8],
@@ -277,6 +279,7 @@ pub fn parse_decimal(s: &[u8]) -> Option<usize> {
 }
 
 /// `s` without leading and trailing spaces and tabs.
+#[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 fn trim(s: &[u8]) -> &[u8] {
     let start = s
