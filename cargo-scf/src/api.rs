@@ -1,7 +1,7 @@
 //! The TencentCloud API 3.0 of SCF (service `scf`, version `2018-04-16`), as a client.
 //!
 //! Each call is `POST /` with a JSON body, signed with TC3-HMAC-SHA256 by
-//! [`scf_local::tc3::api_headers`] (docs/protocol.md section 8). The answer is
+//! [`scf_api::tc3::api_headers`] (docs/protocol.md section 8). The answer is
 //! `{"Response": {…, "RequestId": …}}`, or `{"Response": {"Error": {"Code", "Message"}, …}}`,
 //! which becomes [`ApiError::Platform`] with the code and message exactly as sent.
 //!
@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use scf_local::tc3::{self, Credential};
+use scf_api::tc3::{self, Credential};
 use serde_json::Value;
 
 /// The public endpoint.

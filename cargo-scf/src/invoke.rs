@@ -18,7 +18,7 @@ pub const DEFAULT_EVENT: &str = "{}";
 
 /// Checks that the event is JSON, as the platform's `Invoke` does before running anything.
 pub fn check_event(event: &str) -> Result<(), Error> {
-    scf_local::event::check_json(event.as_bytes()).map_err(|e| Error::new(format!("--event: {e}")))
+    scf_api::event::check_json(event.as_bytes()).map_err(|e| Error::new(format!("--event: {e}")))
 }
 
 /// The parameters of a synchronous `Invoke` that returns the log's tail.

@@ -16,7 +16,8 @@
 //! cannot inherit from a dependency (the runtime's profile and static musl flags).
 //!
 //! Nothing here is written twice: the zip comes from [`scf_local::package::pack`], the
-//! signature from [`scf_local::tc3`], local runs from [`scf_local::Pool`].
+//! signature and the event check from [`scf_api`], local runs from [`scf_local::Pool`]
+//! (scf-local without its `serve` feature, so no SQLite is built).
 //!
 //! | module | step |
 //! |---|---|

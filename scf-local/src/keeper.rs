@@ -71,6 +71,8 @@ static KEEPERS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// documentation) the processes of its instance are reparented here instead of to init, and
 /// [`reaped`] kills them. Only for a program whose children are all keepers (the scf-local
 /// binary): every other child of the process is killed as such an orphan.
+// The command line (feature `serve`) is its only caller.
+#[cfg_attr(not(feature = "serve"), allow(dead_code))]
 pub(crate) fn adopt_orphans() -> io::Result<()> {
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {

@@ -44,20 +44,23 @@
 //! | [`pool`] | warm reuse, concurrency limit, idle reclaim |
 //! | [`result`] | the `Result` JSON and the status codes |
 //! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
-//! | [`event`] | the `InvalidParameterValue` check of `Invoke` |
+//! | [`event`] | the `InvalidParameterValue` check of `Invoke` (from `scf-api`) |
 //! | [`local_api`] | `POST /invoke` of `scf-local run` |
-//! | [`tc3`] | TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify) |
-//! | [`serve`] | `scf-local serve`: the TencentCloud API of SCF (`CreateFunction`, `Invoke`, …) |
+//! | [`tc3`] | TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify; from `scf-api`) |
+//! | `serve` | `scf-local serve`: the TencentCloud API of SCF (`CreateFunction`, `Invoke`, …); feature `serve` |
 //! | [`scratch`] | private temporary directories, reclaimed after a crash |
-//! | [`cli`] | the command line |
+//! | `cli` | the command line; feature `serve` |
+//!
+//! The feature `serve` (on by default) adds `serve`, `cli` and the `scf-local` binary, and
+//! with them SQLite; a front end that only runs functions (cargo-scf) turns it off.
 
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod aws_runtime_api;
+#[cfg(feature = "serve")]
 pub mod cli;
 pub mod config;
-pub mod event;
 mod http_server;
 mod instance;
 mod invocation;
@@ -71,9 +74,16 @@ pub mod pool;
 pub mod result;
 pub mod runtime_api;
 pub mod scratch;
+#[cfg(feature = "serve")]
 pub mod serve;
-pub mod tc3;
 mod tree;
+
+/// The check `Invoke` makes of an event: one JSON value, else `InvalidParameterValue`. From
+/// the `scf-api` crate, shared with cargo-scf.
+pub use scf_api::event;
+/// TC3-HMAC-SHA256, the TencentCloud API signature (sign and verify), and the UTC date of a
+/// timestamp. From the `scf-api` crate, shared with cargo-scf.
+pub use scf_api::tc3;
 
 pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
 pub use package::{Package, PackageError};

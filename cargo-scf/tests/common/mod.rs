@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use scf_local::tc3;
+use scf_api::tc3;
 
 pub const SECRET_ID: &str = "AKIDcargoscftest";
 pub const SECRET_KEY: &str = "cargo-scf-test-key";
@@ -112,7 +112,7 @@ pub struct Received {
 }
 
 /// A fake TencentCloud API on a loopback port: each request is checked with
-/// `scf_local::tc3::verify` and recorded; `answer(action)` gives the `Response` object.
+/// `scf_api::tc3::verify` and recorded; `answer(action)` gives the `Response` object.
 pub struct FakeApi {
     pub addr: String,
     pub received: Arc<Mutex<Vec<Received>>>,

@@ -18,7 +18,7 @@
 //! Signing a JSON call, as the official SDKs do (`content-type` and `host` signed):
 //!
 //! ```
-//! use scf_local::tc3::{self, Credential};
+//! use scf_api::tc3::{self, Credential};
 //!
 //! let cred = Credential::new("AKIDEXAMPLE", "secret");
 //! let body = br#"{"FunctionName":"hello"}"#;
@@ -31,7 +31,7 @@
 //! Verifying what a server received:
 //!
 //! ```
-//! use scf_local::tc3::{self, Credential, Request};
+//! use scf_api::tc3::{self, Credential, Request};
 //!
 //! let cred = Credential::new("AKIDEXAMPLE", "secret");
 //! let body = br#"{"FunctionName":"hello"}"#;
