@@ -91,6 +91,30 @@ fn invoke_remote(krate: &Path, target: &Path, endpoint: &str, event: &str) -> Va
     answer["Result"].clone()
 }
 
+/// `deploy` with `extra` arguments, which must say `{verb} NAME`, then `invoke --remote`
+/// with `event`, which must answer the handler's `{greeting} from NAME! event: {event}`;
+/// returns the `Result` object.
+fn deploy_and_invoke(
+    krate: &Path,
+    target: &Path,
+    endpoint: &str,
+    extra: &[&str],
+    verb: &str,
+    greeting: &str,
+    event: &str,
+) -> Value {
+    let mut args = vec!["deploy", "--name", NAME, "--endpoint", endpoint];
+    args.extend_from_slice(extra);
+    let stdout = step(&mut cargo_subcommand(krate, target, &args), STEP_LIMIT);
+    assert_eq!(stdout.trim(), format!("{verb} {NAME}"));
+    let result = invoke_remote(krate, target, endpoint, event);
+    assert_eq!(
+        result["RetMsg"],
+        format!("{greeting} from {NAME}! event: {event}")
+    );
+    result
+}
+
 #[test]
 fn new_build_pack_deploy_invoke_update() {
     let target = e2e_target_dir();
@@ -160,27 +184,14 @@ fn new_build_pack_deploy_invoke_update() {
     std::fs::create_dir(&state).unwrap();
     let serve = Serve::start(&scf_local, &state);
     let endpoint = serve.endpoint.as_str();
-    let stdout = step(
-        &mut cargo_subcommand(
-            &krate,
-            &target,
-            &[
-                "deploy",
-                "--name",
-                NAME,
-                "--endpoint",
-                endpoint,
-                "--timeout",
-                "5",
-            ],
-        ),
-        STEP_LIMIT,
-    );
-    assert_eq!(stdout.trim(), format!("created {NAME}"));
-    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":1}"#);
-    assert_eq!(
-        result["RetMsg"],
-        format!(r#"Hello from {NAME}! event: {{"n":1}}"#)
+    let result = deploy_and_invoke(
+        &krate,
+        &target,
+        endpoint,
+        &["--timeout", "5"],
+        "created",
+        "Hello",
+        r#"{"n":1}"#,
     );
     assert!(result["Log"]
         .as_str()
@@ -200,27 +211,14 @@ fn new_build_pack_deploy_invoke_update() {
         &mut cargo_subcommand(&krate, &target, &["pack"]),
         STEP_LIMIT,
     );
-    let stdout = step(
-        &mut cargo_subcommand(
-            &krate,
-            &target,
-            &[
-                "deploy",
-                "--name",
-                NAME,
-                "--endpoint",
-                endpoint,
-                "--env",
-                "UNUSED=1",
-            ],
-        ),
-        STEP_LIMIT,
-    );
-    assert_eq!(stdout.trim(), format!("updated {NAME}"));
-    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":2}"#);
-    assert_eq!(
-        result["RetMsg"],
-        format!(r#"Bonjour from {NAME}! event: {{"n":2}}"#)
+    deploy_and_invoke(
+        &krate,
+        &target,
+        endpoint,
+        &["--env", "UNUSED=1"],
+        "updated",
+        "Bonjour",
+        r#"{"n":2}"#,
     );
 
     // The platform's errors, shown as sent, with a non-zero exit.
