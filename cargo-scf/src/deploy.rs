@@ -207,6 +207,17 @@ mod tests {
         answer: Script,
     }
 
+    impl Fake {
+        /// A fake whose calls are answered by `answer(action, n)`, `n` counting the earlier
+        /// calls of that action.
+        fn answering(answer: impl Fn(&str, usize) -> Result<Value, ApiError> + 'static) -> Fake {
+            Fake {
+                calls: RefCell::default(),
+                answer: Box::new(answer),
+            }
+        }
+    }
+
     impl CloudApi for Fake {
         fn call(&self, action: &str, params: &Value) -> Result<Value, ApiError> {
             let n = self
@@ -252,15 +263,12 @@ mod tests {
 
     #[test]
     fn creates_a_new_function() {
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|action, n| match (action, n) {
-                ("GetFunction", 0) => Err(platform(action, "ResourceNotFound.Function")),
-                ("GetFunction", 1) => Ok(json!({"Status": "Creating"})),
-                ("GetFunction", _) => Ok(json!({"Status": "Active"})),
-                _ => Ok(json!({})),
-            }),
-        };
+        let fake = Fake::answering(|action, n| match (action, n) {
+            ("GetFunction", 0) => Err(platform(action, "ResourceNotFound.Function")),
+            ("GetFunction", 1) => Ok(json!({"Status": "Creating"})),
+            ("GetFunction", _) => Ok(json!({"Status": "Active"})),
+            _ => Ok(json!({})),
+        });
         let settings = Settings {
             timeout: Some(10),
             memory_mb: Some(256),
@@ -297,10 +305,7 @@ mod tests {
 
     #[test]
     fn updates_an_existing_function() {
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|_, _| Ok(json!({"Status": "Active"}))),
-        };
+        let fake = Fake::answering(|_, _| Ok(json!({"Status": "Active"})));
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
         assert_eq!(r.unwrap(), DeployOutcome::Updated);
         assert_eq!(
@@ -312,10 +317,7 @@ mod tests {
             json!({"FunctionName": "hello", "Namespace": "default", "ZipFile": "UEsFBg=="})
         );
 
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|_, _| Ok(json!({"Status": "Active"}))),
-        };
+        let fake = Fake::answering(|_, _| Ok(json!({"Status": "Active"})));
         let settings = Settings {
             init_timeout: Some(30),
             ..Settings::default()
@@ -340,14 +342,11 @@ mod tests {
 
     #[test]
     fn a_function_created_meanwhile_is_updated() {
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|action, n| match (action, n) {
-                ("GetFunction", 0) => Err(platform(action, "ResourceNotFound.Function")),
-                ("CreateFunction", _) => Err(platform(action, "ResourceInUse.Function")),
-                _ => Ok(json!({"Status": "Active"})),
-            }),
-        };
+        let fake = Fake::answering(|action, n| match (action, n) {
+            ("GetFunction", 0) => Err(platform(action, "ResourceNotFound.Function")),
+            ("CreateFunction", _) => Err(platform(action, "ResourceInUse.Function")),
+            _ => Ok(json!({"Status": "Active"})),
+        });
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
         assert_eq!(r.unwrap(), DeployOutcome::Updated);
         assert_eq!(
@@ -363,13 +362,10 @@ mod tests {
 
     #[test]
     fn api_errors_are_shown_as_the_platform_sent_them() {
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|action, _| match action {
-                "GetFunction" => Err(platform(action, "ResourceNotFound.Function")),
-                _ => Err(platform(action, "InvalidParameterValue.MemorySize")),
-            }),
-        };
+        let fake = Fake::answering(|action, _| match action {
+            "GetFunction" => Err(platform(action, "ResourceNotFound.Function")),
+            _ => Err(platform(action, "InvalidParameterValue.MemorySize")),
+        });
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
         assert_eq!(
             r.unwrap_err().to_string(),
@@ -377,10 +373,8 @@ mod tests {
         );
         assert_eq!(actions, ["GetFunction", "CreateFunction"]);
 
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|action, _| Err(platform(action, "AuthFailure.SecretIdNotFound"))),
-        };
+        let fake =
+            Fake::answering(|action, _| Err(platform(action, "AuthFailure.SecretIdNotFound")));
         let (r, actions, _) = run(&fake, &deployment(Settings::default()));
         assert!(r
             .unwrap_err()
@@ -391,16 +385,11 @@ mod tests {
 
     #[test]
     fn a_failed_status_is_an_error() {
-        let fake = Fake {
-            calls: RefCell::default(),
-            answer: Box::new(|action, n| match (action, n) {
-                ("GetFunction", 0) => Ok(json!({"Status": "Active"})),
-                ("GetFunction", _) => {
-                    Ok(json!({"Status": "UpdateFailed", "StatusDesc": "bad zip"}))
-                }
-                _ => Ok(json!({})),
-            }),
-        };
+        let fake = Fake::answering(|action, n| match (action, n) {
+            ("GetFunction", 0) => Ok(json!({"Status": "Active"})),
+            ("GetFunction", _) => Ok(json!({"Status": "UpdateFailed", "StatusDesc": "bad zip"})),
+            _ => Ok(json!({})),
+        });
         let (r, _, _) = run(&fake, &deployment(Settings::default()));
         assert_eq!(
             r.unwrap_err().to_string(),

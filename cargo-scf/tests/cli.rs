@@ -1,14 +1,17 @@
 //! The command line's errors, through the binary: each is one `error:` line saying what is
-//! wrong and what to do, with a non-zero exit. No compilation happens here (the toolchain
-//! checks run against fake `rustc`/`rustup` scripts), so these tests take seconds.
+//! wrong and what to do, with a non-zero exit. The toolchain checks run against fake
+//! `rustc`/`rustup` scripts, and the API's errors come from `scf-local serve` (built once
+//! into the target directory the e2e test shares), so these tests take seconds.
 
 mod common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{cargo_scf, run, script, text, FakeApi, SECRET_ID, SECRET_KEY};
-use serde_json::json;
+use common::{
+    build_scf_local, cargo_scf, e2e_target_dir, run, script, text, Serve, Tap, SECRET_ID,
+    SECRET_KEY,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -124,22 +127,16 @@ fn an_unreachable_endpoint() {
     );
 }
 
-/// The fake platform: no such function, and a `CreateFunction` refused.
-fn refuse_create(action: &str) -> serde_json::Value {
-    match action {
-        "GetFunction" => {
-            json!({"Error": {"Code": "ResourceNotFound.Function", "Message": "not here"}})
-        }
-        _ => {
-            json!({"Error": {"Code": "InvalidParameterValue.MemorySize", "Message": "MemorySize 100 is not valid."}})
-        }
-    }
-}
-
+/// A deploy against `scf-local serve` whose `CreateFunction` the platform refuses (memory
+/// 100 MB is not a size it offers): the error is the one the server sent, and every call
+/// was signed with the key and carried the session token and the region.
 #[test]
 fn api_errors_are_shown_as_sent_and_calls_are_signed() {
-    let api = FakeApi::start(refuse_create);
     let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let serve = Serve::start(&build_scf_local(&e2e_target_dir()), &state);
+    let tap = Tap::start(&serve.endpoint);
     let zip = dir.path().join("f.zip");
     std::fs::write(&zip, b"PK\x05\x06").unwrap();
     let out = run(
@@ -147,13 +144,13 @@ fn api_errors_are_shown_as_sent_and_calls_are_signed() {
             .args([
                 "deploy",
                 "--name",
-                "f",
+                "hello",
                 "--memory",
                 "100",
                 "--region",
                 "ap-shanghai",
             ])
-            .args(["--endpoint", &api.endpoint(), "--zip"])
+            .args(["--endpoint", &tap.endpoint, "--zip"])
             .arg(&zip)
             .env("TENCENTCLOUD_SECRETID", SECRET_ID)
             .env("TENCENTCLOUD_SECRETKEY", SECRET_KEY)
@@ -161,18 +158,52 @@ fn api_errors_are_shown_as_sent_and_calls_are_signed() {
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(1));
+    let exchanges = tap.exchanges();
+    let actions: Vec<_> = exchanges
+        .iter()
+        .map(|(request, _)| request.header("x-tc-action").unwrap_or_default())
+        .collect();
+    assert_eq!(actions, ["GetFunction", "CreateFunction"]);
+    let answers: Vec<_> = exchanges
+        .iter()
+        .map(|(_, reply)| &reply.body["Response"])
+        .collect();
+    assert_eq!(
+        answers[0]["Error"]["Code"], "ResourceNotFound.Function",
+        "{answers:?}"
+    );
+    let refused = answers[1];
+    assert_eq!(
+        refused["Error"]["Code"], "InvalidParameterValue.MemorySize",
+        "{refused}"
+    );
+    assert!(refused["Error"]["Message"]
+        .as_str()
+        .unwrap()
+        .ends_with("not 100"));
     assert_eq!(
         error_line(&out.stderr),
-        "error: CreateFunction failed: InvalidParameterValue.MemorySize: MemorySize 100 is not valid. (RequestId fake-2)"
+        format!(
+            "error: CreateFunction failed: InvalidParameterValue.MemorySize: {} (RequestId {})",
+            refused["Error"]["Message"].as_str().unwrap(),
+            refused["RequestId"].as_str().unwrap()
+        )
     );
-    assert_eq!(api.actions(), ["GetFunction", "CreateFunction"]);
-    let received = api.received.lock().unwrap();
-    for r in received.iter() {
-        assert_eq!(r.signature.as_deref(), Ok(SECRET_ID), "{r:?}");
-        assert_eq!(r.token.as_deref(), Some("temporary-token"));
-        assert_eq!(r.region.as_deref(), Some("ap-shanghai"));
+    // The server checks every signature (a wrong one is `AuthFailure.SignatureFailure`),
+    // but accepts `X-TC-Token` unchecked and keeps `X-TC-Region` only for a created
+    // function's instances: those are read on the wire.
+    for (request, _) in &exchanges {
+        assert!(
+            request
+                .header("authorization")
+                .unwrap()
+                .contains(&format!("Credential={SECRET_ID}/")),
+            "{request:?}"
+        );
+        assert_eq!(request.header("x-tc-token"), Some("temporary-token"));
+        assert_eq!(request.header("x-tc-region"), Some("ap-shanghai"));
     }
-    let create = &received[1].body;
+    let create = &exchanges[1].0.body;
     assert_eq!(create["Runtime"], "CustomRuntime");
     assert_eq!(create["MemorySize"], 100);
     assert_eq!(create["Code"]["ZipFile"], "UEsFBg==");

@@ -15,119 +15,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use common::{cargo_path, cargo_scf, run, text, SECRET_ID, SECRET_KEY};
+use common::{
+    build_scf_local, cargo_path, cargo_scf, e2e_target_dir, run, text, workspace_root, Serve,
+    BUILD_LIMIT, SECRET_ID, SECRET_KEY, STEP_LIMIT,
+};
 use serde_json::Value;
 
-/// Bound on a build (the first one compiles the dependencies).
-const BUILD_LIMIT: Duration = Duration::from_secs(900);
-/// Bound on any other command.
-const STEP_LIMIT: Duration = Duration::from_secs(120);
 /// The scaffolded crate's name, and the function's.
 const NAME: &str = "cargo-scf-e2e";
-
-/// The workspace's root, from this package's manifest.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cargo-scf is a workspace member")
-        .to_path_buf()
-}
-
-/// `<workspace target>/cargo-scf-e2e`, as Cargo reports the target directory.
-fn e2e_target_dir() -> PathBuf {
-    let out = run(
-        Command::new(cargo_path())
-            .args([
-                "metadata",
-                "--no-deps",
-                "--format-version",
-                "1",
-                "--manifest-path",
-            ])
-            .arg(workspace_root().join("Cargo.toml")),
-        STEP_LIMIT,
-    );
-    assert!(out.status.success(), "cargo metadata failed");
-    let metadata: Value = serde_json::from_slice(&out.stdout).unwrap();
-    PathBuf::from(metadata["target_directory"].as_str().unwrap()).join("cargo-scf-e2e")
-}
-
-/// Builds the `scf-local` binary into `target` and returns its path (from Cargo's JSON
-/// messages, so no layout is guessed).
-fn build_scf_local(target: &Path) -> PathBuf {
-    let out = run(
-        Command::new(cargo_path())
-            .args(["build", "-p", "scf-local", "--bin", "scf-local"])
-            .args([
-                "--message-format=json-render-diagnostics",
-                "--manifest-path",
-            ])
-            .arg(workspace_root().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", target)
-            // No debug info: a third of the disk and less link time, for a tool only run.
-            .env("CARGO_PROFILE_DEV_DEBUG", "false"),
-        BUILD_LIMIT,
-    );
-    assert!(out.status.success(), "cargo build -p scf-local failed");
-    cargo_scf::build::executable_from_messages(&text(&out.stdout), "scf-local")
-        .expect("the scf-local executable among cargo's messages")
-}
-
-/// A running `scf-local serve`, killed when dropped.
-struct Serve {
-    child: Child,
-    endpoint: String,
-}
-
-impl Serve {
-    fn start(binary: &Path, state_dir: &Path) -> Serve {
-        let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
-            .arg(state_dir)
-            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
-            .env("TMPDIR", state_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start scf-local serve");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(rest) = line.split("http://").nth(1) {
-                        let addr = rest.split(['/', ' ']).next().unwrap_or("").to_owned();
-                        let _ = tx.send(addr);
-                        sent = true;
-                    }
-                }
-                eprintln!("[serve] {line}");
-            }
-        });
-        let addr = rx
-            .recv_timeout(STEP_LIMIT)
-            .expect("scf-local serve did not print its address");
-        Serve {
-            child,
-            endpoint: format!("http://{addr}"),
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `cargo scf <args>` through Cargo, in `dir`, with the shared target directory and the
 /// test key.
@@ -189,6 +89,30 @@ fn invoke_remote(krate: &Path, target: &Path, endpoint: &str, event: &str) -> Va
     let answer: Value = serde_json::from_str(stdout.trim()).expect("invoke prints JSON");
     assert_eq!(answer["Result"]["InvokeResult"], 0, "{answer}");
     answer["Result"].clone()
+}
+
+/// `deploy` with `extra` arguments, which must say `{verb} NAME`, then `invoke --remote`
+/// with `event`, which must answer the handler's `{greeting} from NAME! event: {event}`;
+/// returns the `Result` object.
+fn deploy_and_invoke(
+    krate: &Path,
+    target: &Path,
+    endpoint: &str,
+    extra: &[&str],
+    verb: &str,
+    greeting: &str,
+    event: &str,
+) -> Value {
+    let mut args = vec!["deploy", "--name", NAME, "--endpoint", endpoint];
+    args.extend_from_slice(extra);
+    let stdout = step(&mut cargo_subcommand(krate, target, &args), STEP_LIMIT);
+    assert_eq!(stdout.trim(), format!("{verb} {NAME}"));
+    let result = invoke_remote(krate, target, endpoint, event);
+    assert_eq!(
+        result["RetMsg"],
+        format!("{greeting} from {NAME}! event: {event}")
+    );
+    result
 }
 
 #[test]
@@ -260,27 +184,14 @@ fn new_build_pack_deploy_invoke_update() {
     std::fs::create_dir(&state).unwrap();
     let serve = Serve::start(&scf_local, &state);
     let endpoint = serve.endpoint.as_str();
-    let stdout = step(
-        &mut cargo_subcommand(
-            &krate,
-            &target,
-            &[
-                "deploy",
-                "--name",
-                NAME,
-                "--endpoint",
-                endpoint,
-                "--timeout",
-                "5",
-            ],
-        ),
-        STEP_LIMIT,
-    );
-    assert_eq!(stdout.trim(), format!("created {NAME}"));
-    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":1}"#);
-    assert_eq!(
-        result["RetMsg"],
-        format!(r#"Hello from {NAME}! event: {{"n":1}}"#)
+    let result = deploy_and_invoke(
+        &krate,
+        &target,
+        endpoint,
+        &["--timeout", "5"],
+        "created",
+        "Hello",
+        r#"{"n":1}"#,
     );
     assert!(result["Log"]
         .as_str()
@@ -300,27 +211,14 @@ fn new_build_pack_deploy_invoke_update() {
         &mut cargo_subcommand(&krate, &target, &["pack"]),
         STEP_LIMIT,
     );
-    let stdout = step(
-        &mut cargo_subcommand(
-            &krate,
-            &target,
-            &[
-                "deploy",
-                "--name",
-                NAME,
-                "--endpoint",
-                endpoint,
-                "--env",
-                "UNUSED=1",
-            ],
-        ),
-        STEP_LIMIT,
-    );
-    assert_eq!(stdout.trim(), format!("updated {NAME}"));
-    let result = invoke_remote(&krate, &target, endpoint, r#"{"n":2}"#);
-    assert_eq!(
-        result["RetMsg"],
-        format!(r#"Bonjour from {NAME}! event: {{"n":2}}"#)
+    deploy_and_invoke(
+        &krate,
+        &target,
+        endpoint,
+        &["--env", "UNUSED=1"],
+        "updated",
+        "Bonjour",
+        r#"{"n":2}"#,
     );
 
     // The platform's errors, shown as sent, with a non-zero exit.

@@ -1,4 +1,5 @@
-//! Running `cargo-scf` and other commands with a time bound, and a fake TencentCloud API.
+//! Running `cargo-scf` and other commands with a time bound, and `scf-local serve` (the
+//! TencentCloud API the tests deploy to) as a process.
 
 #![allow(dead_code)]
 
@@ -6,11 +7,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use scf_api::tc3;
+use std::time::{Duration, Instant};
 
 pub const SECRET_ID: &str = "AKIDcargoscftest";
 pub const SECRET_KEY: &str = "cargo-scf-test-key";
@@ -100,126 +99,230 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A request the fake API received, its signature checked.
-#[derive(Clone, Debug)]
-pub struct Received {
-    pub action: String,
-    pub token: Option<String>,
-    pub region: Option<String>,
-    pub body: serde_json::Value,
-    /// `Ok(SecretId)` or the verification error.
-    pub signature: Result<String, String>,
+/// Bound on a build (the first one compiles the dependencies).
+pub const BUILD_LIMIT: Duration = Duration::from_secs(900);
+/// Bound on any other step.
+pub const STEP_LIMIT: Duration = Duration::from_secs(120);
+
+/// The workspace's root, from this package's manifest.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cargo-scf is a workspace member")
+        .to_path_buf()
 }
 
-/// A fake TencentCloud API on a loopback port: each request is checked with
-/// `scf_api::tc3::verify` and recorded; `answer(action)` gives the `Response` object.
-pub struct FakeApi {
-    pub addr: String,
-    pub received: Arc<Mutex<Vec<Received>>>,
+/// `<workspace target>/cargo-scf-e2e`, as Cargo reports the target directory: compiled
+/// output of the tests' own builds (not the test's target directory, which `cargo test`
+/// keeps locked), reused by later runs.
+pub fn e2e_target_dir() -> PathBuf {
+    let out = run(
+        Command::new(cargo_path())
+            .args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--manifest-path",
+            ])
+            .arg(workspace_root().join("Cargo.toml")),
+        STEP_LIMIT,
+    );
+    assert!(out.status.success(), "cargo metadata failed");
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    PathBuf::from(metadata["target_directory"].as_str().unwrap()).join("cargo-scf-e2e")
 }
 
-impl FakeApi {
-    pub fn start(answer: fn(&str) -> serde_json::Value) -> FakeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let log = received.clone();
+/// Builds the `scf-local` binary into `target` and returns its path (from Cargo's JSON
+/// messages, so no layout is guessed).
+pub fn build_scf_local(target: &Path) -> PathBuf {
+    let out = run(
+        Command::new(cargo_path())
+            .args(["build", "-p", "scf-local", "--bin", "scf-local"])
+            .args([
+                "--message-format=json-render-diagnostics",
+                "--manifest-path",
+            ])
+            .arg(workspace_root().join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target)
+            // No debug info: a third of the disk and less link time, for a tool only run.
+            .env("CARGO_PROFILE_DEV_DEBUG", "false"),
+        BUILD_LIMIT,
+    );
+    assert!(out.status.success(), "cargo build -p scf-local failed");
+    cargo_scf::build::executable_from_messages(&text(&out.stdout), "scf-local")
+        .expect("the scf-local executable among cargo's messages")
+}
+
+/// A running `scf-local serve` with the test key, killed when dropped.
+pub struct Serve {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Serve {
+    /// `binary serve` on a loopback port, its state (and temporary files) in `state_dir`.
+    pub fn start(binary: &Path, state_dir: &Path) -> Serve {
+        let mut child = Command::new(binary)
+            .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(state_dir)
+            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+            .env("TMPDIR", state_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start scf-local serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = serve_one(stream, answer, &log);
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(rest) = line.split("http://").nth(1) {
+                        let addr = rest.split(['/', ' ']).next().unwrap_or("").to_owned();
+                        let _ = tx.send(addr);
+                        sent = true;
+                    }
+                }
+                eprintln!("[serve] {line}");
             }
         });
-        FakeApi { addr, received }
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn actions(&self) -> Vec<String> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.action.clone())
-            .collect()
+        let addr = rx
+            .recv_timeout(STEP_LIMIT)
+            .expect("scf-local serve did not print its address");
+        Serve {
+            child,
+            endpoint: format!("http://{addr}"),
+        }
     }
 }
 
-/// Reads one request, answers it and closes the connection.
-fn serve_one(
-    stream: TcpStream,
-    answer: fn(&str) -> serde_json::Value,
-    log: &Mutex<Vec<Received>>,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP message as it went over the wire.
+#[derive(Debug)]
+pub struct Message {
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Message {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Both directions of one connection, as copied so far.
+type Conversation = (Arc<Mutex<Vec<u8>>>, Arc<Mutex<Vec<u8>>>);
+
+/// A loopback port in front of `scf-local serve` that passes every byte through, unchanged,
+/// and keeps a copy. Not a stand-in for the server (which answers everything), only a
+/// window on the wire, for what `serve` does not keep: the headers it accepts unchecked or
+/// keeps only for an instance's environment (`X-TC-Token`, `X-TC-Region`), the calls that
+/// failed, and the replies as sent.
+pub struct Tap {
+    pub endpoint: String,
+    conversations: Arc<Mutex<Vec<Conversation>>>,
+}
+
+impl Tap {
+    pub fn start(upstream: &str) -> Tap {
+        let upstream = upstream
+            .strip_prefix("http://")
+            .expect("an http:// endpoint")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let conversations = Arc::new(Mutex::new(Vec::new()));
+        let all = conversations.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let sent = Arc::new(Mutex::new(Vec::new()));
+                let answered = Arc::new(Mutex::new(Vec::new()));
+                all.lock().unwrap().push((sent.clone(), answered.clone()));
+                let (c, s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pipe(c, s, &sent));
+                std::thread::spawn(move || pipe(server, client, &answered));
+            }
+        });
+        Tap {
+            endpoint,
+            conversations,
         }
     }
-    let get = |name: &str| {
-        headers
+
+    /// Every request with its reply, in the order they were made (the calls of one command
+    /// are sequential).
+    pub fn exchanges(&self) -> Vec<(Message, Message)> {
+        let mut exchanges = Vec::new();
+        for (sent, answered) in self.conversations.lock().unwrap().iter() {
+            let requests = messages(&sent.lock().unwrap());
+            let replies = messages(&answered.lock().unwrap());
+            assert_eq!(requests.len(), replies.len(), "a request without its reply");
+            exchanges.extend(requests.into_iter().zip(replies));
+        }
+        exchanges
+    }
+}
+
+/// Copies `from` to `to`, keeping a copy before passing each piece on (so a reply the
+/// client has read is already in the copy).
+fn pipe(mut from: TcpStream, mut to: TcpStream, copy: &Mutex<Vec<u8>>) {
+    let mut buf = [0; 16 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                copy.lock().unwrap().extend_from_slice(&buf[..n]);
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// The complete HTTP/1.1 messages in `bytes` (each with a `Content-Length`).
+fn messages(mut bytes: &[u8]) -> Vec<Message> {
+    let mut out = Vec::new();
+    while let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+        let headers: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    let length: usize = get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let pairs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let request = tc3::Request {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &pairs,
-        payload: &body,
-    };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let signature = tc3::verify(&request, "scf", now, |id| {
-        (id == SECRET_ID).then(|| SECRET_KEY.to_owned())
-    })
-    .map_err(|e| e.to_string());
-    let action = get("x-tc-action").unwrap_or_default();
-    let n = {
-        let mut log = log.lock().unwrap();
-        log.push(Received {
-            action: action.clone(),
-            token: get("x-tc-token"),
-            region: get("x-tc-region"),
-            body: serde_json::from_slice(&body).unwrap_or_default(),
-            signature,
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("no Content-Length in {head}"));
+        let rest = &bytes[end + 4..];
+        if rest.len() < length {
+            break;
+        }
+        out.push(Message {
+            headers,
+            body: serde_json::from_slice(&rest[..length]).unwrap_or_default(),
         });
-        log.len()
-    };
-    let mut response = answer(&action);
-    response["RequestId"] = format!("fake-{n}").into();
-    let reply = serde_json::json!({ "Response": response }).to_string();
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-        reply.len()
-    )?;
-    stream.flush()
+        bytes = &rest[length..];
+    }
+    out
 }
 
 /// An executable shell script at `dir/name`.
