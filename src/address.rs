@@ -17,7 +17,7 @@ use crate::http::response::parse_decimal;
 use crate::sys::with_env;
 
 /// Where the runtime API listens and which dialect it speaks.
-pub(crate) struct Api {
+pub(crate) struct RuntimeApi {
     pub dialect: Dialect,
     pub addr: SocketAddr,
     /// The `Host` header value: `host[..host_len]`.
@@ -25,39 +25,39 @@ pub(crate) struct Api {
     host_len: usize,
 }
 
-impl Api {
+impl RuntimeApi {
     /// Reads the address from the environment: `SCF_RUNTIME_API` and `SCF_RUNTIME_API_PORT`,
     /// or else `AWS_LAMBDA_RUNTIME_API` (`host:port`). On failure, the one-line reason.
     #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn from_env() -> Result<Api, &'static [u8]> {
+    pub fn from_env() -> Result<RuntimeApi, &'static [u8]> {
         let scf = with_env(c"SCF_RUNTIME_API", |host| {
             let host = host?;
             Some(with_env(c"SCF_RUNTIME_API_PORT", |port| {
-                Api::scf(host, port)
+                RuntimeApi::scf(host, port)
             }))
         });
         if let Some(api) = scf {
             return api;
         }
-        with_env(c"AWS_LAMBDA_RUNTIME_API", Api::aws)
+        with_env(c"AWS_LAMBDA_RUNTIME_API", RuntimeApi::aws)
     }
 
     /// SCF's address: `SCF_RUNTIME_API`'s value `host` (an IP address, `localhost`, or a
     /// name with the `dns` feature) and `SCF_RUNTIME_API_PORT`'s value `port`, if set.
     #[inline(always)]
-    fn scf(host: &[u8], port: Option<&[u8]>) -> Result<Api, &'static [u8]> {
+    fn scf(host: &[u8], port: Option<&[u8]>) -> Result<RuntimeApi, &'static [u8]> {
         let port = port.ok_or(&b"SCF_RUNTIME_API_PORT is not set"[..])?;
         let port =
             parse_port(port).ok_or(&b"SCF_RUNTIME_API_PORT is not a port number (1-65535)"[..])?;
         let host =
             core::str::from_utf8(host).map_err(|_| &b"SCF_RUNTIME_API is not valid UTF-8"[..])?;
-        Api::new(Dialect::Scf, host, port)
+        RuntimeApi::new(Dialect::Scf, host, port)
     }
 
     /// AWS Lambda's address: `AWS_LAMBDA_RUNTIME_API`'s value, `host:port` (an IPv6 host may
     /// be in brackets), if set.
     #[inline(always)]
-    fn aws(value: Option<&[u8]>) -> Result<Api, &'static [u8]> {
+    fn aws(value: Option<&[u8]>) -> Result<RuntimeApi, &'static [u8]> {
         let Some(aws) = value else {
             return Err(&b"SCF_RUNTIME_API is not set: this program is an SCF Custom Runtime bootstrap, to be started by the platform or by scf-local"[..]);
         };
@@ -66,12 +66,12 @@ impl Api {
         let (host, port) = aws.rsplit_once(':').ok_or(bad)?;
         let port = parse_port(port.as_bytes()).ok_or(bad)?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        Api::new(Dialect::Aws, host, port)
+        RuntimeApi::new(Dialect::Aws, host, port)
     }
 
     /// The address of `host` (an IP address or a name) and `port`.
     #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn new(dialect: Dialect, host: &str, port: u16) -> Result<Api, &'static [u8]> {
+    pub fn new(dialect: Dialect, host: &str, port: u16) -> Result<RuntimeApi, &'static [u8]> {
         let ip = match host.parse::<IpAddr>() {
             Ok(ip) => ip,
             Err(_) if host.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -87,7 +87,7 @@ impl Api {
             b":",
             port_text,
         ];
-        let mut api = Api {
+        let mut api = RuntimeApi {
             dialect,
             addr: SocketAddr::new(ip, port),
             host: [0; MAX_HOST],
@@ -143,7 +143,7 @@ mod tests {
 
     /// What an address parses to: the dialect, the socket address and the `Host` value, or
     /// the one-line reason.
-    fn shown(r: Result<Api, &'static [u8]>) -> Result<(Dialect, String, String), String> {
+    fn shown(r: Result<RuntimeApi, &'static [u8]>) -> Result<(Dialect, String, String), String> {
         match r {
             Ok(api) => Ok((
                 api.dialect,
@@ -223,7 +223,11 @@ mod tests {
             (b"\xff", Some(b"0"), err(NOT_A_PORT)),
         ];
         for (host, port, want) in cases {
-            assert_eq!(&shown(Api::scf(host, *port)), want, "{host:?} {port:?}");
+            assert_eq!(
+                &shown(RuntimeApi::scf(host, *port)),
+                want,
+                "{host:?} {port:?}"
+            );
         }
     }
 
@@ -233,7 +237,7 @@ mod tests {
         let cases: &[&[u8]] = &[b"runtime.example", b"[::1]", b"", b"127.0.0.1:9000"];
         for host in cases {
             assert_eq!(
-                shown(Api::scf(host, Some(b"9000"))),
+                shown(RuntimeApi::scf(host, Some(b"9000"))),
                 err(NOT_AN_IP),
                 "{host:?}"
             );
@@ -262,7 +266,7 @@ mod tests {
             (Some(b"\xff:9001"), err(NOT_HOST_PORT)),
         ];
         for (value, want) in cases {
-            assert_eq!(&shown(Api::aws(*value)), want, "{value:?}");
+            assert_eq!(&shown(RuntimeApi::aws(*value)), want, "{value:?}");
         }
     }
 
@@ -271,7 +275,11 @@ mod tests {
     fn aws_names_need_the_dns_feature() {
         let cases: &[&[u8]] = &[b"runtime.example:9001", b":9001"];
         for value in cases {
-            assert_eq!(shown(Api::aws(Some(value))), err(NOT_AN_IP), "{value:?}");
+            assert_eq!(
+                shown(RuntimeApi::aws(Some(value))),
+                err(NOT_AN_IP),
+                "{value:?}"
+            );
         }
     }
 
@@ -279,12 +287,12 @@ mod tests {
     fn the_host_value_fits_or_is_refused() {
         // The longest IPv6 text (45 bytes) with brackets and the longest port fits.
         let long_v6 = "0000:0000:0000:0000:0000:ffff:255.255.255.255";
-        let api = Api::new(Dialect::Scf, long_v6, 65535).unwrap();
+        let api = RuntimeApi::new(Dialect::Scf, long_v6, 65535).unwrap();
         assert_eq!(api.host().len(), long_v6.len() + 2 + 6);
         assert!(api.host().len() <= MAX_HOST);
         // A name longer than the `Host` room is refused (with the resolver: too long; without
         // it: not an IP address).
         let long_name = "a".repeat(MAX_HOST);
-        assert!(Api::new(Dialect::Scf, &long_name, 1).is_err());
+        assert!(RuntimeApi::new(Dialect::Scf, &long_name, 1).is_err());
     }
 }

@@ -261,8 +261,8 @@ pub mod __private {
         } else {
             crate::http::request::Dialect::Scf
         };
-        let api =
-            crate::address::Api::new(dialect, host, port).map_err(|_| "bad runtime API address")?;
+        let api = crate::address::RuntimeApi::new(dialect, host, port)
+            .map_err(|_| "bad runtime API address")?;
         let mut f = linked().map_err(|_| "the init phase failed")?;
         let mut rt = crate::lifecycle::Runtime::new(&api);
         rt.ready().map_err(|_| "ready failed")?;

@@ -5,7 +5,7 @@
 //! the request id is part of the result paths, the deadline is a header, and errors are JSON
 //! `{"errorType","errorMessage"}` with `Lambda-Runtime-Function-Error-Type`.
 
-use crate::address::Api;
+use crate::address::RuntimeApi;
 use crate::clock::Via;
 use crate::context::AwsInvocation;
 use crate::diag::{say, say_io};
@@ -68,7 +68,7 @@ impl IdForDiagnostics {
 
 impl Runtime {
     #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-    pub fn new(api: &Api) -> Runtime {
+    pub fn new(api: &RuntimeApi) -> Runtime {
         Runtime {
             conn: Conn::new(api.addr),
             requests: Requests::new(api.dialect, api.host()),
@@ -360,7 +360,7 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
 #[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn start(link: fn() -> Linked) -> ! {
-    let api = match Api::from_env() {
+    let api = match RuntimeApi::from_env() {
         Ok(api) => api,
         Err(msg) => {
             say(&[msg]);
