@@ -830,11 +830,16 @@ mod tests {
         assert_eq!(safe_relative("/etc/passwd"), None);
     }
 
+    /// A zip of `entries` (name, mode with its type bits, data or link target): a mode with
+    /// the directory bit is a directory, with the link bit a link, else a file.
     fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
         for (name, mode, data) in entries {
             let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-            if mode & S_IFMT == S_IFLNK {
+            if mode & S_IFMT == DIR {
+                w.add_directory(*name, options.unix_permissions(mode & 0o7777))
+                    .unwrap();
+            } else if mode & S_IFMT == S_IFLNK {
                 let target = std::str::from_utf8(data).unwrap();
                 w.add_symlink(*name, target, options).unwrap();
             } else {
@@ -899,25 +904,6 @@ mod tests {
 
     const LINK: u32 = S_IFLNK | 0o777;
     const DIR: u32 = 0o040000;
-
-    /// Like `zip_of`, with entries whose mode has the directory bit added as directories.
-    fn zip_with_dirs(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
-        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
-        for (name, mode, data) in entries {
-            let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-            if mode & S_IFMT == DIR {
-                w.add_directory(*name, options.unix_permissions(mode & 0o7777))
-                    .unwrap();
-            } else if mode & S_IFMT == S_IFLNK {
-                let target = std::str::from_utf8(data).unwrap();
-                w.add_symlink(*name, target, options).unwrap();
-            } else {
-                w.start_file(*name, options).unwrap();
-                w.write_all(data).unwrap();
-            }
-        }
-        w.finish().unwrap().into_inner()
-    }
 
     /// One entry of a test zip: name, mode (with its type bits), data or link target.
     type Row = (&'static str, u32, &'static [u8]);
@@ -985,7 +971,7 @@ mod tests {
             ("`..` below the root", vec![boot, ("a/../../x", 0o644, b"")], Refused::Entry),
         ];
         for (what, entries, want) in cases {
-            let err = Package::from_zip_bytes(&zip_with_dirs(entries)).unwrap_err();
+            let err = Package::from_zip_bytes(&zip_of(entries)).unwrap_err();
             let ok = match (&err, want) {
                 (PackageError::UnsafeLink { entry, .. }, Refused::Link(n)) => entry == n,
                 (PackageError::UnderNonDirectory { entry, .. }, Refused::Under(n)) => entry == n,
@@ -1000,7 +986,7 @@ mod tests {
 
     #[test]
     fn unzip_keeps_links_that_resolve_inside() {
-        let bytes = zip_with_dirs(&[
+        let bytes = zip_of(&[
             ("real/bootstrap", 0o755, b"#!/bin/sh\n"),
             ("l", LINK, b"."),
             ("bootstrap", LINK, b"l/l/real/../real/bootstrap"),
@@ -1039,7 +1025,7 @@ mod tests {
 
     #[test]
     fn unzip_drops_setuid_setgid_and_sticky_and_keeps_directories_private() {
-        let bytes = zip_with_dirs(&[
+        let bytes = zip_of(&[
             ("bootstrap", 0o6755, b"#!/bin/sh\n"),
             ("tool", 0o4711, b"x"),
             ("shared/", DIR | 0o3777, b""),
