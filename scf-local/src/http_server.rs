@@ -15,6 +15,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -64,6 +65,32 @@ impl Default for Limits {
             max_connections: 256,
             head_timeout: Duration::from_secs(30),
             max_head_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A `Host` header value split into its host (an IP address, or a name) and its port, if it
+/// gives one: `127.0.0.1:9000`, `[::1]`, `localhost:80`. `None` when it is malformed (an
+/// unclosed `[`, something after `]` that is not `:port`, a port that is not a number).
+pub(crate) fn split_host(host: &str) -> Option<(Result<IpAddr, &str>, Option<u16>)> {
+    let port = |p: &str| p.parse::<u16>().ok();
+    match host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`: only an IPv6 address goes in brackets.
+        Some(rest) => {
+            let (v6, after) = rest.split_once(']')?;
+            let ip = IpAddr::V6(v6.parse::<Ipv6Addr>().ok()?);
+            match after {
+                "" => Some((Ok(ip), None)),
+                _ => Some((Ok(ip), Some(port(after.strip_prefix(':')?)?))),
+            }
+        }
+        None => {
+            let (name, port) = match host.rsplit_once(':') {
+                Some((name, p)) => (name, Some(port(p)?)),
+                None => (host, None),
+            };
+            let ip = name.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| name);
+            Some((ip, port))
         }
     }
 }
@@ -239,6 +266,32 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for WriteDeadline<T> {
 mod tests {
     use super::*;
     use std::io::{Read as _, Write as _};
+
+    #[test]
+    fn host_values() {
+        use std::net::IpAddr;
+        let v4 = |s: &str| Ok(s.parse::<IpAddr>().unwrap());
+        type Parts<'a> = Option<(Result<IpAddr, &'a str>, Option<u16>)>;
+        // Table: (Host value, its parts or None when malformed).
+        let cases: [(&str, Parts); 12] = [
+            ("127.0.0.1:9000", Some((v4("127.0.0.1"), Some(9000)))),
+            ("127.0.0.1", Some((v4("127.0.0.1"), None))),
+            ("[::1]:80", Some((v4("::1"), Some(80)))),
+            ("[::1]", Some((v4("::1"), None))),
+            ("localhost:9000", Some((Err("localhost"), Some(9000)))),
+            ("rebind.example", Some((Err("rebind.example"), None))),
+            ("", Some((Err(""), None))),
+            // An IPv6 address without brackets is a name (`:`) and a port: no address.
+            ("::1", Some((Err(":"), Some(1)))),
+            ("[::1]x", None),
+            ("[::1]:", None),
+            ("[nope]:1", None),
+            ("127.0.0.1:99999", None),
+        ];
+        for (host, want) in cases {
+            assert_eq!(split_host(host), want, "{host:?}");
+        }
+    }
 
     /// A peer that asks for a large answer and never reads it is dropped once a write has
     /// waited for `head_timeout`; a peer that reads gets the whole answer.

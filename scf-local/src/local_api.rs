@@ -48,24 +48,11 @@ pub async fn serve(
 /// Whether `host` (a `Host` header) is `localhost` or an IP address, with or without a port:
 /// names a DNS rebinding cannot produce.
 fn names_this_machine(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        // `[v6]` or `[v6]:port`.
-        Some(rest) => match rest.split_once(']') {
-            Some((v6, port)) if port.is_empty() || port.starts_with(':') => {
-                return v6.parse::<std::net::Ipv6Addr>().is_ok()
-                    && port
-                        .get(1..)
-                        .is_none_or(|p| p.is_empty() || p.parse::<u16>().is_ok());
-            }
-            _ => return false,
-        },
-        None => match host.rsplit_once(':') {
-            Some((name, port)) if port.parse::<u16>().is_ok() => name,
-            Some(_) => return false,
-            None => host,
-        },
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+    match crate::http_server::split_host(host) {
+        Some((Ok(_ip), _)) => true,
+        Some((Err(name), _)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {

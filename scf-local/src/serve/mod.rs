@@ -52,7 +52,7 @@ pub mod store;
 pub mod validation;
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -562,34 +562,14 @@ fn check_host(headers: &HeaderMap, local: SocketAddr) -> Result<(), ApiError> {
 /// Whether `host` (a `Host` header) is `localhost` or an IP address (a loopback one when
 /// `local` is), with the port of `local` (80 when it has none).
 fn host_names_server(host: &str, local: SocketAddr) -> bool {
-    let (name, port) = match host.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((addr, "")) => (addr, None),
-            Some((addr, rest)) => match rest.strip_prefix(':') {
-                Some(port) => (addr, Some(port)),
-                None => return false,
-            },
-            None => return false,
-        },
-        None => match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
-        },
+    let Some((name, port)) = crate::http_server::split_host(host) else {
+        return false;
     };
-    let port_ok = match port {
-        None => local.port() == 80,
-        Some(p) => p.parse::<u16>().is_ok_and(|p| p == local.port()),
+    let name_ok = match name {
+        Ok(ip) => ip.is_loopback() || !local.ip().is_loopback(),
+        Err(name) => name.eq_ignore_ascii_case("localhost"),
     };
-    let ip: Option<IpAddr> = if host.starts_with('[') {
-        name.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
-    } else {
-        name.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
-    };
-    let name_ok = match ip {
-        Some(ip) => ip.is_loopback() || !local.ip().is_loopback(),
-        None => name.eq_ignore_ascii_case("localhost"),
-    };
-    port_ok && name_ok
+    name_ok && port.unwrap_or(80) == local.port()
 }
 
 /// The start of `s`, for an error message: at most 64 bytes, cut at a character.
