@@ -27,10 +27,14 @@ fn start_time(pid: u32) -> Option<u64> {
     rest.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
-/// `<pid>.<start>` of this process.
-fn owner_tag() -> String {
-    let pid = std::process::id();
-    format!("{pid}.{}", start_time(pid).unwrap_or(0))
+/// `<pid>.<start>` of this process, read from `/proc` once (every instance start makes a
+/// directory).
+fn owner_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let pid = std::process::id();
+        format!("{pid}.{}", start_time(pid).unwrap_or(0))
+    })
 }
 
 /// Makes a scratch directory of `kind` (`code`, `tmp`), mode 0700, owned by this process.
