@@ -24,11 +24,11 @@ fn req(event: &Value) -> Request<Vec<u8>> {
 
 fn req_err(event: &Value) -> String {
     let text = event.to_string();
-    parse::<apigw::Request>(text.as_bytes())
-        .and_then(apigw_http::request)
-        .err()
-        .expect("the event should be refused")
-        .to_string()
+    // Not `unwrap_err`: a request of 40,000 headers is no message to print.
+    match parse::<apigw::Request>(text.as_bytes()).and_then(apigw_http::request) {
+        Ok(_) => panic!("the event should be refused"),
+        Err(e) => e.to_string(),
+    }
 }
 
 #[test]
