@@ -70,3 +70,120 @@ pub fn listing() -> String {
     }
     out
 }
+
+/// Most `path=value` changes [`edit`] applies at once.
+#[cfg(feature = "edit")]
+pub const MAX_CHANGES: usize = 64;
+
+/// Returns `json` with each change `path=value` applied, as compact JSON text.
+///
+/// `path` is the notation of [`EventError::path`](crate::EventError::path) where the `types`
+/// feature has it: keys joined by `.`, list indexes as `[n]` (`Records[0].CMQ.msgBody`,
+/// `headers.Content-Type`). A key that is missing is added; an index must exist, or be
+/// the list's length to append. `value` is taken as JSON when it parses as JSON (`true`,
+/// `42`, `["a","b"]`, `"quoted"`), as a string otherwise (`/hello/SCF`).
+#[cfg(feature = "edit")]
+pub fn edit(json: &str, changes: &[String]) -> Result<String, String> {
+    use serde_json::Value;
+
+    if changes.len() > MAX_CHANGES {
+        return Err(format!(
+            "at most {MAX_CHANGES} changes, not {}",
+            changes.len()
+        ));
+    }
+    let mut root: Value =
+        serde_json::from_str(json).map_err(|e| format!("the event is not JSON: {e}"))?;
+    for change in changes {
+        let (path, text) = change
+            .split_once('=')
+            .ok_or_else(|| format!("`{change}`: expected path=value"))?;
+        let value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()));
+        let mut at = &mut root;
+        for step in steps(path).map_err(|e| format!("`{path}`: {e}"))? {
+            at = child(at, step).map_err(|e| format!("`{path}`: {e}"))?;
+        }
+        *at = value;
+    }
+    Ok(root.to_string())
+}
+
+/// The member `step` names of `at`, added when missing (a key under a null makes it an
+/// object: the parent was just added).
+#[cfg(feature = "edit")]
+fn child(at: &mut serde_json::Value, step: Step) -> Result<&mut serde_json::Value, String> {
+    use serde_json::Value;
+
+    if at.is_null() && matches!(step, Step::Key(_)) {
+        *at = Value::Object(serde_json::Map::new());
+    }
+    match (step, at) {
+        (Step::Key(k), Value::Object(map)) => Ok(map.entry(k).or_insert(Value::Null)),
+        (Step::Index(i), Value::Array(list)) => {
+            if i == list.len() {
+                list.push(Value::Null);
+            }
+            let n = list.len();
+            list.get_mut(i)
+                .ok_or_else(|| format!("index {i} is past the end of a list of {n}"))
+        }
+        (step, other) => Err(format!(
+            "cannot take {} of {}",
+            step.describe(),
+            kind(other)
+        )),
+    }
+}
+
+#[cfg(feature = "edit")]
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// One step of an [`edit`] path.
+#[cfg(feature = "edit")]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+#[cfg(feature = "edit")]
+impl Step {
+    fn describe(&self) -> String {
+        match self {
+            Step::Key(k) => format!("key `{k}`"),
+            Step::Index(i) => format!("index {i}"),
+        }
+    }
+}
+
+#[cfg(feature = "edit")]
+fn steps(path: &str) -> Result<Vec<Step>, String> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            out.push(Step::Key(key.to_owned()));
+        } else if rest.is_empty() {
+            return Err("empty key".to_owned());
+        }
+        while let Some(tail) = rest.strip_prefix('[') {
+            let (n, after) = tail.split_once(']').ok_or("`[` without `]`")?;
+            out.push(Step::Index(
+                n.parse().map_err(|_| format!("`[{n}]` is not an index"))?,
+            ));
+            rest = after;
+        }
+        if !rest.is_empty() {
+            return Err(format!("unexpected `{rest}`"));
+        }
+    }
+    Ok(out)
+}

@@ -1,4 +1,4 @@
-//! The `scf-local` command line: `invoke`, `run`, `pack` and `bench`.
+//! The `scf-local` command line: `invoke`, `run`, `pack`, `bench`, `serve` and `event`.
 //!
 //! Exit status: 0 when the invocation succeeded (or the command did its job), 1 when an
 //! invocation ran and failed (the result JSON says why), 2 for bad input (one line on
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use scf_events::samples;
 
 use crate::config::{Dialect, FunctionConfig, HeaderStyle};
 use crate::event;
@@ -42,6 +43,23 @@ pub enum Command {
     Bench(BenchArgs),
     /// Serve the TencentCloud API of SCF (CreateFunction, Invoke, …) for the official SDKs.
     Serve(ServeArgs),
+    /// Print a trigger's documented sample event (`--list` names them).
+    Event(EventArgs),
+}
+
+/// `scf-local event`.
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// The sample: `apigw`, `timer`, `cos`, `cls`, `ckafka`, `cmq-topic`, … (see --list).
+    #[arg(required_unless_present = "list")]
+    pub name: Option<String>,
+    /// Name the samples, one a line, with their trigger.
+    #[arg(long, conflicts_with_all = ["name", "set"])]
+    pub list: bool,
+    /// Change a field: `path=value` (`path=/hello/SCF`, `Records[0].CMQ.msgBody=hi`); the
+    /// value is JSON when it parses as JSON, a string otherwise; repeatable.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
 }
 
 /// `--headers`.
@@ -115,13 +133,20 @@ pub struct InvokeArgs {
     /// The function.
     #[command(flatten)]
     pub function: FunctionArgs,
-    /// The event, as JSON text. Without --event or --event-file the event is read from
-    /// stdin; it is `{}` when stdin is a terminal or empty.
-    #[arg(long, conflicts_with = "event_file")]
+    /// The event, as JSON text. Without --event, --event-file or --event-example the event
+    /// is read from stdin; it is `{}` when stdin is a terminal or empty.
+    #[arg(long, conflicts_with_all = ["event_file", "event_example"])]
     pub event: Option<String>,
     /// A file holding the event.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "event_example")]
     pub event_file: Option<PathBuf>,
+    /// A trigger's documented sample event, by name (`apigw`, `timer`, `cos`, …;
+    /// `scf-local event --list` names them all).
+    #[arg(long, value_name = "NAME")]
+    pub event_example: Option<String>,
+    /// Change a field of the event: `path=value` (as `scf-local event --set`); repeatable.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// A client context, as JSON text, sent as `Lambda-Runtime-Client-Context` (--api aws
     /// only; SCF's runtime API has no such header).
     #[arg(long)]
@@ -323,6 +348,7 @@ pub fn main() -> ExitCode {
         Command::Pack(args) => pack(args),
         Command::Bench(args) => bench(args),
         Command::Serve(args) => serve(args),
+        Command::Event(args) => print_event(args),
     };
     match outcome {
         Ok(code) => code,
@@ -369,8 +395,46 @@ fn interrupted(rt: &tokio::runtime::Runtime) -> impl std::future::Future<Output 
     }
 }
 
+/// `scf-local event`: the sample, changed by `--set`, on stdout.
+fn print_event(args: EventArgs) -> Result<ExitCode, Fatal> {
+    let text = match &args.name {
+        Some(name) => {
+            let sample = samples::lookup(name).map_err(Fatal)?;
+            if args.set.is_empty() {
+                sample.json.to_owned()
+            } else {
+                samples::edit(sample.json, &args.set).map_err(|e| Fatal(format!("--set {e}")))?
+            }
+        }
+        None => samples::listing(),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn read_event(args: &InvokeArgs) -> Result<Vec<u8>, Fatal> {
-    let bytes = if let Some(e) = &args.event {
+    let bytes = read_event_source(args)?;
+    if args.set.is_empty() {
+        return Ok(bytes);
+    }
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| Fatal("the event is not UTF-8".to_owned()))?;
+    let edited = samples::edit(text, &args.set).map_err(|e| Fatal(format!("--set {e}")))?;
+    Ok(edited.into_bytes())
+}
+
+fn read_event_source(args: &InvokeArgs) -> Result<Vec<u8>, Fatal> {
+    let bytes = if let Some(name) = &args.event_example {
+        samples::lookup(name)
+            .map_err(|e| Fatal(format!("--event-example: {e}")))?
+            .json
+            .as_bytes()
+            .to_vec()
+    } else if let Some(e) = &args.event {
         e.clone().into_bytes()
     } else if let Some(path) = &args.event_file {
         std::fs::read(path).map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?

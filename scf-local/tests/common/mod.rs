@@ -224,28 +224,42 @@ pub fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) 
 pub fn echo_bootstrap() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let root = repo_root();
-            assert!(
-                root.join("examples/echo.rs").exists(),
-                "the runtime's examples/echo.rs is missing"
-            );
-            let target_dir = root.join("target/scf-local-tests");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let out = Command::new(cargo)
-                .current_dir(&root)
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl", "--example", "echo"])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "building the echo example for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples/echo")
-        })
+        .get_or_init(|| musl_examples(&["echo"]).join("echo"))
         .clone()
+}
+
+/// Builds the runtime's examples `names` for musl with the `bootstrap` profile into the
+/// tests' own target directory; returns the directory that holds them.
+pub fn musl_examples(names: &[&str]) -> PathBuf {
+    let root = repo_root();
+    for name in names {
+        assert!(
+            root.join("examples").join(format!("{name}.rs")).exists(),
+            "the runtime's examples/{name}.rs is missing"
+        );
+    }
+    let target_dir = root.join("target/scf-local-tests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .args([
+            "build",
+            "--profile",
+            "bootstrap",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ]);
+    for name in names {
+        cmd.args(["--example", name]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "building {names:?} for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples")
 }
 
 /// Packs a bootstrap into `<dir>/function.zip` with `scf-local pack`.
