@@ -149,11 +149,20 @@ pub struct InvokeArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// The event, JSON (default: {}).
-    #[arg(long, value_name = "JSON", conflicts_with = "event_file")]
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["event_file", "event_example"])]
     pub event: Option<String>,
     /// Read the event from a file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "event_example")]
     pub event_file: Option<PathBuf>,
+    /// Send a trigger's documented sample event: apigw, timer, cos, cls, ckafka, cmq-topic,
+    /// cmq-queue, … (`scf-local event --list` describes them).
+    #[arg(long, value_name = "NAME")]
+    pub event_example: Option<String>,
+    /// Change a field of the event: `path=value` (`path=/hello/SCF`,
+    /// `Records[0].CMQ.msgBody=hi`); the value is JSON when it parses, a string otherwise;
+    /// repeatable.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Where and how to call the API (with --remote).
     #[command(flatten)]
     pub api: ApiArgs,
@@ -382,16 +391,18 @@ fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The event of `--event`, `--event-file`, or `{}`; checked to be JSON.
+/// The event of `--event`, `--event-file`, `--event-example`, or `{}`, changed by `--set`;
+/// checked to be JSON.
 fn event(a: &InvokeArgs) -> Result<String, Error> {
-    let text = match (&a.event, &a.event_file) {
-        (Some(e), _) => e.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f)
+    let text = match (&a.event, &a.event_file, &a.event_example) {
+        (Some(e), _, _) => e.clone(),
+        (None, Some(f), _) => std::fs::read_to_string(f)
             .map_err(|e| Error::new(format!("cannot read {}: {e}", f.display())))?,
-        (None, None) => invoke::DEFAULT_EVENT.to_owned(),
+        (None, None, Some(name)) => invoke::example_event(name)?.to_owned(),
+        (None, None, None) => invoke::DEFAULT_EVENT.to_owned(),
     };
     invoke::check_event(&text)?;
-    Ok(text)
+    invoke::edit_event(text, &a.set)
 }
 
 /// Refuses local-run options with `--remote`, and `--remote` without `--name`.
@@ -686,6 +697,53 @@ mod tests {
             "{}",
             "--event-file",
             "e.json",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn event_examples_by_name_with_changes() {
+        let invoke = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Invoke(i) => i,
+            other => panic!("{other:?}"),
+        };
+        let i = invoke(&["cargo-scf", "scf", "invoke", "--event-example", "timer"]);
+        let v: serde_json::Value = serde_json::from_str(&event(&i).unwrap()).unwrap();
+        assert_eq!(v["TriggerName"], "EveryDay");
+
+        let i = invoke(&[
+            "cargo-scf",
+            "scf",
+            "invoke",
+            "--event-example",
+            "apigw",
+            "--set",
+            "path=/hello/SCF",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&event(&i).unwrap()).unwrap();
+        assert_eq!(v["path"], "/hello/SCF");
+        assert_eq!(v["httpMethod"], "POST");
+
+        let i = invoke(&["cargo-scf", "scf", "invoke", "--event-example", "sqs"]);
+        let err = event(&i).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--event-example: no sample event called `sqs`; there are: apigw,"),
+            "{err}"
+        );
+        let i = invoke(&["cargo-scf", "scf", "invoke", "--set", "a[1]=2"]);
+        assert_eq!(
+            event(&i).unwrap_err().to_string(),
+            "--set `a[1]`: cannot take index 1 of null"
+        );
+
+        let err = parse(&[
+            "cargo-scf",
+            "invoke",
+            "--event",
+            "{}",
+            "--event-example",
+            "apigw",
         ])
         .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);

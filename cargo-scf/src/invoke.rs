@@ -21,6 +21,22 @@ pub fn check_event(event: &str) -> Result<(), Error> {
     scf_api::event::check_json(event.as_bytes()).map_err(|e| Error::new(format!("--event: {e}")))
 }
 
+/// The documented sample event called `name` (`apigw`, `timer`, …); the error lists the
+/// names there are.
+pub fn example_event(name: &str) -> Result<&'static str, Error> {
+    scf_events::samples::lookup(name)
+        .map(|s| s.json)
+        .map_err(|e| Error::new(format!("--event-example: {e}")))
+}
+
+/// `event` with each `path=value` of `--set` applied (unchanged without any).
+pub fn edit_event(event: String, changes: &[String]) -> Result<String, Error> {
+    if changes.is_empty() {
+        return Ok(event);
+    }
+    scf_events::samples::edit(&event, changes).map_err(|e| Error::new(format!("--set {e}")))
+}
+
 /// The parameters of a synchronous `Invoke` that returns the log's tail.
 pub fn invoke_params(name: &str, namespace: &str, event: &str) -> Value {
     json!({
