@@ -37,8 +37,8 @@
 //!
 //! An event that does not fit the type is not a panic: the invocation fails (posted to
 //! `/runtime/invocation/error`) with a message naming the trigger and the JSON path of the
-//! bad field, e.g. ``bad timer event at `TriggerName`: invalid type: integer `5`, expected a
-//! string at line 1 column 18``.
+//! bad field: the API Gateway event `{"httpMethod":"GET","path":7}` fails with ``bad apigw
+//! event at `path`: invalid type: integer `7`, expected a string at line 1 column 28``.
 //!
 //! # API Gateway as HTTP
 //!
