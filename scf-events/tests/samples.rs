@@ -58,7 +58,11 @@ fn apigw_request_sample_round_trips_and_borrows() {
     assert_eq!(e.path, "/test/value");
     assert!(e.path.is_borrowed());
     assert_eq!(e.query_string.len(), 2);
-    assert!(matches!(e.query_string.get("bob"), Some(Values::One(v)) if v == "alice"));
+    // Borrowed also inside the untagged `Values` and as map keys.
+    assert!(
+        matches!(e.query_string.get("bob"), Some(Values::One(v)) if v == "alice" && v.is_borrowed())
+    );
+    assert!(e.headers.keys().all(|k| k.is_borrowed()));
     assert_eq!(e.path_parameters.get("path").unwrap(), "value");
     assert_eq!(e.stage_variables.get("stage").unwrap(), "release");
     // The body has escaped quotes: it cannot be borrowed.
