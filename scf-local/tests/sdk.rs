@@ -91,24 +91,8 @@ fn script_with(
         .args(args)
         .env("SCF_LOCAL_ENDPOINT", &serve.addr)
         .env("TENCENTCLOUD_SECRETID", SECRET_ID)
-        .env("TENCENTCLOUD_SECRETKEY", key)
-        // Loopback must not go through a proxy the environment may name.
-        .env_remove("http_proxy")
-        .env_remove("HTTP_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("all_proxy")
-        .env_remove("ALL_PROXY")
-        .env("NO_PROXY", "127.0.0.1,localhost");
-    let out = run_bounded(cmd, Duration::from_secs(120));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{name} printed no JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out, json)
+        .env("TENCENTCLOUD_SECRETKEY", key);
+    printed_json(cmd, name)
 }
 
 /// The walkthrough's event as the bash bootstrap echoes it (`echo $RESPONSE` unquoted
@@ -238,4 +222,219 @@ fn walkthrough_sdk_scripts_against_serve() {
         refused["Error"]["Code"], "AuthFailure.SignatureFailure",
         "{refused}"
     );
+}
+
+/// A client under test: runs one action with JSON parameters (a `ZipFile` or `Code.ZipFile`
+/// written `@PATH` stands for the base64 of that file), signed with the given key; returns
+/// whether it succeeded and what it printed (the response, or `{"Error": {"Code", …}}`).
+type Client<'a> = &'a dyn Fn(&str, &serde_json::Value, &str) -> (bool, serde_json::Value);
+
+/// The walkthrough's event, as its invoke script sends it.
+const EVENT: &str = r#"{   "key1": "test value 1",   "key2": "test value 2" }"#;
+
+/// The calls a user makes through an official client, end to end: `CreateFunction` (the
+/// bash zip), `GetFunction` until `Active`, `Invoke` with `LogType: "Tail"`,
+/// `UpdateFunctionCode` (the Rust zip, whose answer differs), `ListFunctions`,
+/// `GetFunctionLogs`, `DeleteFunction`, and a wrong key refused.
+fn lifecycle(client: Client, function: &str, bash_zip: &Path, rust_zip: &Path) {
+    use serde_json::json;
+    let ok = |action: &str, params: serde_json::Value| {
+        let (success, answer) = client(action, &params, SECRET_KEY);
+        assert!(success, "{action} failed: {answer}");
+        assert!(answer["RequestId"].is_string(), "{action}: {answer}");
+        answer
+    };
+    let zip = |p: &Path| format!("@{}", p.display());
+    ok(
+        "CreateFunction",
+        json!({"FunctionName": function, "Code": {"ZipFile": zip(bash_zip)},
+               "Runtime": "CustomRuntime", "Timeout": 3, "InitTimeout": 3}),
+    );
+    // The cloud creates a function asynchronously; a client polls until it is Active. The
+    // emulator's answer is final at once, so the first poll or a few end the loop.
+    let active =
+        (0..20).any(|_| ok("GetFunction", json!({"FunctionName": function}))["Status"] == "Active");
+    assert!(active, "{function} never became Active");
+
+    let invoke = || {
+        ok(
+            "Invoke",
+            json!({"FunctionName": function, "ClientContext": EVENT, "LogType": "Tail"}),
+        )
+    };
+    let invoked = invoke();
+    let result = &invoked["Result"];
+    assert_eq!(result["RetMsg"], BASH_RET_MSG, "{invoked}");
+    assert_eq!(result["InvokeResult"], 0, "{invoked}");
+    let id = result["FunctionRequestId"]
+        .as_str()
+        .expect("FunctionRequestId");
+    let log = result["Log"].as_str().unwrap_or("");
+    assert!(log.starts_with(&format!("START RequestId:{id}\n")), "{log}");
+
+    ok(
+        "UpdateFunctionCode",
+        json!({"FunctionName": function, "ZipFile": zip(rust_zip)}),
+    );
+    let invoked = invoke();
+    assert_eq!(invoked["Result"]["RetMsg"], RUST_RET_MSG, "{invoked}");
+
+    let listed = ok("ListFunctions", json!({"SearchKey": function}));
+    assert_eq!(listed["TotalCount"], 1, "{listed}");
+    assert_eq!(listed["Functions"][0]["FunctionName"], function, "{listed}");
+
+    let logs = ok(
+        "GetFunctionLogs",
+        json!({"FunctionName": function, "FunctionRequestId": id}),
+    );
+    assert_eq!(logs["TotalCount"], 1, "{logs}");
+    assert_eq!(logs["Data"][0]["RequestId"], id, "{logs}");
+    assert_eq!(logs["Data"][0]["RetMsg"], BASH_RET_MSG, "{logs}");
+
+    let (success, refused) = client(
+        "GetFunction",
+        &json!({"FunctionName": function}),
+        "not-the-key",
+    );
+    assert!(!success, "{refused}");
+    assert_eq!(
+        refused["Error"]["Code"], "AuthFailure.SignatureFailure",
+        "{refused}"
+    );
+
+    ok("DeleteFunction", json!({"FunctionName": function}));
+    let (success, gone) = client(
+        "GetFunction",
+        &json!({"FunctionName": function}),
+        SECRET_KEY,
+    );
+    assert!(!success, "{gone}");
+    assert_eq!(gone["Error"]["Code"], "ResourceNotFound.Function", "{gone}");
+}
+
+/// The bash and Rust zips of [`lifecycle`], in `scratch`.
+fn lifecycle_zips(scratch: &Scratch) -> (PathBuf, PathBuf) {
+    let dir = scratch.copy_fixture("bash-echo");
+    let bash = scratch.path().join("bash.zip");
+    std::fs::rename(
+        pack(scratch, &dir.join("bootstrap"), &[&dir.join("index.sh")]),
+        &bash,
+    )
+    .unwrap();
+    let rust = scratch.path().join("rust.zip");
+    std::fs::rename(pack(scratch, &echo_bootstrap(), &[]), &rust).unwrap();
+    (bash, rust)
+}
+
+/// `target/sdk-node`, with the official Node SDK (`tencentcloud-sdk-nodejs-scf` 4) installed
+/// from npm, once; later runs reuse it. Without node, npm or the registry, the test fails and
+/// says what is missing (scripts/setup.sh installs Node and npm from Debian's packages).
+fn sdk_node() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = repo_root().join("target/sdk-node");
+        let node = Command::new("node").arg("--version").output();
+        assert!(
+            node.as_ref().is_ok_and(|o| o.status.success()),
+            "this test needs node (on Debian: apt-get install nodejs npm; scripts/setup.sh does it): {node:?}"
+        );
+        if dir.join("node_modules/tencentcloud-sdk-nodejs-scf/package.json").exists() {
+            return dir;
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut npm = Command::new("npm");
+        npm.arg("install")
+            .arg("--prefix")
+            .arg(&dir)
+            .args(["--no-audit", "--no-fund", "--silent", "tencentcloud-sdk-nodejs-scf@4"]);
+        let out = run_bounded(npm, Duration::from_secs(600));
+        assert!(
+            out.status.success(),
+            "npm install tencentcloud-sdk-nodejs-scf failed (npm and its registry must be reachable):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .clone()
+}
+
+/// Loopback must not go through a proxy the environment may name.
+fn without_proxy(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+}
+
+/// Runs a client command (bounded, without proxies) and reads the JSON it prints.
+fn printed_json(mut cmd: Command, what: &str) -> (Output, serde_json::Value) {
+    without_proxy(&mut cmd);
+    let out = run_bounded(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "{what} printed no JSON ({e}): {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, json)
+}
+
+/// One call through the Node SDK (`tests/sdk/call.js`) to `endpoint` over `protocol`,
+/// trusting `ca` (a PEM bundle) besides Node's own roots.
+fn node_call(
+    endpoint: &str,
+    protocol: &str,
+    ca: Option<&Path>,
+    action: &str,
+    params: &serde_json::Value,
+    key: &str,
+) -> (bool, serde_json::Value) {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join("scf-local/tests/sdk/call.js"))
+        .arg(action)
+        .arg(params.to_string())
+        .env("NODE_PATH", sdk_node().join("node_modules"))
+        .env("SCF_LOCAL_ENDPOINT", endpoint)
+        .env("SCF_LOCAL_PROTOCOL", protocol)
+        .env("TENCENTCLOUD_SECRETID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRETKEY", key);
+    if let Some(ca) = ca {
+        cmd.env("NODE_EXTRA_CA_CERTS", ca);
+    }
+    let (out, json) = printed_json(cmd, &format!("node call.js {action}"));
+    (out.status.success(), json)
+}
+
+#[test]
+fn node_sdk_against_serve() {
+    sdk_node();
+    let scratch = Scratch::new();
+    let serve = Serve::start(&scratch.path().join("state"), &[]);
+    let (bash, rust) = lifecycle_zips(&scratch);
+    // Signed for the service `127` (the endpoint's first label), as the Node SDK does.
+    let client = |action: &str, params: &serde_json::Value, key: &str| {
+        node_call(&serve.addr, "http://", None, action, params, key)
+    };
+    lifecycle(&client, "NodeSdk", &bash, &rust);
+    // By name: signed for the service `localhost:PORT`.
+    let port = serve.addr.rsplit(':').next().unwrap();
+    let by_name = format!("localhost:{port}");
+    let (success, listed) = node_call(
+        &by_name,
+        "http://",
+        None,
+        "ListFunctions",
+        &serde_json::json!({}),
+        SECRET_KEY,
+    );
+    assert!(success, "{listed}");
+    assert!(listed["TotalCount"].is_u64(), "{listed}");
 }
