@@ -1,10 +1,12 @@
-//! The official TencentCloud Python SDK against `scf-local serve`, with client code shaped
-//! like the walkthrough's two SDK scripts (`tests/sdk/create_function.py`,
-//! `tests/sdk/invoke.py`) and only the endpoint changed.
+//! The official TencentCloud clients against `scf-local serve`, each with only its endpoint
+//! (and, over `--tls`, its CA bundle) changed: the Python SDK, with client code shaped like the
+//! walkthrough's two SDK scripts (`tests/sdk/create_function.py`, `tests/sdk/invoke.py`); the
+//! Node SDK (`tests/sdk/call.js`); and `tccli`, the official command line.
 //!
-//! The SDK (`tencentcloud-sdk-python-common`, `tencentcloud-sdk-python-scf`) is installed from
-//! PyPI into a virtualenv at `target/sdk-venv`, once; later runs reuse it. Without python3,
-//! its `venv` module or PyPI, this test fails and says what is missing.
+//! The Python SDK (`tencentcloud-sdk-python-common`, `tencentcloud-sdk-python-scf`) and
+//! `tccli` are installed from PyPI into a virtualenv at `target/sdk-venv`, the Node SDK from
+//! npm into `target/sdk-node`, once; later runs reuse them. Without python3 (and its `venv`
+//! module), node, npm or the registries, these tests fail and say what is missing.
 
 mod common;
 mod serve_support;
@@ -15,6 +17,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
+use scf_local::serve::tls::TlsFiles;
 use serve_support::*;
 
 const PACKAGES: [&str; 2] = [
@@ -53,8 +56,8 @@ fn sdk_python() -> PathBuf {
                 venv.display(),
                 String::from_utf8_lossy(&out.stderr)
             );
-            let mut pip = Command::new(venv.join("bin/pip"));
-            pip.args(["install", "--quiet", "--disable-pip-version-check"])
+            let mut pip = Command::new(&python);
+            pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
                 .args(PACKAGES);
             let out = run_bounded(pip, Duration::from_secs(600));
             assert!(
@@ -406,9 +409,10 @@ fn node_call(
         .env("SCF_LOCAL_PROTOCOL", protocol)
         .env("TENCENTCLOUD_SECRETID", SECRET_ID)
         .env("TENCENTCLOUD_SECRETKEY", key);
-    if let Some(ca) = ca {
-        cmd.env("NODE_EXTRA_CA_CERTS", ca);
-    }
+    match ca {
+        Some(ca) => cmd.env("NODE_EXTRA_CA_CERTS", ca),
+        None => cmd.env_remove("NODE_EXTRA_CA_CERTS"),
+    };
     let (out, json) = printed_json(cmd, &format!("node call.js {action}"));
     (out.status.success(), json)
 }
@@ -437,4 +441,189 @@ fn node_sdk_against_serve() {
     );
     assert!(success, "{listed}");
     assert!(listed["TotalCount"].is_u64(), "{listed}");
+}
+
+/// The virtualenv's python, with `tccli` installed too (from PyPI, once).
+fn tccli_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let python = sdk_python();
+            let has_tccli = || {
+                Command::new(&python)
+                    .args(["-c", "import tccli.main"])
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            };
+            if !has_tccli() {
+                let mut pip = Command::new(&python);
+                pip.args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .arg("tccli");
+                let out = run_bounded(pip, Duration::from_secs(900));
+                assert!(
+                    out.status.success(),
+                    "pip install tccli failed (PyPI must be reachable):\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(has_tccli(), "tccli does not import after pip install");
+            }
+            python
+        })
+        .clone()
+}
+
+/// One `tccli scf ACTION` against `serve` (over https: the certificate must be in the
+/// bundle of `certifi`, which the Python SDK under tccli verifies against, whatever
+/// `REQUESTS_CA_BUNDLE` says: [`trusted_tls_files`]), with a private `HOME` (`home`: no user
+/// configuration). `Invoke`
+/// goes as flags (`--FunctionName`, `--ClientContext`, `--LogType`), every other action as
+/// `--cli-input-json file://…`, with `@PATH` zips put in as base64. On failure, the code of
+/// the SDK exception tccli prints becomes `{"Error": {"Code", "Message"}}`.
+fn tccli_call(
+    serve: &Serve,
+    home: &Path,
+    action: &str,
+    params: &serde_json::Value,
+    key: &str,
+) -> (bool, serde_json::Value) {
+    use base64::Engine as _;
+    let mut cmd = Command::new(tccli_python());
+    // tccli's own entry point (its `bin/tccli` script names the python that installed it).
+    cmd.args([
+        "-c",
+        "import sys; from tccli.main import main; sys.argv[0] = 'tccli'; sys.exit(main())",
+        "scf",
+        action,
+        "--endpoint",
+        &serve.addr,
+    ]);
+    if action == "Invoke" {
+        for name in ["FunctionName", "ClientContext", "LogType"] {
+            if let Some(value) = params[name].as_str() {
+                cmd.arg(format!("--{name}")).arg(value);
+            }
+        }
+    } else {
+        let mut params = params.clone();
+        let inline = |holder: &mut serde_json::Value| {
+            let zip = holder["ZipFile"].as_str().and_then(|z| z.strip_prefix('@'));
+            if let Some(path) = zip.map(str::to_owned) {
+                let bytes = std::fs::read(&path).unwrap();
+                holder["ZipFile"] = base64::engine::general_purpose::STANDARD
+                    .encode(bytes)
+                    .into();
+            }
+        };
+        inline(&mut params);
+        if params["Code"].is_object() {
+            inline(&mut params["Code"]);
+        }
+        let input = home.join(format!("{action}.json"));
+        std::fs::write(&input, params.to_string()).unwrap();
+        cmd.arg("--cli-input-json")
+            .arg(format!("file://{}", input.display()));
+    }
+    cmd.env("HOME", home)
+        .env("TENCENTCLOUD_SECRET_ID", SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", key)
+        .env("TENCENTCLOUD_REGION", "ap-guangzhou");
+    without_proxy(&mut cmd);
+    let out = run_bounded(cmd, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        let json = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("tccli {action} printed no JSON ({e}): {stdout}\n{stderr}"));
+        return (true, json);
+    }
+    // `[TencentCloudSDKException] code:AuthFailure.SignatureFailure message:… requestId:…`
+    let code = stderr
+        .split_once("code:")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("tccli {action} failed without a code: {stdout}\n{stderr}"));
+    let error = serde_json::json!({"Error": {"Code": code, "Message": stderr.trim()}});
+    (false, error)
+}
+
+/// A certificate for `serve --tls --tls-cert … --tls-key …`, made once in `target/sdk-tls`
+/// (as `serve --tls` makes one in its state directory), and trusted by the test virtualenv's
+/// `certifi` bundle (the certificate appended once): how a user makes tccli trust it.
+fn trusted_tls_files() -> TlsFiles {
+    static FILES: OnceLock<TlsFiles> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            let files = TlsFiles::self_signed(&repo_root().join("target/sdk-tls")).unwrap();
+            let out = Command::new(tccli_python())
+                .args(["-m", "certifi"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "python -m certifi: {out:?}");
+            let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            let cert = std::fs::read_to_string(&files.cert).unwrap();
+            let trusted = std::fs::read_to_string(&bundle).unwrap();
+            if !trusted.contains(cert.trim()) {
+                let mut file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&bundle)
+                    .unwrap();
+                std::io::Write::write_all(
+                    &mut file,
+                    format!("\n# scf-local serve --tls (scf-local/tests/sdk.rs)\n{cert}")
+                        .as_bytes(),
+                )
+                .unwrap();
+            }
+            files
+        })
+        .clone()
+}
+
+#[test]
+fn tccli_and_node_sdk_against_serve_over_tls() {
+    let files = trusted_tls_files();
+    sdk_node();
+    let scratch = Scratch::new();
+    let serve = Serve::start(
+        &scratch.path().join("state"),
+        &[
+            "--tls",
+            "--tls-cert",
+            files.cert.to_str().unwrap(),
+            "--tls-key",
+            files.key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(serve.scheme, "https");
+    let (bash, rust) = lifecycle_zips(&scratch);
+    let home = scratch.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tccli = |action: &str, params: &serde_json::Value, key: &str| {
+        tccli_call(&serve, &home, action, params, key)
+    };
+    lifecycle(&tccli, "Tccli", &bash, &rust);
+
+    let ca = files.cert.clone();
+    let node = |action: &str, params: &serde_json::Value, key: &str| {
+        node_call(&serve.addr, "https://", Some(&ca), action, params, key)
+    };
+    lifecycle(&node, "NodeSdkTls", &bash, &rust);
+
+    // Without the CA bundle, the certificate is not trusted: a TLS error, no call.
+    let (success, refused) = node_call(
+        &serve.addr,
+        "https://",
+        None,
+        "ListFunctions",
+        &serde_json::json!({}),
+        SECRET_KEY,
+    );
+    assert!(!success, "{refused}");
+    let message = refused["Error"]["Message"].as_str().unwrap_or("");
+    assert!(message.contains("certificate"), "{refused}");
 }
