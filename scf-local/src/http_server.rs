@@ -108,6 +108,8 @@ pub(crate) enum Transport {
     /// Plain HTTP/1.1.
     Plain,
     /// HTTP/1.1 over TLS, with this server configuration.
+    // Only `serve` makes TLS servers; the library without it keeps the one loop.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     Tls(TlsAcceptor),
 }
 
