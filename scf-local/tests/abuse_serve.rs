@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
+use tokio_rustls::rustls;
 
 use common::*;
 use serve_support::*;
@@ -508,23 +509,34 @@ fn tls_client(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-/// One exchange over TLS (server name `127.0.0.1`) with `headers` and `body`.
+/// A TLS connection to `addr` (server name `127.0.0.1`); the handshake runs on first use.
+fn tls_connect(
+    addr: &str,
+    config: &Arc<rustls::ClientConfig>,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// One exchange over TLS with `headers` and `body`.
 fn tls_exchange(
     addr: &str,
     config: &Arc<rustls::ClientConfig>,
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<Exchange> {
-    let tcp = TcpStream::connect(addr)?;
-    tcp.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn =
-        rustls::ClientConnection::new(config.clone(), name).map_err(std::io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    exchange_over(&mut tls, addr, "POST", "/", headers, body)
+    exchange_over(
+        &mut tls_connect(addr, config),
+        addr,
+        "POST",
+        "/",
+        headers,
+        body,
+    )
 }
-
-use tokio_rustls::rustls;
 
 #[test]
 fn over_tls_the_same_limits_and_checks_hold() {
@@ -562,11 +574,7 @@ fn over_tls_the_same_limits_and_checks_hold() {
     assert_error(&r, "AuthFailure.SignatureFailure");
     let mut too_large = signed_headers(&serve.addr, "GetFunction", b"", now());
     too_large.push(("Content-Length".to_owned(), (TEN_MB + 1).to_string()));
-    let mut tcp = TcpStream::connect(&serve.addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    let mut tls = tls_connect(&serve.addr, &config);
     let mut head = "POST / HTTP/1.1\r\nHost: x\r\n".to_owned();
     for (k, v) in &too_large {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -577,8 +585,6 @@ fn over_tls_the_same_limits_and_checks_hold() {
     let n = tls.read(&mut answer).unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]);
     assert!(answer.contains("RequestSizeLimitExceeded"), "{answer}");
-    drop(tls);
-    drop(tcp);
 
     // Plain HTTP to the TLS port: a plain 400 saying to use https, not a hang.
     let (status, _, text) = exchange(&serve.addr, "POST", "/", &signed, body).unwrap();
@@ -597,11 +603,7 @@ fn over_tls_the_same_limits_and_checks_hold() {
         held.push(s);
     }
     // A fifth connection, over the cap, is closed before its handshake.
-    let tcp = TcpStream::connect(&serve.addr).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
-    let mut refused = rustls::StreamOwned::new(conn, tcp);
+    let mut refused = tls_connect(&serve.addr, &config);
     assert!(
         refused.write_all(b"GET / HTTP/1.1\r\n\r\n").is_err()
             || refused.read(&mut [0u8; 64]).map_or(true, |n| n == 0),
