@@ -4,7 +4,9 @@
 //! `new` (depending on this repository's runtime by path) → `build` → `pack` →
 //! `scf-local serve` on a loopback port → `deploy` (create) → `invoke --remote` answers the
 //! scaffolded handler's text → edit the handler → `build` → `pack` → `deploy` (update) →
-//! `invoke --remote` answers the new text. Also a local `invoke` and two API errors.
+//! `invoke --remote` answers the new text. Also a local `invoke` and two API errors; then the
+//! same API over HTTPS (`serve --tls`): `deploy --ca-file`, `invoke --remote` with
+//! `SSL_CERT_FILE`, an untrusted certificate and plain HTTP to the TLS port refused.
 //!
 //! Compiled output goes to `<workspace target>/cargo-scf-e2e` (not the test's own target
 //! directory, which `cargo test` keeps locked): the runtime's dependencies and `scf-local`

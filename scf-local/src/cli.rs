@@ -645,14 +645,15 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         if args.tls && given.is_none() {
             let files = TlsFiles::self_signed(&args.state_dir).map_err(Fatal)?;
             tls = Some(files.server_config().map_err(Fatal)?);
+            // The lines a user pastes, with the path absolute so they work from anywhere.
+            let cert = std::fs::canonicalize(&files.cert).unwrap_or(files.cert);
+            let cert = cert.display();
             eprintln!(
-                "scf-local: TLS with the self-signed certificate {cert}; to trust it (tccli and \
-                 the Python SDK; Node; others and cargo scf):\n  export REQUESTS_CA_BUNDLE={cert} \
-                 NODE_EXTRA_CA_CERTS={cert} SSL_CERT_FILE={cert}",
-                // Absolute, so the line works from any directory.
-                cert = std::fs::canonicalize(&files.cert)
-                    .unwrap_or(files.cert)
-                    .display()
+                "scf-local: TLS with the self-signed certificate {cert}; to trust it:\n  \
+                 export NODE_EXTRA_CA_CERTS={cert} SSL_CERT_FILE={cert}    \
+                 # Node; cargo scf, Go (curl: --cacert)\n  \
+                 cat {cert} >> \"$(python3 -m certifi)\"    \
+                 # once, in tccli's (or the Python SDK's) Python: they trust certifi's bundle only"
             );
         }
         let listener = tokio::net::TcpListener::bind(args.listen)

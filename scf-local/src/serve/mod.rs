@@ -1,7 +1,9 @@
 //! `scf-local serve`: the TencentCloud API 3.0 of service `scf` (version `2018-04-16`), so the
 //! official SDKs (and `tccli`) work against the emulator with only their endpoint changed.
 //!
-//! One HTTP/1.1 endpoint, `POST /` (or `GET /?…`), as the cloud's:
+//! One HTTP/1.1 endpoint, `POST /` (or `GET /?…`), as the cloud's, over plain HTTP or, with
+//! [`Server::serve_with`] and a [`tls`] configuration, HTTPS (the only transport of the cloud,
+//! `tccli` and the SDKs' defaults):
 //!
 //! - headers `X-TC-Action`, `X-TC-Version` (`2018-04-16`), `X-TC-Timestamp`, `X-TC-Region`
 //!   (optional here), `Authorization` (TC3-HMAC-SHA256, checked by [`crate::tc3::verify`]
