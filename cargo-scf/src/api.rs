@@ -531,6 +531,33 @@ mod tests {
     }
 
     #[test]
+    fn ca_files_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'a'; MAX_CA_FILE_BYTES as usize + 1]).unwrap();
+        let missing = dir.path().join("missing.pem");
+        // Table: (file, words of the error).
+        for (file, words) in [
+            (&junk, "no PEM certificate"),
+            (&big, "too large"),
+            (&missing, "No such file"),
+        ] {
+            let err = trusted_roots(Some(file)).err().expect("refused");
+            assert!(
+                err.starts_with(&format!("--ca-file {}: ", file.display())),
+                "{err}"
+            );
+            assert!(err.contains(words), "{err}");
+            // The client refuses it too, whatever the endpoint's scheme.
+            let endpoint = Endpoint::parse("http://127.0.0.1:9").unwrap();
+            let client = Client::new(endpoint, "r".into(), Credential::new("a", "k"), Some(file));
+            assert!(client.is_err());
+        }
+    }
+
+    #[test]
     fn an_unreachable_endpoint_is_a_transport_error() {
         // A port just closed: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
