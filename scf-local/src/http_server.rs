@@ -177,7 +177,8 @@ pub(crate) async fn serve_over<H, F>(
             match transport {
                 Transport::Plain => serve_connection(stream, limits, handle).await,
                 Transport::Tls(acceptor) => {
-                    // The handshake counts as the first head: within `head_timeout`.
+                    // The handshake is bounded as a head is: within `head_timeout`, holding
+                    // its slot; hyper's timer then bounds the first head as usual.
                     let deadline = Instant::now() + limits.head_timeout;
                     let mut first = [0u8; 1];
                     match timeout_at(deadline, stream.peek(&mut first)).await {
