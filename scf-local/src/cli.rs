@@ -242,7 +242,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = crate::serve::BODIES_IN_FLIGHT)]
     pub max_bodies_in_flight: usize,
     /// Serve HTTPS (what tccli and the SDKs' defaults speak), with a self-signed certificate
-    /// for localhost, 127.0.0.1 and ::1 made once in <state-dir>/tls/ (or --tls-cert and
+    /// for localhost, 127.0.0.1 and ::1 made once in the state directory's tls/ (or --tls-cert and
     /// --tls-key); its path is printed at start.
     #[arg(long)]
     pub tls: bool,
