@@ -29,13 +29,17 @@ if rustup toolchain list | grep -q '^nightly'; then
 fi
 
 # Debian packages: musl-gcc (the benchmark's C floor), curl (the bash bootstraps), unzip,
-# python3-venv (the SDK test of scf-local serve), python3-pip (the RIE test).
+# python3-venv (the SDK test of scf-local serve), python3-pip (the RIE test), nodejs and npm
+# (the Node SDK test of scf-local serve).
 missing=()
 command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 # python3 with venv: scf-local's SDK test installs the TencentCloud Python SDK into a virtualenv.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# node and npm: scf-local's SDK test installs the TencentCloud Node SDK from npm.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 # pip: the RIE test (tests/rie.rs) downloads AWS's emulator inside the aws-sam-cli wheel.
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then

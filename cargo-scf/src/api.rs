@@ -8,10 +8,13 @@
 //! [`CloudApi`] is the one method deploy and invoke need, so their logic is tested against a fake.
 
 use std::fmt;
+use std::io::Read as _;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use scf_api::tc3::{self, Credential};
 use serde_json::Value;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 /// The public endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://scf.tencentcloudapi.com";
@@ -30,6 +33,9 @@ pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
 /// Largest answer read (an `Invoke` result is at most 6 MB, plus its log).
 const MAX_REPLY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest `--ca-file` read: 1 MB of PEM.
+pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Time allowed to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -244,6 +250,45 @@ pub fn region_from(flag: Option<&str>, var: impl Fn(&str) -> Option<String>) -> 
         .unwrap_or_else(|| DEFAULT_REGION.to_owned())
 }
 
+/// The certificates an `https` endpoint is trusted with: the platform's trust store (or, when
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, the PEM certificates they name instead, as
+/// OpenSSL reads them) plus every certificate of `ca_file` (PEM), such as the one
+/// `scf-local serve --tls` prints. When that finds none at all (a machine without a trust
+/// store), Mozilla's roots bundled with ureq. Fails when `ca_file` cannot be read, is over
+/// [`MAX_CA_FILE_BYTES`] or holds no certificate.
+pub fn trusted_roots(ca_file: Option<&Path>) -> Result<RootCerts, String> {
+    let mut roots: Vec<Certificate<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    if let Some(path) = ca_file {
+        let failed = |e: &dyn fmt::Display| format!("--ca-file {}: {e}", path.display());
+        let mut pem = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+            .map_err(|e| failed(&e))?;
+        if pem.len() as u64 > MAX_CA_FILE_BYTES {
+            return Err(failed(&format!(
+                "over {MAX_CA_FILE_BYTES} bytes, too large for a PEM bundle"
+            )));
+        }
+        let before = roots.len();
+        for item in ureq::tls::parse_pem(&pem) {
+            if let PemItem::Certificate(cert) = item.map_err(|e| failed(&e))? {
+                roots.push(cert);
+            }
+        }
+        if roots.len() == before {
+            return Err(failed(&"no PEM certificate (BEGIN CERTIFICATE) in it"));
+        }
+    }
+    if roots.is_empty() {
+        return Ok(RootCerts::WebPki);
+    }
+    Ok(RootCerts::from(roots))
+}
+
 /// A client of one endpoint, region and key.
 pub struct Client {
     endpoint: Endpoint,
@@ -253,9 +298,23 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client; nothing is sent until [`CloudApi::call`].
-    pub fn new(endpoint: Endpoint, region: String, credential: Credential) -> Client {
+    /// A client trusting the certificates of [`trusted_roots`] for an `https` endpoint
+    /// (`ca_file` added to them); nothing is sent until [`CloudApi::call`]. Fails as
+    /// [`trusted_roots`] does.
+    pub fn new(
+        endpoint: Endpoint,
+        region: String,
+        credential: Credential,
+        ca_file: Option<&Path>,
+    ) -> Result<Client, String> {
+        // An http endpoint needs no roots (and a --ca-file with it is still checked).
+        let roots = if endpoint.scheme == "https" || ca_file.is_some() {
+            trusted_roots(ca_file)?
+        } else {
+            RootCerts::WebPki
+        };
         let agent = ureq::Agent::config_builder()
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
             // The API answers 200 even for its errors; anything else is read as a bad reply.
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -263,12 +322,12 @@ impl Client {
             .user_agent(concat!("cargo-scf/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Client {
+        Ok(Client {
             endpoint,
             region,
             credential,
             agent,
-        }
+        })
     }
 
     /// The endpoint called.
@@ -472,6 +531,35 @@ mod tests {
     }
 
     #[test]
+    fn ca_files_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'a'; MAX_CA_FILE_BYTES as usize + 1]).unwrap();
+        let missing = dir.path().join("missing.pem");
+        // Table: (file, words of the error).
+        for (file, words) in [
+            (&junk, "no PEM certificate"),
+            (&big, "too large"),
+            (&missing, "No such file"),
+        ] {
+            let Err(err) = trusted_roots(Some(file)) else {
+                panic!("{} accepted", file.display())
+            };
+            assert!(
+                err.starts_with(&format!("--ca-file {}: ", file.display())),
+                "{err}"
+            );
+            assert!(err.contains(words), "{err}");
+            // The client refuses it too, whatever the endpoint's scheme.
+            let endpoint = Endpoint::parse("http://127.0.0.1:9").unwrap();
+            let client = Client::new(endpoint, "r".into(), Credential::new("a", "k"), Some(file));
+            assert!(client.is_err());
+        }
+    }
+
+    #[test]
     fn an_unreachable_endpoint_is_a_transport_error() {
         // A port just closed: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -483,7 +571,9 @@ mod tests {
             Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
             DEFAULT_REGION.to_owned(),
             Credential::new("AKID", "k"),
-        );
+            None,
+        )
+        .unwrap();
         let err = client
             .call("GetFunction", &serde_json::json!({"FunctionName": "f"}))
             .unwrap_err();

@@ -102,9 +102,13 @@ pub struct ApiArgs {
     /// The region (default: $TENCENTCLOUD_REGION, else ap-guangzhou).
     #[arg(long)]
     pub region: Option<String>,
-    /// The API endpoint; http://127.0.0.1:PORT for `scf-local serve`.
+    /// The API endpoint; http://127.0.0.1:PORT or https://127.0.0.1:PORT for `scf-local serve`.
     #[arg(long, default_value = api::DEFAULT_ENDPOINT)]
     pub endpoint: String,
+    /// Trust the certificates of this PEM file for an https endpoint, besides the platform's
+    /// trust store (or $SSL_CERT_FILE): the one `scf-local serve --tls` prints.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// The function's namespace.
     #[arg(long, default_value = "default")]
     pub namespace: String,
@@ -323,7 +327,7 @@ fn client(a: &ApiArgs) -> Result<Client, Error> {
         api::credential_from(|k| std::env::var(k).ok()).map_err(|e| Error::new(e.to_string()))?;
     let endpoint = Endpoint::parse(&a.endpoint).map_err(Error::new)?;
     let region = api::region_from(a.region.as_deref(), |k| std::env::var(k).ok());
-    Ok(Client::new(endpoint, region, credential))
+    Client::new(endpoint, region, credential, a.ca_file.as_deref()).map_err(Error::new)
 }
 
 /// The zip `deploy` uploads: `--zip`, else the last pack, which must exist.

@@ -4,7 +4,9 @@
 //! `new` (depending on this repository's runtime by path) → `build` → `pack` →
 //! `scf-local serve` on a loopback port → `deploy` (create) → `invoke --remote` answers the
 //! scaffolded handler's text → edit the handler → `build` → `pack` → `deploy` (update) →
-//! `invoke --remote` answers the new text. Also a local `invoke` and two API errors.
+//! `invoke --remote` answers the new text. Also a local `invoke` and two API errors; then the
+//! same API over HTTPS (`serve --tls`): `deploy --ca-file`, `invoke --remote` with
+//! `SSL_CERT_FILE`, an untrusted certificate and plain HTTP to the TLS port refused.
 //!
 //! Compiled output goes to `<workspace target>/cargo-scf-e2e` (not the test's own target
 //! directory, which `cargo test` keeps locked): the runtime's dependencies and `scf-local`
@@ -259,4 +261,116 @@ fn new_build_pack_deploy_invoke_update() {
         "{stderr}"
     );
     drop(serve);
+
+    // The same over HTTPS: `serve --tls` with its self-signed certificate, trusted through
+    // --ca-file, then through SSL_CERT_FILE.
+    let tls_state = work.path().join("tls-state");
+    std::fs::create_dir(&tls_state).unwrap();
+    let tls = TlsServe::start(&scf_local, &tls_state);
+    let ca = tls_state.join("tls/cert.pem");
+    let https = format!("https://{}", tls.addr);
+    let ca_arg = ca.to_str().unwrap();
+    let stdout = step(
+        &mut cargo_subcommand(
+            &krate,
+            &target,
+            &[
+                "deploy",
+                "--name",
+                NAME,
+                "--endpoint",
+                &https,
+                "--ca-file",
+                ca_arg,
+            ],
+        ),
+        STEP_LIMIT,
+    );
+    assert_eq!(stdout.trim(), format!("created {NAME}"));
+    let invoke = |endpoint: &str| {
+        let mut cmd = cargo_subcommand(
+            &krate,
+            &target,
+            &[
+                "invoke",
+                "--remote",
+                "--name",
+                NAME,
+                "--endpoint",
+                endpoint,
+                "--event",
+                "{}",
+            ],
+        );
+        cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
+        cmd
+    };
+    let stdout = step(invoke(&https).env("SSL_CERT_FILE", &ca), STEP_LIMIT);
+    let answer: Value = serde_json::from_str(stdout.trim()).expect("invoke prints JSON");
+    assert_eq!(
+        answer["Result"]["RetMsg"],
+        format!("Bonjour from {NAME}! event: {{}}"),
+        "{answer}"
+    );
+    // Not trusted: a TLS error, no call.
+    let out = run(&mut invoke(&https), STEP_LIMIT);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach {https}")),
+        "{stderr}"
+    );
+    // Plain HTTP to the TLS port: the server says to use https.
+    let out = run(&mut invoke(&format!("http://{}", tls.addr)), STEP_LIMIT);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 400") && stderr.contains("HTTPS only"),
+        "{stderr}"
+    );
+}
+
+/// `scf-local serve --tls` on a loopback port (its certificate made in `state_dir/tls`),
+/// killed when dropped.
+struct TlsServe {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+}
+
+impl TlsServe {
+    fn start(binary: &Path, state_dir: &Path) -> TlsServe {
+        use std::io::BufRead as _;
+        let mut child = Command::new(binary)
+            .args(["serve", "--tls", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(state_dir)
+            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+            .env("TMPDIR", state_dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start scf-local serve --tls");
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once(" on https://") {
+                    let _ = tx.send(rest.split('/').next().unwrap_or("").to_owned());
+                }
+                eprintln!("[serve --tls] {line}");
+            }
+        });
+        let addr = rx
+            .recv_timeout(STEP_LIMIT)
+            .expect("scf-local serve --tls did not print its address");
+        TlsServe { child, addr }
+    }
+}
+
+impl Drop for TlsServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -406,7 +406,8 @@ pub enum VerifyError {
     /// The `SecretId` is unknown (`AuthFailure.SecretIdNotFound`).
     SecretIdNotFound,
     /// The signature does not match, or the credential scope is not the timestamp's date and
-    /// this service, or a signed header is missing (`AuthFailure.SignatureFailure`).
+    /// a service the server accepts ([`service_accepted`]), or a signed header is missing
+    /// (`AuthFailure.SignatureFailure`).
     SignatureFailure,
 }
 
@@ -465,7 +466,8 @@ fn header<'a>(headers: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
 
 /// The checks of a received request that need no body: an `Authorization` header that
 /// parses, with `content-type` and `host` among the signed headers; `X-TC-Timestamp` within
-/// five minutes of `now`; a credential scope of the timestamp's date and `service`; a
+/// five minutes of `now`; a credential scope of the timestamp's date and `service` (or the
+/// first label of `Host`: [`service_accepted`]); a
 /// `SecretId` that `known` accepts. A server runs them before it reads the body, so an
 /// unsigned or stale request costs it no body bytes; [`verify`] runs them again with the
 /// signature. `headers` holds every header received. Returns the `SecretId`.
@@ -502,10 +504,37 @@ fn parse_head(
     if now.abs_diff(timestamp) > MAX_CLOCK_SKEW_SECS {
         return Err(VerifyError::SignatureExpire);
     }
-    if auth.service != service || auth.date != utc_date(timestamp) {
+    let host = header(headers, "host").unwrap_or("");
+    if !service_accepted(&auth.service, service, host) || auth.date != utc_date(timestamp) {
         return Err(VerifyError::SignatureFailure);
     }
     Ok((auth, timestamp))
+}
+
+/// Whether a credential scope naming `signed` is accepted by a server of `service` reached
+/// as `host` (the `Host` header, itself signed): `service` itself, or the part of `host`
+/// before its first `.`, with or without the port. The official Node SDK (and the clients
+/// built on it) derive the service from the endpoint that way (`endpoint.split(".")[0]`):
+/// `scf` for `scf.tencentcloudapi.com`, but `127` for `127.0.0.1:9100` and `localhost:9100`
+/// for `localhost:9100`.
+pub fn service_accepted(signed: &str, service: &str, host: &str) -> bool {
+    fn label(host: &str) -> &str {
+        host.split('.').next().unwrap_or("")
+    }
+    signed == service
+        || (!signed.is_empty() && (signed == label(host) || signed == label(without_port(host))))
+}
+
+/// `host` (a `Host` value) without its `:port`: `127.0.0.1` for `127.0.0.1:9100`, `[::1]` for
+/// `[::1]:9100`; `host` itself when it names no port.
+fn without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
 }
 
 /// Verifies the signature of a received request for `service`, at server time `now`
@@ -514,7 +543,8 @@ fn parse_head(
 ///
 /// Checked in this order: what [`check_head`] checks (an `Authorization` header that
 /// parses, with `content-type` and `host` among the signed headers; `X-TC-Timestamp` within
-/// five minutes; a credential scope of the timestamp's date and `service`; a known
+/// five minutes; a credential scope of the timestamp's date and `service` or the first label
+/// of `Host` ([`service_accepted`]); a known
 /// `SecretId`), then the signature. The signed headers are taken in the order the client
 /// declared them; their values are compared lowercased (the documentation) or as sent (what
 /// the Python SDK signs), either matching.
@@ -534,8 +564,22 @@ pub fn verify(
     let unsigned = header(request.headers, "x-tc-content-sha256")
         .is_some_and(|v| v.trim() == UNSIGNED_PAYLOAD);
     let hashed = hashed_payload(request.payload, unsigned);
-    let scope = credential_scope(&auth.date, service);
-    for values in [Values::Lowercase, Values::AsSent] {
+    let scope = credential_scope(&auth.date, &auth.service);
+    // `host` as sent, or without its port (the Node SDK signs the URL's hostname but sends
+    // the port in `Host`).
+    let host = header(request.headers, "host").unwrap_or("").trim();
+    let hosts = if without_port(host) == host {
+        &[host][..]
+    } else {
+        &[host, without_port(host)][..]
+    };
+    for (&host, values) in hosts
+        .iter()
+        .flat_map(|h| [(h, Values::Lowercase), (h, Values::AsSent)])
+    {
+        for entry in signed.iter_mut().filter(|(name, _)| *name == "host") {
+            entry.1 = host;
+        }
         let canonical = canonical_request_with(
             request.method,
             request.path,
@@ -547,7 +591,7 @@ pub fn verify(
         let expected = signature(
             &key,
             &auth.date,
-            service,
+            &auth.service,
             &string_to_sign(timestamp, &scope, &canonical),
         );
         // In time independent of where the signatures differ (their lengths are public).
@@ -825,6 +869,98 @@ mod tests {
         assert_eq!(SignatureFailure.code(), "AuthFailure.SignatureFailure");
         assert_eq!(SignatureExpire.code(), "AuthFailure.SignatureExpire");
         assert_eq!(SecretIdNotFound.code(), "AuthFailure.SecretIdNotFound");
+    }
+
+    // Vectors computed independently with the official Node SDK
+    // (tencentcloud-sdk-nodejs-common 4.1): `Sign.sign3` as `doRequestWithSign3` calls it for
+    // a client whose endpoint is the host below, over http, the body `{"FunctionName":"hello"}`.
+    // The SDK signs for the service `endpoint.split(".")[0]` and signs `host` as the URL's
+    // hostname, without the port it sends in `Host`.
+    const NODE_BODY: &str = r#"{"FunctionName":"hello"}"#;
+    const NODE_AUTH_IP: &str = "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/127/tc3_request, SignedHeaders=content-type;host, Signature=4f03672b791f884111719df3e391d5b6b6613f27aa8f1aafe43b299077e47b52";
+    const NODE_AUTH_NAME: &str = "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/localhost:9100/tc3_request, SignedHeaders=content-type;host, Signature=fd5a83151f97e6235c4ba8eda25337f2c04b83623f52a6176178ee0c5a3a0969";
+
+    #[test]
+    fn verify_accepts_the_node_sdk_service_and_host() {
+        for (auth, host) in [
+            (NODE_AUTH_IP, "127.0.0.1:9100"),
+            (NODE_AUTH_NAME, "localhost:9100"),
+        ] {
+            let h = received(auth, "1551113065", "application/json", host);
+            assert_eq!(verify_post(&h, NODE_BODY, TS).as_deref(), Ok(ID), "{host}");
+            assert_eq!(
+                check_head(&h, "scf", TS, |id| id == ID).as_deref(),
+                Ok(ID),
+                "{host}"
+            );
+        }
+        // Another Host: the service is no longer its first label.
+        let h = received(
+            NODE_AUTH_IP,
+            "1551113065",
+            "application/json",
+            "10.0.0.1:9100",
+        );
+        assert_eq!(
+            verify_post(&h, NODE_BODY, TS),
+            Err(VerifyError::SignatureFailure)
+        );
+        // The right service, another port in Host: the signed hostname still matches, the
+        // service no longer does.
+        let h = received(
+            NODE_AUTH_NAME,
+            "1551113065",
+            "application/json",
+            "localhost:9101",
+        );
+        assert_eq!(
+            verify_post(&h, NODE_BODY, TS),
+            Err(VerifyError::SignatureFailure)
+        );
+    }
+
+    #[test]
+    fn services_accepted() {
+        // Table: (service in the scope, server's service, Host, accepted).
+        let cases = [
+            ("scf", "scf", "scf.tencentcloudapi.com", true),
+            ("scf", "scf", "127.0.0.1:9100", true),
+            ("127", "scf", "127.0.0.1:9100", true),
+            ("127", "scf", "127.0.0.1", true),
+            ("localhost:9100", "scf", "localhost:9100", true),
+            ("localhost", "scf", "localhost:9100", true),
+            ("[::1]:9100", "scf", "[::1]:9100", true),
+            ("[::1]", "scf", "[::1]:9100", true),
+            ("cvm", "scf", "scf.tencentcloudapi.com", false),
+            ("cvm", "scf", "127.0.0.1:9100", false),
+            ("127.0", "scf", "127.0.0.1:9100", false),
+            ("10", "scf", "127.0.0.1:9100", false),
+            ("localhost:9101", "scf", "localhost:9100", false),
+            ("", "scf", "", false),
+            ("", "scf", ":9100", false),
+        ];
+        for (signed, service, host, accepted) in cases {
+            assert_eq!(
+                service_accepted(signed, service, host),
+                accepted,
+                "{signed} for {host}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_without_port() {
+        for (host, name) in [
+            ("127.0.0.1:9100", "127.0.0.1"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("localhost:80", "localhost"),
+            ("[::1]:9100", "[::1]"),
+            ("[::1]", "[::1]"),
+            ("h:", "h:"),
+            ("h:x", "h:x"),
+        ] {
+            assert_eq!(without_port(host), name, "{host}");
+        }
     }
 
     #[test]

@@ -266,6 +266,17 @@ pub struct ServeArgs {
     /// --max-request-size); beyond, a request waits, then gets RequestLimitExceeded.
     #[arg(long, default_value_t = crate::serve::BODIES_IN_FLIGHT)]
     pub max_bodies_in_flight: usize,
+    /// Serve HTTPS (what tccli and the SDKs' defaults speak), with a self-signed certificate
+    /// for localhost, 127.0.0.1 and ::1 made once in the state directory's tls/ (or --tls-cert and
+    /// --tls-key); its path is printed at start.
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: the certificate chain to serve (PEM) instead of the self-signed one.
+    #[arg(long, requires = "tls_key", requires = "tls")]
+    pub tls_cert: Option<PathBuf>,
+    /// With --tls: the private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert", requires = "tls")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Bad input: reported as one line, exit status 2.
@@ -617,7 +628,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
-    use crate::serve::{registry::PoolSettings, ServeOptions, Server};
+    use crate::serve::{registry::PoolSettings, tls::TlsFiles, ServeOptions, Server};
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let id = args
         .secret_id
@@ -680,16 +691,44 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
         .build()?;
     let stop = interrupted(&rt);
     rt.block_on(async {
+        // The user's files are checked before the state is opened; the self-signed ones are
+        // made (or reused) in the state directory once Server::open has made it private.
+        let given = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
+        let mut tls = match &given {
+            Some(files) => Some(files.server_config().map_err(Fatal)?),
+            None => None,
+        };
         let server = Server::open(options)
             .map_err(|e| Fatal(format!("{}: {}", args.state_dir.display(), e.message)))?;
+        if args.tls && given.is_none() {
+            let files = TlsFiles::self_signed(&args.state_dir).map_err(Fatal)?;
+            tls = Some(files.server_config().map_err(Fatal)?);
+            // The lines a user pastes, with the path absolute so they work from anywhere.
+            let cert = std::fs::canonicalize(&files.cert).unwrap_or(files.cert);
+            let cert = cert.display();
+            eprintln!(
+                "scf-local: TLS with the self-signed certificate {cert}; to trust it:\n  \
+                 export NODE_EXTRA_CA_CERTS={cert} SSL_CERT_FILE={cert}    \
+                 # Node; cargo scf, Go (curl: --cacert)\n  \
+                 cat {cert} >> \"$(python3 -m certifi)\"    \
+                 # once, in tccli's (or the Python SDK's) Python: they trust certifi's bundle only"
+            );
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| Fatal(format!("cannot listen on {}: {e}", args.listen)))?;
         let addr = listener.local_addr()?;
         eprintln!(
-            "scf-local: TencentCloud API ({} {}) on http://{addr}/ with {} function(s) in {}{} (Ctrl-C to stop)",
+            "scf-local: TencentCloud API ({} {}) on {}://{addr}/ with {} function(s) in {}{} (Ctrl-C to stop)",
             crate::serve::SERVICE,
             crate::serve::VERSION,
+            if args.tls { "https" } else { "http" },
             server.registry().len(),
             args.state_dir.display(),
             match (args.no_auth, args.no_auth_on_network_unsafe) {
@@ -698,7 +737,7 @@ fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {
                 (true, true) => ", no signature check, UNSAFE: open to the network",
             },
         );
-        server.serve(listener, stop).await;
+        server.serve_with(listener, tls, stop).await;
         Ok::<_, Fatal>(())
     })?;
     Ok(ExitCode::SUCCESS)

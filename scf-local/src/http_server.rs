@@ -11,6 +11,11 @@
 //! of holding both until the connection cap is reached), and how many bytes a head may have. An
 //! optional [`Admit`] check decides, before any byte is read, whether a connection is served
 //! at all (the runtime API admits only the processes of its instance).
+//!
+//! A server speaks plain HTTP or, with [`Transport::Tls`], HTTPS (rustls), under the same
+//! limits: the TLS handshake must end within `head_timeout` and holds one of the connection
+//! slots meanwhile, and a client that sends plain HTTP to the TLS port gets a plain `400`
+//! saying to use `https://` instead of a TLS alert it cannot read (or a hang).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -28,10 +33,12 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::Sleep;
+use tokio::time::{timeout_at, Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 
 /// A complete answer.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -95,11 +102,42 @@ pub(crate) fn split_host(host: &str) -> Option<(Result<IpAddr, &str>, Option<u16
     }
 }
 
-/// Accepts connections on `listener` and serves each over HTTP/1.1 keep-alive within
+/// How a server's connections speak.
+#[derive(Clone)]
+pub(crate) enum Transport {
+    /// Plain HTTP/1.1.
+    Plain,
+    /// HTTP/1.1 over TLS, with this server configuration.
+    // Only `serve` makes TLS servers; the library without it keeps the one loop.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    Tls(TlsAcceptor),
+}
+
+/// The first byte of a TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Accepts connections on `listener` and serves each over plain HTTP/1.1 keep-alive within
 /// `limits`, answering every request with `handle`, until `shutdown` completes; the open
 /// connections then end.
 pub(crate) async fn serve_until<H, F>(
     listener: TcpListener,
+    limits: Limits,
+    admit: Option<Admit>,
+    shutdown: impl Future<Output = ()>,
+    handle: H,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Answer> + Send + 'static,
+{
+    serve_over(listener, Transport::Plain, limits, admit, shutdown, handle).await
+}
+
+/// Accepts connections on `listener` and serves each over HTTP/1.1 keep-alive, plain or over
+/// TLS as `transport` says, within `limits`, answering every request with `handle`, until
+/// `shutdown` completes; the open connections then end.
+pub(crate) async fn serve_over<H, F>(
+    listener: TcpListener,
+    transport: Transport,
     limits: Limits,
     admit: Option<Admit>,
     shutdown: impl Future<Output = ()>,
@@ -130,28 +168,85 @@ pub(crate) async fn serve_until<H, F>(
         let _ = stream.set_nodelay(true);
         let handle = handle.clone();
         let admit = admit.clone();
+        let transport = transport.clone();
         connections.spawn(async move {
             let _slot = slot;
             if admit.is_some_and(|admit| !admit(&stream)) {
                 return;
             }
-            let service = service_fn(move |req| {
-                let answer = handle(req);
-                async move { Ok::<_, Infallible>(answer.await) }
-            });
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.head_timeout)
-                .max_buf_size(limits.max_head_bytes.max(Limits::MIN_HEAD_BYTES))
-                .serve_connection(
-                    WriteDeadline::new(TokioIo::new(stream), limits.head_timeout),
-                    service,
-                )
-                .await;
+            match transport {
+                Transport::Plain => serve_connection(stream, limits, handle).await,
+                Transport::Tls(acceptor) => {
+                    // The handshake is bounded as a head is: within `head_timeout`, holding
+                    // its slot; hyper's timer then bounds the first head as usual.
+                    let deadline = Instant::now() + limits.head_timeout;
+                    let mut first = [0u8; 1];
+                    match timeout_at(deadline, stream.peek(&mut first)).await {
+                        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => {}
+                        Ok(Ok(1)) => return refuse_plain_http(stream, limits, deadline).await,
+                        _ => return,
+                    }
+                    if let Ok(Ok(tls)) = timeout_at(deadline, acceptor.accept(stream)).await {
+                        serve_connection(tls, limits, handle).await;
+                    }
+                }
+            }
         });
     }
     connections.abort_all();
+}
+
+/// Serves one connection (plain or TLS) over HTTP/1.1 keep-alive within `limits`.
+async fn serve_connection<I, H, F>(io: I, limits: Limits, handle: H)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Answer> + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let answer = handle(req);
+        async move { Ok::<_, Infallible>(answer.await) }
+    });
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.head_timeout)
+        .max_buf_size(limits.max_head_bytes.max(Limits::MIN_HEAD_BYTES))
+        .serve_connection(
+            WriteDeadline::new(TokioIo::new(io), limits.head_timeout),
+            service,
+        )
+        .await;
+}
+
+/// The answer to plain HTTP on a TLS port: its head, then its body.
+const PLAIN_HTTP_HEAD: &str = "HTTP/1.1 400 Bad Request\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\
+    Connection: close\r\n\
+    Content-Length: 77\r\n\r\n";
+const PLAIN_HTTP_BODY: &str =
+    "this port speaks HTTPS only: send the request to https:// instead of http://\n";
+const _: () = assert!(PLAIN_HTTP_BODY.len() == 77);
+
+/// Answers a plain HTTP request on a TLS port with a `400` that says so, then reads what the
+/// client sent (at most a head's worth, until `deadline`) so the close does not reset the
+/// answer away before the client reads it.
+async fn refuse_plain_http(mut stream: TcpStream, limits: Limits, deadline: Instant) {
+    let answer = async {
+        stream.write_all(PLAIN_HTTP_HEAD.as_bytes()).await?;
+        stream.write_all(PLAIN_HTTP_BODY.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left = limits.max_head_bytes.max(Limits::MIN_HEAD_BYTES);
+        while left > 0 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        Ok::<_, io::Error>(())
+    };
+    let _ = timeout_at(deadline, answer).await;
 }
 
 /// [`serve_until`] in a task of its own, until the task is aborted (which also ends every open

@@ -1,7 +1,8 @@
 //! `scf-local serve` under attack, one test per class: a parameter tree too deep, bodies sent
 //! to exhaust memory, idle and slow connections, `--no-auth` reached from the network or
-//! through DNS rebinding, state files readable by others, a panicking action, and logs that
-//! grow without bound. Each is bounded in count and time, on loopback only; memory is read
+//! through DNS rebinding, state files readable by others, a panicking action, logs that
+//! grow without bound, and the same limits and checks over `--tls` (slow handshakes, plain
+//! HTTP to the TLS port). Each is bounded in count and time, on loopback only; memory is read
 //! from the server's `/proc/PID/status` (`VmRSS` before, `VmHWM`, the peak, after).
 
 mod common;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
+use tokio_rustls::rustls;
 
 use common::*;
 use serve_support::*;
@@ -489,4 +491,144 @@ fn function_logs_are_bounded() {
         &json!({"FunctionName": "big", "Offset": 0, "Limit": 10_000}),
     );
     assert_eq!(r["TotalCount"], 1, "{r}");
+}
+
+/// A TLS client trusting only `ca` (PEM), through rustls with ring as the server.
+fn tls_client(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{pem::PemObject as _, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A TLS connection to `addr` (server name `127.0.0.1`); the handshake runs on first use.
+fn tls_connect(
+    addr: &str,
+    config: &Arc<rustls::ClientConfig>,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    rustls::StreamOwned::new(conn, tcp)
+}
+
+/// One exchange over TLS with `headers` and `body`.
+fn tls_exchange(
+    addr: &str,
+    config: &Arc<rustls::ClientConfig>,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<Exchange> {
+    exchange_over(
+        &mut tls_connect(addr, config),
+        addr,
+        "POST",
+        "/",
+        headers,
+        body,
+    )
+}
+
+#[test]
+fn over_tls_the_same_limits_and_checks_hold() {
+    let scratch = Scratch::new();
+    let mut serve = Serve::start(
+        &scratch.path().join("state"),
+        &["--tls", "--max-connections", "4", "--head-timeout", "5"],
+    );
+    assert_eq!(serve.scheme, "https");
+    let config = tls_client(&serve.tls_cert());
+    let body = br#"{"FunctionName": "x"}"#;
+
+    // Signed calls work; the checks of plain HTTP hold: no signature, a wrong key, a body
+    // over the limit announced by its Content-Length.
+    let signed = signed_headers(&serve.addr, "GetFunction", body, now());
+    let r = response(tls_exchange(&serve.addr, &config, &signed, body).unwrap());
+    assert_error(&r, "ResourceNotFound.Function");
+    let r = response(
+        tls_exchange(
+            &serve.addr,
+            &config,
+            &unsigned("GetFunction", "application/json"),
+            body,
+        )
+        .unwrap(),
+    );
+    assert_error(&r, "AuthFailure.SignatureFailure");
+    let mut wrong = signed.clone();
+    for (k, v) in &mut wrong {
+        if k == "Authorization" {
+            *v = v.replace("Signature=", "Signature=0");
+        }
+    }
+    let r = response(tls_exchange(&serve.addr, &config, &wrong, body).unwrap());
+    assert_error(&r, "AuthFailure.SignatureFailure");
+    let mut too_large = signed_headers(&serve.addr, "GetFunction", b"", now());
+    too_large.push(("Content-Length".to_owned(), (TEN_MB + 1).to_string()));
+    let mut tls = tls_connect(&serve.addr, &config);
+    let mut head = "POST / HTTP/1.1\r\nHost: x\r\n".to_owned();
+    for (k, v) in &too_large {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    tls.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 4096];
+    let n = tls.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.contains("RequestSizeLimitExceeded"), "{answer}");
+
+    // Plain HTTP to the TLS port: a plain 400 saying to use https, not a hang.
+    let (status, _, text) = exchange(&serve.addr, "POST", "/", &signed, body).unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("HTTPS only"), "{text}");
+
+    // Handshakes that never end hold the connection slots: silent ones and one stopped in
+    // the middle of its ClientHello (a record header announcing 512 bytes, then 3 of them).
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let mut s = TcpStream::connect(&serve.addr).unwrap();
+        if i == 0 {
+            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01])
+                .unwrap();
+        }
+        held.push(s);
+    }
+    // A fifth connection, over the cap, is closed before its handshake.
+    let mut refused = tls_connect(&serve.addr, &config);
+    assert!(
+        refused.write_all(b"GET / HTTP/1.1\r\n\r\n").is_err()
+            || refused.read(&mut [0u8; 64]).map_or(true, |n| n == 0),
+        "a connection over the cap was served"
+    );
+    // The stalled handshakes are ended by the server, once the head timeout has passed.
+    let started = Instant::now();
+    for mut s in held {
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        match s.read_to_end(&mut Vec::new()) {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // Their slots are free again.
+    let r = response(
+        tls_exchange(
+            &serve.addr,
+            &config,
+            &signed_headers(&serve.addr, "GetFunction", body, now()),
+            body,
+        )
+        .unwrap(),
+    );
+    assert_error(&r, "ResourceNotFound.Function");
+    assert!(serve.running());
 }

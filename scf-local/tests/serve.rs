@@ -613,3 +613,54 @@ fn acknowledged_creates_survive_sigkill() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+/// `--tls` makes its certificate once (the key 0600) and serves it again after a restart;
+/// files of the user's that are not a certificate and its key are refused in one line.
+#[test]
+fn tls_certificate_is_kept_and_bad_files_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let scratch = Scratch::new();
+    let state = scratch.path().join("state");
+    let mut serve = Serve::start(&state, &["--tls"]);
+    assert_eq!(serve.scheme, "https");
+    let cert = std::fs::read(serve.tls_cert()).unwrap();
+    let key = state.join("tls/key.pem");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(serve.stop());
+    let serve = Serve::start(&state, &["--tls"]);
+    assert_eq!(std::fs::read(serve.tls_cert()).unwrap(), cert);
+    drop(serve);
+
+    let junk = scratch.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let serve_with = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = scratch.cmd();
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+            .arg(scratch.path().join("other-state"))
+            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+            .args(extra);
+        run_bounded(cmd, Duration::from_secs(60))
+    };
+    let (junk, key) = (junk.as_os_str(), key.as_os_str());
+    let out = serve_with(&[
+        "--tls".as_ref(),
+        "--tls-cert".as_ref(),
+        junk,
+        "--tls-key".as_ref(),
+        key,
+    ]);
+    assert_bad_input(&scratch, &out, "no certificate");
+    // The user's files are checked before anything is made in the state directory.
+    assert!(!scratch.path().join("other-state").exists());
+    // A certificate without its key, or either without --tls: clap's usage error.
+    for extra in [
+        &["--tls".as_ref(), "--tls-cert".as_ref(), junk][..],
+        &["--tls-cert".as_ref(), junk, "--tls-key".as_ref(), key][..],
+    ] {
+        let out = serve_with(extra);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--tls"), "{err}");
+    }
+}

@@ -1,7 +1,9 @@
 //! `scf-local serve`: the TencentCloud API 3.0 of service `scf` (version `2018-04-16`), so the
 //! official SDKs (and `tccli`) work against the emulator with only their endpoint changed.
 //!
-//! One HTTP/1.1 endpoint, `POST /` (or `GET /?…`), as the cloud's:
+//! One HTTP/1.1 endpoint, `POST /` (or `GET /?…`), as the cloud's, over plain HTTP or, with
+//! [`Server::serve_with`] and a [`tls`] configuration, HTTPS (the only transport of the cloud,
+//! `tccli` and the SDKs' defaults):
 //!
 //! - headers `X-TC-Action`, `X-TC-Version` (`2018-04-16`), `X-TC-Timestamp`, `X-TC-Region`
 //!   (optional here), `Authorization` (TC3-HMAC-SHA256, checked by [`crate::tc3::verify`]
@@ -38,6 +40,7 @@
 //! | [`store`] | SQLite: functions, code, invocation logs, durable before the answer |
 //! | [`params`] | JSON or form parameters as one tree |
 //! | [`error`] | the error envelope |
+//! | [`tls`] | `--tls`: the certificate (made once, or the user's) and its rustls configuration |
 
 pub mod code;
 pub mod datetime;
@@ -49,6 +52,7 @@ pub mod logs;
 pub mod params;
 pub mod registry;
 pub mod store;
+pub mod tls;
 pub mod validation;
 
 use std::future::Future;
@@ -67,6 +71,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{timeout_at, Instant};
 
+use crate::http_server::Transport;
 use crate::pool::new_request_id;
 use crate::tc3::{self, Credential};
 use error::ApiError;
@@ -218,8 +223,21 @@ impl Server {
         &self.options
     }
 
-    /// Serves the API on `listener` until `shutdown` completes, then stops every instance.
+    /// Serves the API over plain HTTP on `listener` until `shutdown` completes, then stops
+    /// every instance.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        self.serve_with(listener, None, shutdown).await
+    }
+
+    /// Serves the API on `listener`, over HTTPS with `tls` ([`tls::TlsFiles::server_config`])
+    /// or else plain HTTP, until `shutdown` completes, then stops every instance. Every
+    /// check and limit is the same either way.
+    pub async fn serve_with(
+        self: Arc<Self>,
+        listener: TcpListener,
+        tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         let local = listener
             .local_addr()
             .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
@@ -228,8 +246,12 @@ impl Server {
             head_timeout: self.options.head_timeout,
             max_head_bytes: MAX_HEAD_BYTES,
         };
+        let transport = match tls {
+            Some(config) => Transport::Tls(config.into()),
+            None => Transport::Plain,
+        };
         let server = self.clone();
-        crate::http_server::serve_until(listener, limits, None, shutdown, move |req| {
+        crate::http_server::serve_over(listener, transport, limits, None, shutdown, move |req| {
             server.clone().handle(req, local)
         })
         .await;

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +18,10 @@ pub struct Serve {
     pub child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// `https` when started with `--tls`, else `http`.
+    pub scheme: String,
+    /// The state directory.
+    pub state_dir: PathBuf,
 }
 
 impl Serve {
@@ -53,9 +57,13 @@ impl Serve {
             let mut sent = false;
             while let Some(Ok(line)) = lines.next() {
                 if !sent {
-                    if let Some(rest) = line.split("http://").nth(1) {
+                    let url = line
+                        .split_once(" on http://")
+                        .map(|(_, rest)| ("http", rest))
+                        .or_else(|| line.split_once(" on https://").map(|(_, r)| ("https", r)));
+                    if let Some((scheme, rest)) = url {
                         let addr = rest.split('/').next().unwrap_or("").to_owned();
-                        let _ = tx.send(addr);
+                        let _ = tx.send((scheme.to_owned(), addr));
                         sent = true;
                         continue;
                     }
@@ -63,10 +71,20 @@ impl Serve {
                 eprintln!("[serve] {line}");
             }
         });
-        let addr = rx
+        let (scheme, addr) = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("scf-local serve did not print its address");
-        Serve { child, addr }
+        Serve {
+            child,
+            addr,
+            scheme,
+            state_dir: state_dir.to_owned(),
+        }
+    }
+
+    /// The self-signed certificate of `--tls` (the CA bundle a client is given).
+    pub fn tls_cert(&self) -> PathBuf {
+        self.state_dir.join("tls/cert.pem")
     }
 
     /// A field of the server's `/proc/PID/status` in kB, such as `VmRSS` (resident now) or
@@ -166,6 +184,19 @@ pub fn exchange(
 ) -> std::io::Result<Exchange> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    exchange_over(&mut s, addr, method, target, headers, body)
+}
+
+/// One raw HTTP/1.1 exchange (`Connection: close`) over an open connection, plain or TLS,
+/// to the server at `addr` (the default `Host`).
+pub fn exchange_over(
+    s: &mut (impl Read + Write),
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<Exchange> {
     let mut head = format!("{method} {target} HTTP/1.1\r\n");
     let mut has_host = false;
     for (k, v) in headers {
@@ -182,7 +213,12 @@ pub fn exchange(
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    match s.read_to_end(&mut raw) {
+        Ok(_) => {}
+        // A TLS peer that closes without close_notify, after its whole answer.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(e),
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
