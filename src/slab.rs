@@ -62,10 +62,12 @@ pub(crate) const REPLY: usize = 4 * 1024;
 /// Size of the first receive arena: a head and a small event fit in one read.
 pub(crate) const ARENA: usize = 16 * 1024;
 
-/// Size of the AWS trace entry: `_X_AMZN_TRACE_ID=`, the value and its NUL.
-pub(crate) const TRACE_ENTRY: usize = 512;
-/// Entries of the AWS environment copy, its final null pointer included.
-pub(crate) const TRACE_ENVIRON: usize = 256;
+/// Size of the AWS trace entry: `_X_AMZN_TRACE_ID=`, the value and its NUL (an X-Ray header
+/// with a parent and a lineage is about 100 bytes).
+pub(crate) const TRACE_ENTRY: usize = 256;
+/// Entries of the AWS environment copy, its final null pointer included (Lambda's own
+/// variables are about 25).
+pub(crate) const TRACE_ENVIRON: usize = 96;
 
 /// AWS mode's environment slot for `_X_AMZN_TRACE_ID` (see `sys::TraceExport`): the entry
 /// `name=value\0`, rewritten in place for every invocation, and a copy of the environment's
@@ -83,14 +85,17 @@ pub(crate) struct TraceSlab {
 unsafe impl Sync for TraceSlab {}
 
 /// The runtime's slabs, one after the other, in the order of their first writes: the request
-/// heads (at start, about 600 bytes), the reply, then the receive arena; last, AWS mode's
-/// trace slot, so that SCF mode's pages are laid out as without it.
+/// heads (at start, about 600 bytes), the reply, then the receive arena. AWS mode's trace
+/// slot (1 KB) is just before the arena, on the page that the first event's bytes fault in
+/// anyway; at the end of the block it was a page fault of its own. In SCF mode it only moves
+/// the arena's start 1 KB further into that page (a head and an event of up to 2.5 KB still
+/// arrive on one page).
 #[repr(C)]
 pub(crate) struct Slabs {
     requests: Slab<REQUESTS>,
     reply: Slab<REPLY>,
-    arena: Slab<ARENA>,
     trace: TraceSlab,
+    arena: Slab<ARENA>,
 }
 
 /// Whether each of [`Slabs`]' slabs has been handed out: requests, reply, arena, trace.
@@ -165,11 +170,11 @@ extern "C" {
 static SLABS: Slabs = Slabs {
     requests: Slab::new(),
     reply: Slab::new(),
-    arena: Slab::new(),
     trace: TraceSlab {
         entry: UnsafeCell::new([0; TRACE_ENTRY]),
         environ: UnsafeCell::new([core::ptr::null_mut(); TRACE_ENVIRON]),
     },
+    arena: Slab::new(),
 };
 
 /// The process's slabs.
