@@ -147,12 +147,9 @@ impl TraceExport {
         let entry = slot.entry.get().cast::<u8>();
         let value = match trace {
             Some(t) if t.len() <= TRACE_MAX => t,
-            other => {
-                // SAFETY: `entry` is the slot's; `remove_entry` only compares and moves
-                // environment pointers.
-                unsafe { remove_entry(entry) };
-                return export_with_setenv(other);
-            }
+            // `unsetenv` and `setenv` find the slot's entry by its name like any other: it is
+            // removed, or replaced by a copy.
+            other => return export_with_setenv(other),
         };
         // SAFETY: the slot is this exporter's alone (handed out once), `entry` has room for
         // the name, `TRACE_MAX` bytes of value and the NUL, and `value` holds no NUL. Readers
@@ -193,7 +190,7 @@ unsafe fn environ_len(env: *mut *mut c_char) -> usize {
 }
 
 /// Puts `entry` (the slot's, already written) into the environment unless it is there:
-/// in place of another `_X_AMZN_TRACE_ID` entry, or appended in the slot's array.
+/// appended in the slot's array, after removing any other `_X_AMZN_TRACE_ID` entry.
 ///
 /// # Safety
 ///
@@ -205,21 +202,24 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
     // below its length; the slot's array has `TRACE_ENVIRON` entries and is written only
     // below `n + 2 <= TRACE_ENVIRON`.
     unsafe {
-        let env = environ;
-        let n = environ_len(env);
+        let mut env = environ;
+        let mut n = environ_len(env);
         // Pointers first: once installed, a warm invocation reads no other entry's bytes.
         if (0..n).any(|i| (*env.add(i)).cast::<u8>() == entry) {
             return;
         }
-        // Another `_X_AMZN_TRACE_ID` (from the caller's environment or a handler): replaced.
-        // The comparison stops at the first byte that differs, at the latest at the NUL.
+        // Another `_X_AMZN_TRACE_ID` (the caller's, a handler's, or the `setenv` copy of a
+        // header too long for the slot): removed with `unsetenv`, which frees it if the C
+        // library allocated it, rather than overwritten, which would leak it. The comparison
+        // stops at the first byte that differs, at the latest at the NUL.
         let named = |e: *mut c_char| {
             let e = e.cast::<u8>();
             TRACE_NAME.iter().enumerate().all(|(k, &b)| *e.add(k) == b)
         };
-        if let Some(i) = (0..n).find(|&i| named(*env.add(i))) {
-            *env.add(i) = entry.cast();
-            return;
+        if (0..n).any(|i| named(*env.add(i))) {
+            unsetenv(c"_X_AMZN_TRACE_ID".as_ptr());
+            env = environ;
+            n = environ_len(env);
         }
         let copy = slot.environ.get().cast::<*mut c_char>();
         if n + 2 > crate::slab::TRACE_ENVIRON {
@@ -232,23 +232,6 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
         *copy.add(n) = entry.cast();
         *copy.add(n + 1) = core::ptr::null_mut();
         environ = copy;
-    }
-}
-
-/// Takes the slot's `entry` out of the environment if it is there (`unsetenv`, which frees
-/// nothing it did not allocate).
-///
-/// # Safety
-///
-/// As [`install_entry`].
-unsafe fn remove_entry(entry: *mut u8) {
-    // SAFETY: as in `install_entry`; the name is NUL-terminated.
-    unsafe {
-        let env = environ;
-        let n = environ_len(env);
-        if (0..n).any(|i| (*env.add(i)).cast::<u8>() == entry) {
-            unsetenv(c"_X_AMZN_TRACE_ID".as_ptr());
-        }
     }
 }
 
