@@ -108,7 +108,11 @@ pub(crate) const TRACE_MAX: usize = crate::slab::TRACE_ENTRY - TRACE_NAME.len() 
 /// the environment's pointers are copied into the slot's own array and `environ` is pointed
 /// at it, which POSIX allows a program to do. The C library's `setenv`, `putenv` and
 /// `unsetenv` still work on it afterwards: each compares `environ` with the array it
-/// allocated last and copies a foreign one into a new allocation before growing it.
+/// allocated last and copies a foreign one into a new allocation before growing it. One step
+/// goes past POSIX's wording, which blesses assigning `environ` but not writing into the
+/// array it points to: after an event without a trace header (entry removed), the next one
+/// appends the entry to the slot's array while it is the environment. musl and glibc read
+/// `environ` afresh on every call and keep no copy of it, so that is safe with both.
 ///
 /// The contract, for handlers: the value is rewritten between invocations, on the runtime's
 /// thread, while no handler runs, and without any lock (neither std's environment lock nor
