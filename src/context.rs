@@ -239,7 +239,12 @@ impl<'a> Context<'a> {
     }
 
     /// AWS Lambda: the X-Ray trace header (`Lambda-Runtime-Trace-Id`), also exported as
-    /// `_X_AMZN_TRACE_ID` for the invocation. `None` under SCF.
+    /// `_X_AMZN_TRACE_ID` for the invocation (removed when the event has none). `None` under
+    /// SCF.
+    ///
+    /// The variable is one fixed environment entry that the runtime rewrites in place, without
+    /// a lock, before each handler call: read it during the invocation. A thread that outlives
+    /// its invocation may see it half rewritten when the next event arrives.
     pub fn trace_id(&self) -> Option<&'a str> {
         self.aws.and_then(|a| a.trace_id)
     }

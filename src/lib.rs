@@ -118,7 +118,7 @@
 //! by [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers, a body bounded by [`MAX_BODY`]. No read
 //! timeout: `/next` is a long poll. The reconnect/retry rule is in `http/conn.rs`: a result is
 //! never posted twice when the first may have arrived. Nothing is allocated on the heap
-//! before ready is reported, nor on a warm invocation (see `slab.rs`).
+//! before ready is reported, nor on a warm invocation, in either dialect (see `slab.rs`).
 //!
 //! # Unsafe code
 //!
@@ -126,10 +126,12 @@
 //! `// SAFETY:` comment:
 //!
 //! - `sys.rs`: every call into the C library or the kernel (`getenv`, `signal`, `recv` with
-//!   `errno`, `clock_gettime` and its system call), every fixed number from a C header, and
-//!   the call of the handler symbol the user's [`main!`] defines. Everything else calls its
-//!   safe functions.
-//! - `slab.rs`: the static slabs, handed out once as `&'static mut`, and the block of them
+//!   `errno`, `clock_gettime` and its system call, and under AWS the `_X_AMZN_TRACE_ID`
+//!   entry written into the environment), every fixed number from a C header, and the call
+//!   of the handler symbol the user's [`main!`] defines. Everything else calls its safe
+//!   functions.
+//! - `slab.rs`: the static slabs, handed out once (as `&'static mut`, or as the raw storage of
+//!   the trace entry), and the block of them
 //!   placed in `.lbss` with `global_asm!`.
 //! - `panic.rs`, three items only: the once-written slot that the panic hook reads, which
 //!   avoids `OnceLock`'s code on the cold path.

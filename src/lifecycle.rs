@@ -16,6 +16,7 @@ use crate::http::request::{
     HANDLER_ERROR, INIT_ERROR, INVALID_EVENT,
 };
 use crate::http::response::{parse_decimal, Field, Head};
+use crate::sys::TraceExport;
 use crate::{Context, Error, Reply};
 
 /// Exit code for a bad environment (missing or invalid runtime API address).
@@ -34,6 +35,8 @@ pub(crate) struct Runtime {
     /// How to read the clock: a system call for the first event, the vDSO after it (see
     /// `clock`).
     clock: Via,
+    /// AWS: where `_X_AMZN_TRACE_ID` is written.
+    trace: TraceExport,
 }
 
 /// Why the loop stopped.
@@ -75,6 +78,7 @@ impl Runtime {
             reply: Reply::for_runtime(),
             scratch: Vec::new(),
             clock: Via::Syscall,
+            trace: TraceExport::new(),
         }
     }
 
@@ -163,7 +167,7 @@ impl Runtime {
         let (outcome, error_type) = match invocation(dialect, buf, &head, arrival, clock) {
             Ok(ctx) => {
                 if dialect == Dialect::Aws {
-                    export_trace_id(ctx.trace_id());
+                    self.trace.export(ctx.trace_id().map(str::as_bytes));
                 }
                 call(f, &buf[event_range], &ctx, &mut self.reply)
             }
@@ -292,16 +296,6 @@ fn invocation<'a>(
         .ok_or(&b"the runtime API sent a missing or invalid time_limit_in_ms header"[..])?;
     let deadline = arrival.saturating_add((time as u64).saturating_mul(1_000_000));
     Ok(Context::of_process(id, Some(memory), time as u64, deadline))
-}
-
-/// AWS: `_X_AMZN_TRACE_ID` is the current invocation's trace header, as the X-Ray SDKs expect.
-/// This goes through the C library's `setenv`, which copies the value: the one allocation of
-/// an AWS invocation, outside Rust's allocator.
-fn export_trace_id(trace: Option<&str>) {
-    match trace {
-        Some(t) => std::env::set_var("_X_AMZN_TRACE_ID", t),
-        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
-    }
 }
 
 /// Runs the handler; the outcome and, for a failure, the AWS error type. A panic becomes a

@@ -16,8 +16,7 @@ use std::cell::{RefCell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::panic::PanicHookInfo;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use crate::function::Outcome;
 use crate::http::conn::{Conn, Part, Retry};
@@ -30,8 +29,14 @@ static IN_INVOCATION: AtomicBool = AtomicBool::new(false);
 /// Longest request id the hook can name in an AWS error path.
 const MAX_ID: usize = 128;
 /// AWS: the id of the invocation in progress (its error path names it), in a fixed array so
-/// that keeping it allocates nothing.
-static REQUEST_ID: Mutex<([u8; MAX_ID], usize)> = Mutex::new(([0; MAX_ID], 0));
+/// that keeping it allocates nothing. Bytes in atomics rather than under a `Mutex`: written by
+/// the runtime's thread before each handler call, read by the hook of a panic on any thread,
+/// and no lock code on the warm path (std's `Mutex::lock` is out of line, on a page of text
+/// that AWS mode's first invocation touched for it alone). A hook that is still reading when
+/// the next invocation starts may read a mix of two ids, never a torn byte.
+static REQUEST_ID: [AtomicU8; MAX_ID] = [const { AtomicU8::new(0) }; MAX_ID];
+/// The length of [`REQUEST_ID`]'s id.
+static REQUEST_ID_LEN: AtomicUsize = AtomicUsize::new(0);
 /// Where to post a panic: the API address, its dialect and `Host` (the requests are built
 /// when a panic needs them, not copied at start).
 struct Target {
@@ -132,10 +137,11 @@ pub(crate) fn in_invocation(on: bool, request_id: &[u8]) {
         return;
     }
     if on && AWS.load(Ordering::Relaxed) {
-        let mut id = REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
         let n = request_id.len().min(MAX_ID);
-        id.0[..n].copy_from_slice(&request_id[..n]);
-        id.1 = n;
+        for (slot, &b) in REQUEST_ID.iter().zip(&request_id[..n]) {
+            slot.store(b, Ordering::Relaxed);
+        }
+        REQUEST_ID_LEN.store(n, Ordering::Relaxed);
     }
     IN_INVOCATION.store(on, Ordering::Release);
 }
@@ -174,7 +180,12 @@ fn message(info: &PanicHookInfo<'_>) -> String {
 /// Posts `msg` as the invocation's error over a new connection and waits for the answer.
 fn post(target: &Target, msg: &str) {
     let requests = &Requests::new(target.dialect, &target.host[..target.host_len]);
-    let (id, id_len) = *REQUEST_ID.lock().unwrap_or_else(|e| e.into_inner());
+    // Published by the `Release` store of `IN_INVOCATION` that the hook's swap read.
+    let id_len = REQUEST_ID_LEN.load(Ordering::Relaxed).min(MAX_ID);
+    let mut id = [0u8; MAX_ID];
+    for (b, slot) in id.iter_mut().zip(&REQUEST_ID) {
+        *b = slot.load(Ordering::Relaxed);
+    }
     let mut body = Vec::new();
     let body = match requests.dialect {
         Dialect::Scf => msg.as_bytes(),

@@ -62,17 +62,44 @@ pub(crate) const REPLY: usize = 4 * 1024;
 /// Size of the first receive arena: a head and a small event fit in one read.
 pub(crate) const ARENA: usize = 16 * 1024;
 
+/// Size of the AWS trace entry: `_X_AMZN_TRACE_ID=`, the value and its NUL (an X-Ray header
+/// with a parent and a lineage is about 100 bytes).
+pub(crate) const TRACE_ENTRY: usize = 256;
+/// Entries of the AWS environment copy, its final null pointer included (Lambda's own
+/// variables are about 25).
+pub(crate) const TRACE_ENVIRON: usize = 96;
+
+/// AWS mode's environment slot for `_X_AMZN_TRACE_ID` (see `sys::TraceExport`): the entry
+/// `name=value\0`, rewritten in place for every invocation, and a copy of the environment's
+/// pointer array with room for that entry, so that installing it needs no `malloc`. Unlike
+/// the byte slabs it is never handed out as `&mut`: the C library reads both through the
+/// pointers it is given, so they are only ever written through raw pointers.
+#[repr(C)]
+pub(crate) struct TraceSlab {
+    pub entry: UnsafeCell<[u8; TRACE_ENTRY]>,
+    pub environ: UnsafeCell<[*mut core::ffi::c_char; TRACE_ENVIRON]>,
+}
+
+// SAFETY: handed out once (flag `TAKEN[3]`), and its one owner writes it through raw pointers
+// only (`sys::TraceExport`, whose contract covers the C library's readers).
+unsafe impl Sync for TraceSlab {}
+
 /// The runtime's slabs, one after the other, in the order of their first writes: the request
-/// heads (at start, about 600 bytes), the reply, then the receive arena.
+/// heads (at start, about 600 bytes), the reply, then the receive arena. AWS mode's trace
+/// slot (1 KB) is just before the arena, on the page that the first event's bytes fault in
+/// anyway; at the end of the block it was a page fault of its own. In SCF mode it only moves
+/// the arena's start 1 KB further into that page (a head and an event of up to 2.5 KB still
+/// arrive on one page).
 #[repr(C)]
 pub(crate) struct Slabs {
     requests: Slab<REQUESTS>,
     reply: Slab<REPLY>,
+    trace: TraceSlab,
     arena: Slab<ARENA>,
 }
 
-/// Whether each of [`Slabs`]' slabs has been handed out: requests, reply, arena.
-static TAKEN: [AtomicBool; 3] = [const { AtomicBool::new(false) }; 3];
+/// Whether each of [`Slabs`]' slabs has been handed out: requests, reply, arena, trace.
+static TAKEN: [AtomicBool; 4] = [const { AtomicBool::new(false) }; 4];
 
 // A `&mut` from `&self` is sound in these three: each slab's flag makes it the only one.
 #[allow(clippy::mut_from_ref)]
@@ -93,6 +120,11 @@ impl Slabs {
     pub fn arena(&'static self) -> Option<&'static mut [u8]> {
         // SAFETY: TAKEN[2] is used with this slab only.
         unsafe { self.arena.take(&TAKEN[2]) }
+    }
+
+    /// AWS mode's trace slot, the first time.
+    pub fn trace(&'static self) -> Option<&'static TraceSlab> {
+        (!TAKEN[3].swap(true, Ordering::AcqRel)).then_some(&self.trace)
     }
 }
 
@@ -138,6 +170,10 @@ extern "C" {
 static SLABS: Slabs = Slabs {
     requests: Slab::new(),
     reply: Slab::new(),
+    trace: TraceSlab {
+        entry: UnsafeCell::new([0; TRACE_ENTRY]),
+        environ: UnsafeCell::new([core::ptr::null_mut(); TRACE_ENVIRON]),
+    },
     arena: Slab::new(),
 };
 
@@ -254,8 +290,9 @@ mod tests {
         // Other tests in this binary may take a slab first (on other threads); after one
         // call each here, every slab has been handed out, and never is again.
         let s = slabs();
-        let _ = (s.requests(), s.reply(), s.arena());
+        let _ = (s.requests(), s.reply(), s.arena(), s.trace());
         assert!(s.requests().is_none() && s.reply().is_none() && s.arena().is_none());
+        assert!(s.trace().is_none());
     }
 
     #[test]

@@ -50,6 +50,10 @@ struct Timespec {
 extern "C" {
     fn getenv(name: *const c_char) -> *const c_char;
     fn signal(signum: c_int, handler: usize) -> usize;
+    /// The process's environment: `<unistd.h>` (POSIX lets a program point it elsewhere).
+    static mut environ: *mut *mut c_char;
+    fn putenv(entry: *mut c_char) -> c_int;
+    fn unsetenv(name: *const c_char) -> c_int;
 }
 
 #[cfg(target_os = "linux")]
@@ -86,6 +90,153 @@ pub(crate) fn with_env<R>(name: &CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R 
         (!p.is_null()).then(|| CStr::from_ptr(p).to_bytes())
     };
     f(value)
+}
+
+/// `_X_AMZN_TRACE_ID=`, the start of the trace entry.
+const TRACE_NAME: &[u8] = b"_X_AMZN_TRACE_ID=";
+/// The longest trace header kept in the slot; a longer one goes through `setenv`.
+pub(crate) const TRACE_MAX: usize = crate::slab::TRACE_ENTRY - TRACE_NAME.len() - 1;
+
+/// AWS mode: exports each invocation's trace header as `_X_AMZN_TRACE_ID`, as the X-Ray SDKs
+/// expect, without the allocator.
+///
+/// `setenv` copies `name=value` into a fresh `malloc` block on every call (and frees the
+/// previous one): two allocator calls per invocation, and at the first invocation the C
+/// library's heap set-up. Instead the entry is one fixed buffer (`slab::TraceSlab`) put into
+/// the environment once and rewritten in place for each invocation. Putting it in needs a
+/// pointer array one entry longer than the environment's; rather than `putenv`'s `malloc`,
+/// the environment's pointers are copied into the slot's own array and `environ` is pointed
+/// at it, which POSIX allows a program to do. The C library's `setenv`, `putenv` and
+/// `unsetenv` still work on it afterwards: each compares `environ` with the array it
+/// allocated last and copies a foreign one into a new allocation before growing it. One step
+/// goes past POSIX's wording, which blesses assigning `environ` but not writing into the
+/// array it points to: after an event without a trace header (entry removed), the next one
+/// appends the entry to the slot's array while it is the environment. musl and glibc read
+/// `environ` afresh on every call and keep no copy of it, so that is safe with both.
+///
+/// The contract, for handlers: the value is rewritten between invocations, on the runtime's
+/// thread, while no handler runs, and without any lock (neither std's environment lock nor
+/// the C library's). Read it during the invocation; a thread that outlives its invocation and
+/// reads it while the next event arrives may see a value that is being rewritten. That is
+/// what `setenv` allows too (it is not safe against concurrent `getenv`), but without a lock
+/// the rewrite is also not atomic against `std::env::var`. A handler that sets or removes
+/// `_X_AMZN_TRACE_ID` itself is overruled at the next invocation.
+///
+/// Fallbacks, each allocating as `setenv` did: a header longer than [`TRACE_MAX`] bytes goes
+/// through `setenv`; an environment of more than `slab::TRACE_ENVIRON - 2` variables gets the
+/// entry through `putenv` (one allocation, once); a second runtime in one process (tests) has
+/// no slot and uses `setenv` throughout.
+pub(crate) struct TraceExport {
+    /// `None` until the first export, then the slot if this exporter got it.
+    slot: Option<Option<&'static crate::slab::TraceSlab>>,
+}
+
+impl TraceExport {
+    /// An exporter that has not asked for the slot yet (SCF mode never does).
+    pub const fn new() -> TraceExport {
+        TraceExport { slot: None }
+    }
+
+    /// Makes `_X_AMZN_TRACE_ID` the invocation's trace header, or removes it when there is
+    /// none (or when it holds a NUL byte, which no environment entry can). The first call
+    /// takes the process's slot if no other exporter has.
+    pub fn export(&mut self, trace: Option<&[u8]>) {
+        let trace = trace.filter(|t| !t.contains(&0));
+        let Some(slot) = *self
+            .slot
+            .get_or_insert_with(|| crate::slab::slabs().trace())
+        else {
+            return export_with_setenv(trace);
+        };
+        let entry = slot.entry.get().cast::<u8>();
+        let value = match trace {
+            Some(t) if t.len() <= TRACE_MAX => t,
+            // `unsetenv` and `setenv` find the slot's entry by its name like any other: it is
+            // removed, or replaced by a copy.
+            other => return export_with_setenv(other),
+        };
+        // SAFETY: the slot is this exporter's alone (handed out once), `entry` has room for
+        // the name, `TRACE_MAX` bytes of value and the NUL, and `value` holds no NUL. Readers
+        // through the environment are covered by the contract above (no handler runs now).
+        unsafe {
+            let at = entry.add(TRACE_NAME.len());
+            core::ptr::copy_nonoverlapping(value.as_ptr(), at, value.len());
+            *at.add(value.len()) = 0;
+            if *entry == 0 {
+                core::ptr::copy_nonoverlapping(TRACE_NAME.as_ptr(), entry, TRACE_NAME.len());
+            }
+            install_entry(slot, entry);
+        }
+    }
+}
+
+/// The fallback: std's `set_var` / `remove_var` (the C library's `setenv` / `unsetenv`).
+fn export_with_setenv(trace: Option<&[u8]>) {
+    use std::os::unix::ffi::OsStrExt;
+    match trace {
+        Some(t) => std::env::set_var("_X_AMZN_TRACE_ID", std::ffi::OsStr::from_bytes(t)),
+        None => std::env::remove_var("_X_AMZN_TRACE_ID"),
+    }
+}
+
+/// The number of entries of the environment `env` (a null-terminated array, or null).
+///
+/// # Safety
+///
+/// `env` is null or a valid environment array.
+unsafe fn environ_len(env: *mut *mut c_char) -> usize {
+    let mut n = 0;
+    // SAFETY: the array ends with a null pointer (the caller's promise).
+    while !env.is_null() && unsafe { !(*env.add(n)).is_null() } {
+        n += 1;
+    }
+    n
+}
+
+/// Puts `entry` (the slot's, already written) into the environment unless it is there:
+/// appended in the slot's array, after removing any other `_X_AMZN_TRACE_ID` entry.
+///
+/// # Safety
+///
+/// `entry` is `slot`'s NUL-terminated `_X_AMZN_TRACE_ID=` entry; nothing else changes the
+/// environment concurrently.
+unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
+    // SAFETY: `environ` is the C library's environment array, read and written on this
+    // thread only while no handler runs (the contract of `TraceExport`); every index read is
+    // below its length; the slot's array has `TRACE_ENVIRON` entries and is written only
+    // below `n + 2 <= TRACE_ENVIRON`.
+    unsafe {
+        let mut env = environ;
+        let mut n = environ_len(env);
+        // Pointers first: once installed, a warm invocation reads no other entry's bytes.
+        if (0..n).any(|i| (*env.add(i)).cast::<u8>() == entry) {
+            return;
+        }
+        // Another `_X_AMZN_TRACE_ID` (the caller's, a handler's, or the `setenv` copy of a
+        // header too long for the slot): removed with `unsetenv`, which frees it if the C
+        // library allocated it, rather than overwritten, which would leak it. The comparison
+        // stops at the first byte that differs, at the latest at the NUL.
+        let named = |e: *mut c_char| {
+            let e = e.cast::<u8>();
+            TRACE_NAME.iter().enumerate().all(|(k, &b)| *e.add(k) == b)
+        };
+        if (0..n).any(|i| named(*env.add(i))) {
+            unsetenv(c"_X_AMZN_TRACE_ID".as_ptr());
+            env = environ;
+            n = environ_len(env);
+        }
+        let copy = slot.environ.get().cast::<*mut c_char>();
+        if n + 2 > crate::slab::TRACE_ENVIRON {
+            putenv(entry.cast());
+            return;
+        }
+        if env != copy {
+            core::ptr::copy_nonoverlapping(env, copy, n);
+        }
+        *copy.add(n) = entry.cast();
+        *copy.add(n + 1) = core::ptr::null_mut();
+        environ = copy;
+    }
 }
 
 /// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed

@@ -1,6 +1,11 @@
-//! Zero heap allocations per warm invocation: the runtime runs in this process under a
-//! counting global allocator, against an in-test runtime API on another thread, for 1000
-//! invocations after warm-up.
+//! Zero heap allocations per warm invocation, in SCF's dialect and in AWS's with a trace
+//! header on every event: the runtime runs in this process against an in-test runtime API on
+//! another thread, for 1000 invocations after warm-up, and two counters watch its thread:
+//!
+//! - a counting global allocator (Rust's heap);
+//! - with glibc, `malloc`, `calloc` and `realloc` themselves, defined in this binary ahead of
+//!   the C library's and forwarded to them (`__libc_malloc` …), so that what the C library
+//!   allocates for the runtime (as `setenv` did for `_X_AMZN_TRACE_ID`) is counted too.
 
 mod common;
 
@@ -13,6 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Calls of the C library's allocator on the runtime's thread (glibc only; Rust's allocator
+/// calls it too, so this includes [`ALLOCATIONS`]).
+static C_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     /// Only the runtime's thread is counted; the fake API allocates freely.
@@ -45,10 +53,84 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// glibc's allocator under its own names, which it exports so that a program can wrap it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod c_heap {
+    use super::{COUNTED, C_ALLOCATIONS};
+    use std::cell::Cell;
+    use std::ffi::c_void;
+    use std::sync::atomic::Ordering;
+
+    extern "C" {
+        fn __libc_malloc(size: usize) -> *mut c_void;
+        fn __libc_calloc(n: usize, size: usize) -> *mut c_void;
+        fn __libc_realloc(ptr: *mut c_void, size: usize) -> *mut c_void;
+    }
+
+    fn count() {
+        // A `const` thread-local without a destructor: reading it never allocates.
+        if COUNTED.with(Cell::get) {
+            C_ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// `malloc` for the whole process (the C library's own calls included): counted, then
+    /// glibc's.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn malloc(size: usize) -> *mut c_void {
+        count();
+        // SAFETY: glibc's `malloc` under its exported alias; same contract.
+        unsafe { __libc_malloc(size) }
+    }
+
+    /// `calloc`: counted, then glibc's.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+        count();
+        // SAFETY: glibc's `calloc` under its exported alias; same contract.
+        unsafe { __libc_calloc(n, size) }
+    }
+
+    /// `realloc`: counted, then glibc's (the block came from glibc's heap: `free`,
+    /// `posix_memalign` and the rest are glibc's own, on the same heap).
+    ///
+    /// # Safety
+    ///
+    /// As C's `realloc`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+        count();
+        // SAFETY: the caller's promise, passed on.
+        unsafe { __libc_realloc(ptr, size) }
+    }
+}
+
+/// Whether the C library's allocator calls are counted here.
+const C_COUNTED: bool = cfg!(all(target_os = "linux", target_env = "gnu"));
+
+/// The environment's `_X_AMZN_TRACE_ID`, read without allocating (`std::env::var` would).
+fn trace_in_environment() -> Option<&'static [u8]> {
+    extern "C" {
+        fn getenv(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
+    }
+    // SAFETY: the name is NUL-terminated; the runtime writes the environment only between
+    // invocations, on this same thread, so the value stays put while it is compared.
+    let p = unsafe { getenv(c"_X_AMZN_TRACE_ID".as_ptr()) };
+    // SAFETY: a non-null `getenv` result is a NUL-terminated string.
+    (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
+}
+
 /// The echo handler, plus the context accessors a real handler would touch.
 fn echo(event: &[u8], ctx: &Context, reply: &mut Reply) {
     assert!(!ctx.request_id().is_empty());
     assert!(ctx.remaining().as_millis() <= 3000 && ctx.deadline() > std::time::Instant::now());
+    // AWS: this invocation's trace header, and the same in the environment.
+    assert_eq!(
+        trace_in_environment(),
+        ctx.trace_id().map(str::as_bytes),
+        "{}",
+        ctx.request_id()
+    );
     reply.push_str("Echoing request: '");
     reply.extend_from_slice(event);
     reply.push_str("'");
@@ -77,7 +159,10 @@ fn check(aws: bool) {
             assert!(r.path.ends_with("/runtime/invocation/next"), "{r:?}");
             // The runtime thread is blocked in its read: the count is stable here.
             if i == WARM_UP || i == big || i == big + 1 {
-                snapshots.push(ALLOCATIONS.load(Ordering::SeqCst));
+                snapshots.push((
+                    ALLOCATIONS.load(Ordering::SeqCst),
+                    C_ALLOCATIONS.load(Ordering::SeqCst),
+                ));
             }
             // Events of varying sizes, none larger than during warm-up (1 KB), then one of
             // 100 KB that must grow the arena.
@@ -90,7 +175,7 @@ fn check(aws: bool) {
             // Ids of varying length; both header spellings, chunked or not.
             let id = format!("request-{i}");
             if aws {
-                api.aws_event(&id, 3000, &event);
+                aws_event(&mut api, &id, i, &event);
             } else if i % 2 == 0 {
                 api.event(&id, &event);
             } else {
@@ -123,22 +208,57 @@ fn check(aws: bool) {
     COUNTED.with(|c| c.set(false));
     served.unwrap();
     let snapshots = server.join().unwrap();
-    let per_warm = snapshots[1] - snapshots[0];
+    let rust = snapshots[1].0 - snapshots[0].0;
+    let c = snapshots[1].1 - snapshots[0].1;
     assert_eq!(
-        per_warm, 0,
-        "aws={aws}: {per_warm} allocations in {MEASURED} warm invocations"
+        (rust, c),
+        (0, 0),
+        "aws={aws}: (Rust, C library) allocations in {MEASURED} warm invocations"
     );
     assert!(
-        snapshots[2] > snapshots[1],
+        snapshots[2].0 > snapshots[1].0,
         "a 100 KB event allocated nothing?"
     );
+    if C_COUNTED {
+        assert!(
+            snapshots[2].1 > snapshots[1].1,
+            "a 100 KB event called malloc on the runtime's thread, and the counter missed it"
+        );
+    }
+}
+
+/// An AWS `/next` answer with a trace header that changes with `i`: its length (so the value
+/// is rewritten in place, longer and shorter) and its `Sampled` flag; after warm-up, one event
+/// in 50 has none (the variable is removed, then put back).
+fn aws_event(api: &mut FakeApi, id: &str, i: u64, event: &[u8]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let deadline = (now + 3000).to_string();
+    let trace = format!(
+        "Root=1-5e1b4151-{:x};Parent=53995c3f42cd8ad8;Sampled={}",
+        i * 7919,
+        i % 2
+    );
+    let mut headers = vec![
+        ("Lambda-Runtime-Aws-Request-Id", id),
+        ("Lambda-Runtime-Deadline-Ms", deadline.as_str()),
+        (
+            "Lambda-Runtime-Invoked-Function-Arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:echo",
+        ),
+    ];
+    if i < WARM_UP || i % 50 != 0 {
+        headers.push(("Lambda-Runtime-Trace-Id", trace.as_str()));
+    }
+    api.answer(200, &headers, event, Send::Length, After::KeepAlive);
 }
 
 #[test]
 fn warm_invocations_allocate_nothing() {
     // One after the other: the counter is shared.
     check(false);
-    // AWS: `_X_AMZN_TRACE_ID` goes through the C library's `setenv`, which copies the value
-    // outside Rust's allocator; the runtime itself allocates nothing.
+    // AWS, with a trace header that the runtime exports as `_X_AMZN_TRACE_ID`.
     check(true);
 }

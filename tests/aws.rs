@@ -176,3 +176,85 @@ fn scf_wins_when_both_are_set() {
     api.expect("POST", "/runtime/init/ready");
     stop(child);
 }
+
+/// Answers a `/next` with an AWS event whose trace header is `trace` (none when `None`), and
+/// returns what the `json` example saw: the context's trace id and `_X_AMZN_TRACE_ID`.
+fn traced(
+    api: &mut FakeApi,
+    id: &str,
+    trace: Option<&str>,
+) -> (serde_json::Value, serde_json::Value) {
+    next(api);
+    let mut headers = vec![
+        ("Lambda-Runtime-Aws-Request-Id", id),
+        ("Lambda-Runtime-Deadline-Ms", "99999999999999"),
+    ];
+    if let Some(t) = trace {
+        headers.push(("Lambda-Runtime-Trace-Id", t));
+    }
+    api.answer(
+        200,
+        &headers,
+        br#"{"name":"t"}"#,
+        Send::Length,
+        After::KeepAlive,
+    );
+    let r = api.next_request();
+    assert!(r.path.ends_with("/response"), "{} {}", r.path, r.text());
+    api.answer(202, &[], b"", Send::Length, After::KeepAlive);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    (v["trace_id"].clone(), v["trace_env"].clone())
+}
+
+/// The trace header's ways into `_X_AMZN_TRACE_ID` (the slot rewritten in place, `setenv` for
+/// a header too long for it, removal when an event has none), each followed by one that must
+/// overwrite it, starting from an environment that already has the variable.
+#[test]
+fn the_trace_variable_follows_every_invocation() {
+    let mut api = FakeApi::new();
+    let child = start_aws(
+        &example("json"),
+        api.port(),
+        &[("_X_AMZN_TRACE_ID", "from-the-caller")],
+    );
+    let long = format!("Root=1-5e1b4151-{};Sampled=1", "a".repeat(2000));
+    let cases = [
+        Some("Root=1-1;Sampled=0"),
+        Some("Root=1-22222222;Parent=3;Sampled=1"),
+        Some("Root=1-4"),
+        None,
+        Some(long.as_str()),
+        Some("Root=1-5;Sampled=1"),
+        None,
+        None,
+        Some(long.as_str()),
+        None,
+        Some("Root=1-6"),
+    ];
+    for (i, trace) in cases.into_iter().enumerate() {
+        let (id, env) = traced(&mut api, &format!("t-{i}"), trace);
+        let want = trace.map_or(serde_json::Value::Null, |t| t.into());
+        assert_eq!((&id, &env), (&want, &want), "event {i}");
+    }
+    let err = stop(child);
+    assert!(err.is_empty(), "{err}");
+}
+
+/// An environment larger than the slot's copy of it (300 variables): the entry is put in
+/// with `putenv` instead, and still follows every invocation.
+#[test]
+fn a_large_environment_still_gets_the_trace_variable() {
+    let mut api = FakeApi::new();
+    let vars: Vec<(String, String)> = (0..300).map(|i| (format!("V{i}"), "x".repeat(i))).collect();
+    let env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let child = start_aws(&example("json"), api.port(), &env);
+    for (i, trace) in [Some("Root=1-a"), None, Some("Root=1-bb"), Some("Root=1-c")]
+        .into_iter()
+        .enumerate()
+    {
+        let (id, env) = traced(&mut api, &format!("big-{i}"), trace);
+        let want = trace.map_or(serde_json::Value::Null, |t| t.into());
+        assert_eq!((&id, &env), (&want, &want), "event {i}");
+    }
+    stop(child);
+}
