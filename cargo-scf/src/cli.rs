@@ -233,7 +233,9 @@ fn new(a: NewArgs) -> Result<ExitCode, Error> {
     } else if let Some(v) = a.runtime_version {
         RuntimeSource::Version(v)
     } else {
-        RuntimeSource::default()
+        let (source, why) = scaffold::default_source();
+        progress("Runtime", &why);
+        source
     };
     let name = scaffold::create(&a.path, a.name.as_deref(), &runtime)?;
     progress(
