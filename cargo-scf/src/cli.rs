@@ -19,6 +19,7 @@ use crate::deploy::{self, Deployment, Settings};
 use crate::invoke;
 use crate::project::Project;
 use crate::scaffold::{self, RuntimeSource};
+use crate::settings;
 use crate::{human_size, progress, Error};
 
 /// `cargo scf`: build, pack, deploy and invoke a Tencent Cloud SCF function written with the
@@ -131,6 +132,9 @@ pub struct DeployArgs {
     /// An environment variable K=V (repeatable; on update, the list replaces the function's).
     #[arg(long, value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Variables from a file of KEY=VALUE lines (under --env, over the crate's metadata).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// The zip to upload (default: the last `cargo scf pack`).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -169,6 +173,9 @@ pub struct InvokeArgs {
     /// Local run: an environment variable K=V (repeatable).
     #[arg(long, value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Local run: variables from a file of KEY=VALUE lines (under --env).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// Local run: the code to run, a zip or a folder (default: the last build).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -183,7 +190,10 @@ pub struct InvokeArgs {
 /// Parses `K=V`.
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        Some((k, v)) if !k.is_empty() => {
+            settings::check_variable(k, v)?;
+            Ok((k.to_owned(), v.to_owned()))
+        }
         _ => Err(format!("expected K=V, got {s:?}")),
     }
 }
@@ -319,12 +329,15 @@ fn client(a: &ApiArgs) -> Result<Client, Error> {
     Ok(Client::new(endpoint, region, credential))
 }
 
-/// The zip `deploy` uploads: `--zip`, else the last pack, which must exist.
-fn zip_to_upload(a: &DeployArgs) -> Result<PathBuf, Error> {
+/// The zip `deploy` uploads: `--zip`, else the last pack of `project`, which must exist.
+fn zip_to_upload(a: &DeployArgs, project: Option<&Project>) -> Result<PathBuf, Error> {
     if let Some(z) = &a.zip {
         return Ok(z.clone());
     }
-    let project = Project::locate(a.manifest_path.as_deref())?;
+    let project = match project {
+        Some(p) => p,
+        None => &Project::locate(a.manifest_path.as_deref())?,
+    };
     let zip = project.zip();
     if !zip.is_file() {
         return Err(Error::new(format!(
@@ -347,21 +360,43 @@ fn newer(a: &Path, b: &Path) -> bool {
     matches!((modified(a), modified(b)), (Some(x), Some(y)) if x > y)
 }
 
+/// The settings of a crate's `[package.metadata.scf]` (none without a crate), under the
+/// env file and the flags.
+fn crate_settings(
+    project: Option<&Project>,
+    env_file: Option<&Path>,
+    flags: Settings,
+) -> Result<Settings, Error> {
+    let metadata = project.map(|p| p.scf_metadata.clone()).unwrap_or_default();
+    Settings::gather(&metadata, env_file, flags)
+}
+
 fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     let client = client(&a.api)?;
-    let zip = zip_to_upload(&a)?;
+    // With --zip, the crate is optional: its metadata is used when there is one.
+    let project = match Project::locate(a.manifest_path.as_deref()) {
+        Ok(p) => Some(p),
+        Err(_) if a.zip.is_some() && a.manifest_path.is_none() => None,
+        Err(e) => return Err(e),
+    };
+    let zip = zip_to_upload(&a, project.as_ref())?;
+    let settings = crate_settings(
+        project.as_ref(),
+        a.env_file.as_deref(),
+        Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    )?;
     let bytes = std::fs::read(&zip)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", zip.display())))?;
     let deployment = Deployment {
         name: a.name,
         namespace: a.api.namespace,
         zip_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
-        settings: Settings {
-            timeout: a.timeout,
-            init_timeout: a.init_timeout,
-            memory_mb: a.memory,
-            env: a.env,
-        },
+        settings,
     };
     progress(
         "Deploying",
@@ -409,6 +444,7 @@ pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
         ("--init-timeout", a.init_timeout.is_some()),
         ("--memory", a.memory.is_some()),
         ("--env", !a.env.is_empty()),
+        ("--env-file", a.env_file.is_some()),
         ("--zip", a.zip.is_some()),
     ];
     if let Some((flag, _)) = local_only.iter().find(|(_, given)| *given) {
@@ -446,8 +482,8 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
             ExitCode::FAILURE
         });
     }
-    let code = match &a.zip {
-        Some(z) => z.clone(),
+    let (code, project) = match &a.zip {
+        Some(z) => (z.clone(), None),
         None => {
             let project = Project::locate(a.manifest_path.as_deref())?;
             let bootstrap = project.bootstrap();
@@ -457,26 +493,26 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
                     bootstrap.display()
                 )));
             }
-            project.out_dir()
+            (project.out_dir(), Some(project))
         }
     };
-    let mut config = scf_local::FunctionConfig::default();
+    let settings = crate_settings(
+        project.as_ref(),
+        a.env_file.as_deref(),
+        Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    )?;
+    let mut config = local_config(&settings);
     if let Some(n) = &a.name {
         config.function_name = n.clone();
     }
     if let Some(r) = &a.api.region {
         config.region = r.clone();
     }
-    if let Some(t) = a.timeout {
-        config.timeout = Duration::from_secs(t.into());
-    }
-    if let Some(t) = a.init_timeout {
-        config.init_timeout = Duration::from_secs(t.into());
-    }
-    if let Some(m) = a.memory {
-        config.memory_mb = m;
-    }
-    config.env = a.env;
     progress("Invoking", &format!("{} locally", code.display()));
     let Some(result) = invoke::local(&code, config, &event)? else {
         eprintln!("interrupted");
@@ -492,6 +528,22 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The emulator's configuration for `settings` (the platform's defaults where unset).
+pub fn local_config(settings: &Settings) -> scf_local::FunctionConfig {
+    let mut config = scf_local::FunctionConfig::default();
+    if let Some(t) = settings.timeout {
+        config.timeout = Duration::from_secs(t.into());
+    }
+    if let Some(t) = settings.init_timeout {
+        config.init_timeout = Duration::from_secs(t.into());
+    }
+    if let Some(m) = settings.memory_mb {
+        config.memory_mb = m;
+    }
+    config.env = settings.env.clone();
+    config
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@
 //! | [`build`] | `build`: cargo with those settings, the copy to `target/scf/<package>/` |
 //! | [`elf`] | static or not, from the ELF program headers |
 //! | [`project`] | the crate as Cargo sees it; where `build` and `pack` put their output |
+//! | [`settings`] | `[package.metadata.scf]`, env files and flags: timeout, memory, variables |
 //! | [`api`] | the TencentCloud API client (TC3-signed JSON over HTTPS) |
 //! | [`deploy`] | create or update, then wait for `Active` |
 //! | [`invoke`] | one event, local or remote |
@@ -46,6 +47,7 @@ pub mod invoke;
 pub mod profile;
 pub mod project;
 pub mod scaffold;
+pub mod settings;
 pub mod toolchain;
 
 /// A failure of a command: one message for the user.

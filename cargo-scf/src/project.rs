@@ -29,6 +29,9 @@ pub struct Project {
     /// Cargo's target directory for it (`CARGO_TARGET_DIR`, `build.target-dir` or
     /// `<workspace>/target`).
     pub target_dir: PathBuf,
+    /// Its `[package.metadata.scf]` table as JSON (`null` when it has none): the function's
+    /// settings, read by [`crate::settings::from_metadata`].
+    pub scf_metadata: Value,
 }
 
 /// The `cargo` to run: the one that started this subcommand (`$CARGO`), else the one on the
@@ -81,7 +84,7 @@ impl Project {
             .as_str()
             .ok_or_else(|| Error::new("cargo metadata has no target_directory"))?;
         let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
-        let with_bins: Vec<(String, PathBuf, Vec<String>)> = packages
+        let with_bins: Vec<(String, PathBuf, Vec<String>, Value)> = packages
             .iter()
             .map(|p| {
                 let bins = p["targets"]
@@ -101,16 +104,17 @@ impl Project {
                     p["name"].as_str().unwrap_or_default().to_owned(),
                     PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
                     bins,
+                    p["metadata"]["scf"].clone(),
                 )
             })
             .collect();
         let same = |a: &Path, b: &Path| {
             a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
         };
-        let chosen = match with_bins.iter().find(|(_, m, _)| same(m, manifest)) {
+        let chosen = match with_bins.iter().find(|(_, m, _, _)| same(m, manifest)) {
             Some(p) => p.clone(),
             None => {
-                let mut candidates = with_bins.iter().filter(|(_, _, b)| !b.is_empty());
+                let mut candidates = with_bins.iter().filter(|(_, _, b, _)| !b.is_empty());
                 match (candidates.next(), candidates.next()) {
                     (Some(p), None) => p.clone(),
                     (None, _) => {
@@ -128,12 +132,13 @@ impl Project {
                 }
             }
         };
-        let (package, manifest_path, bins) = chosen;
+        let (package, manifest_path, bins, scf_metadata) = chosen;
         Ok(Project {
             manifest_path,
             package,
             bins,
             target_dir: PathBuf::from(target_dir),
+            scf_metadata,
         })
     }
 
@@ -245,7 +250,8 @@ mod tests {
             .iter()
             .map(|(kind, name)| json!({"kind": [kind], "name": name}))
             .collect();
-        json!({"name": name, "manifest_path": manifest, "targets": targets})
+        json!({"name": name, "manifest_path": manifest, "targets": targets,
+               "metadata": {"scf": {"memory": 64}}})
     }
 
     fn metadata(packages: Vec<Value>) -> Value {
@@ -261,6 +267,7 @@ mod tests {
         let p = Project::from_metadata(&m, Path::new("/w/b/Cargo.toml")).unwrap();
         assert_eq!(p.package, "b");
         assert_eq!(p.bins, ["b", "b2"]);
+        assert_eq!(p.scf_metadata, json!({"memory": 64}));
         assert_eq!(p.bootstrap(), Path::new("/w/target/scf/b/bootstrap"));
         assert_eq!(p.zip(), Path::new("/w/target/scf/b/function.zip"));
         assert_eq!(p.pick_bin(Some("b2")).unwrap(), "b2");
