@@ -9,8 +9,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -28,6 +30,79 @@ pub struct BuildOptions {
     pub min_size: bool,
     /// The binary target; by default the package's only one.
     pub bin: Option<String>,
+    /// Lets another thread stop the build (`watch` on Ctrl-C): cargo then runs in a process
+    /// group of its own, which [`Stopper::stop`] ends.
+    pub stopper: Option<Stopper>,
+}
+
+/// Stops a running build, and any later one, from another thread: the cargo process group
+/// of the build under way gets `SIGTERM` (cargo and the compilers it started), and a build
+/// asked for afterwards fails at once. Cheap to clone (a handle).
+#[derive(Clone, Debug, Default)]
+pub struct Stopper(Arc<Mutex<StopState>>);
+
+#[derive(Debug, Default)]
+struct StopState {
+    /// The process group of the cargo running now.
+    group: Option<u32>,
+    stopped: bool,
+}
+
+impl Stopper {
+    /// Ends the build under way, and refuses later ones.
+    pub fn stop(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        if let Some(group) = state.group.take() {
+            signal_group(group);
+        }
+    }
+
+    /// Whether [`Stopper::stop`] was called.
+    pub fn stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StopState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts `cmd` in a process group of its own and records it, unless stopped already
+    /// (under the lock, so a stop cannot fall between the start and the record).
+    fn spawn(&self, cmd: &mut Command) -> Result<Child, Error> {
+        let mut state = self.lock();
+        if state.stopped {
+            return Err(Error::new("the build was stopped"));
+        }
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+        state.group = Some(child.id());
+        Ok(child)
+    }
+
+    /// Forgets the process group once its cargo has been waited for.
+    fn finished(&self) {
+        self.lock().group = None;
+    }
+}
+
+/// `SIGTERM` to the process group `group`.
+fn signal_group(group: u32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of this process. The group
+    // is the one `Stopper::spawn` made for the build's cargo; the record is cleared right
+    // after cargo is reaped, and until then the group id cannot be reused (the leader's pid
+    // is not free). In the few instructions between the reap and the clear, the group is
+    // still the build's compilers, or gone (ESRCH).
+    unsafe {
+        libc::kill(-group, libc::SIGTERM);
+    }
 }
 
 /// A finished build.
@@ -167,9 +242,12 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             }
         ),
     );
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    let mut child = match &options.stopper {
+        Some(stopper) => stopper.spawn(&mut cmd)?,
+        None => cmd
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?,
+    };
     let mut messages = String::new();
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
@@ -178,9 +256,14 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             messages.push('\n');
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| Error::new(format!("cargo did not finish: {e}")))?;
+    let status = child.wait();
+    if let Some(stopper) = &options.stopper {
+        stopper.finished();
+        if stopper.stopped() {
+            return Err(Error::new("the build was stopped"));
+        }
+    }
+    let status = status.map_err(|e| Error::new(format!("cargo did not finish: {e}")))?;
     if !status.success() {
         return Err(Error::new(format!(
             "cargo build failed ({status}); its messages are above"

@@ -8,10 +8,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use base64::Engine as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{self, Client, Endpoint};
 use crate::build::{self, BuildOptions};
@@ -20,6 +19,7 @@ use crate::invoke;
 use crate::project::Project;
 use crate::scaffold::{self, RuntimeSource};
 use crate::settings;
+use crate::watch::{self, WatchOptions};
 use crate::{human_size, progress, Error};
 
 /// `cargo scf`: build, pack, deploy and invoke a Tencent Cloud SCF function written with the
@@ -45,6 +45,52 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Invoke the last build locally, or the deployed function with --remote.
     Invoke(InvokeArgs),
+    /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change.
+    Watch(WatchArgs),
+}
+
+/// The runtime API the bootstrap speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApiChoice {
+    /// SCF's runtime API (`SCF_RUNTIME_API`).
+    Scf,
+    /// AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`).
+    Aws,
+}
+
+/// `cargo scf watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The port on 127.0.0.1 (0: the OS picks one; the address is printed).
+    #[arg(long, default_value_t = 9000)]
+    pub port: u16,
+    /// FunctionName (default: the package's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An environment variable K=V (repeatable; over --env-file and the crate's metadata).
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Variables from a file of KEY=VALUE lines (over the crate's metadata).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Timeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u32>,
+    /// InitTimeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub init_timeout: Option<u32>,
+    /// MemorySize in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+    /// The runtime API the instances serve.
+    #[arg(long, value_enum, default_value_t = ApiChoice::Scf)]
+    pub api: ApiChoice,
+    /// The binary to build, when the package has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
 }
 
 /// `cargo scf new`.
@@ -227,7 +273,34 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Pack(a) => pack(a),
         Command::Deploy(a) => deploy_cmd(a),
         Command::Invoke(a) => invoke_cmd(a),
+        Command::Watch(a) => watch_cmd(a),
     }
+}
+
+fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
+    let project = Project::locate(a.manifest_path.as_deref())?;
+    let settings = crate_settings(
+        Some(&project),
+        a.env_file.as_deref(),
+        Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    )?;
+    let mut config = settings.function_config();
+    config.function_name = a.name.unwrap_or_else(|| project.package.clone());
+    if a.api == ApiChoice::Aws {
+        config.dialect = scf_local::Dialect::Aws;
+        config.region = "us-east-1".to_owned();
+    }
+    watch::watch(WatchOptions {
+        manifest_path: Some(project.manifest_path),
+        bin: a.bin,
+        port: a.port,
+        config,
+    })
 }
 
 fn out(text: &str) {
@@ -264,6 +337,7 @@ fn build_cmd(a: BuildArgs) -> Result<ExitCode, Error> {
         manifest_path: a.manifest_path,
         min_size: a.min_size,
         bin: a.bin,
+        stopper: None,
     })?;
     progress("Built", &format!("{}", built.artifact.display()));
     out(&format!(
@@ -506,7 +580,7 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
             env: a.env,
         },
     )?;
-    let mut config = local_config(&settings);
+    let mut config = settings.function_config();
     if let Some(n) = &a.name {
         config.function_name = n.clone();
     }
@@ -528,22 +602,6 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// The emulator's configuration for `settings` (the platform's defaults where unset).
-pub fn local_config(settings: &Settings) -> scf_local::FunctionConfig {
-    let mut config = scf_local::FunctionConfig::default();
-    if let Some(t) = settings.timeout {
-        config.timeout = Duration::from_secs(t.into());
-    }
-    if let Some(t) = settings.init_timeout {
-        config.init_timeout = Duration::from_secs(t.into());
-    }
-    if let Some(m) = settings.memory_mb {
-        config.memory_mb = m;
-    }
-    config.env = settings.env.clone();
-    config
 }
 
 #[cfg(test)]

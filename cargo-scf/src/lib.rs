@@ -9,6 +9,7 @@
 //! cargo scf deploy --name hello              # CreateFunction, or UpdateFunctionCode
 //! cargo scf invoke --remote --name hello --event '{"k": "v"}'
 //! cargo scf invoke --event '{"k": "v"}'      # the last build, on this machine
+//! cargo scf watch                            # serve on 127.0.0.1:9000, rebuild on save
 //! ```
 //!
 //! It is a Cargo subcommand because the user's crate is the unit of work: `cargo` finds the
@@ -31,6 +32,7 @@
 //! | [`api`] | the TencentCloud API client (TC3-signed JSON over HTTPS) |
 //! | [`deploy`] | create or update, then wait for `Active` |
 //! | [`invoke`] | one event, local or remote |
+//! | [`watch`] | `watch`: build, serve, rebuild on change, swap between invocations |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
@@ -49,6 +51,7 @@ pub mod project;
 pub mod scaffold;
 pub mod settings;
 pub mod toolchain;
+pub mod watch;
 
 /// A failure of a command: one message for the user.
 #[derive(Clone, Debug, PartialEq, Eq)]

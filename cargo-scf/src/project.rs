@@ -232,6 +232,37 @@ impl Project {
     }
 }
 
+/// The folders of the local packages (path dependencies and workspace members, this
+/// package included) in a full `cargo metadata`: those without a registry or git `source`.
+pub fn local_package_dirs(metadata: &Value) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["source"].is_null())
+        .filter_map(|p| p["manifest_path"].as_str())
+        .filter_map(|m| Path::new(m).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+impl Project {
+    /// The folders of the package's local packages (see [`local_package_dirs`]), from the
+    /// full `cargo metadata` of its manifest.
+    pub fn local_package_dirs(&self) -> Result<Vec<PathBuf>, Error> {
+        let text = run_cargo(
+            &["metadata", "--format-version", "1"],
+            Some(&self.manifest_path),
+        )?;
+        let metadata: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        Ok(local_package_dirs(&metadata))
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
@@ -324,6 +355,20 @@ mod tests {
         let none = json!({"packages": [{"name": "scf-bootstrap", "metadata": null}]});
         assert!(runtime_link_args(&none).is_empty());
         assert!(runtime_link_args(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn local_packages() {
+        let m = json!({"packages": [
+            {"name": "f", "source": null, "manifest_path": "/w/f/Cargo.toml"},
+            {"name": "scf-bootstrap", "source": null, "manifest_path": "/rt/Cargo.toml"},
+            {"name": "itoa", "source": "registry+https://github.com/rust-lang/crates.io-index",
+             "manifest_path": "/reg/itoa/Cargo.toml"},
+        ]});
+        assert_eq!(
+            local_package_dirs(&m),
+            [PathBuf::from("/rt"), PathBuf::from("/w/f")]
+        );
     }
 
     #[test]

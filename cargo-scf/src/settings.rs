@@ -158,6 +158,23 @@ impl Settings {
         self
     }
 
+    /// The emulator's configuration for these settings (the platform's defaults where
+    /// unset).
+    pub fn function_config(&self) -> scf_local::FunctionConfig {
+        let mut config = scf_local::FunctionConfig::default();
+        if let Some(t) = self.timeout {
+            config.timeout = std::time::Duration::from_secs(t.into());
+        }
+        if let Some(t) = self.init_timeout {
+            config.init_timeout = std::time::Duration::from_secs(t.into());
+        }
+        if let Some(m) = self.memory_mb {
+            config.memory_mb = m;
+        }
+        config.env = self.env.clone();
+        config
+    }
+
     /// The crate's `[package.metadata.scf]`, then the env file, then the command line.
     pub fn gather(
         metadata: &Value,

@@ -6,7 +6,8 @@
 //! the runtime and its dependencies are compiled once for both. Every wait has a bound and
 //! ends on a signal (a line printed, an answer); nothing asserts how long anything took.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -154,4 +155,251 @@ fn new_without_flags_builds() {
     assert!(out.status.success(), "the generated crate does not build");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("linkage: static\n"), "{stdout}");
+}
+
+/// `POST path` with `body` (and `headers`) to `addr`; returns the answer's body as JSON.
+fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(STEP_LIMIT)).unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// The `RetMsg` of `POST /invoke` with `event`, which must succeed.
+fn invoke(addr: &str, event: &str) -> String {
+    let answer = post(addr, "/invoke", &[], event);
+    assert_eq!(answer["Result"]["InvokeResult"], 0, "{answer}");
+    answer["Result"]["RetMsg"].as_str().unwrap().to_owned()
+}
+
+/// Reads lines from `lines` until one contains `wanted`; returns every line read, that one
+/// included. Fails past `limit`, or when the process closed its stderr first.
+fn until(lines: &Receiver<String>, wanted: &str, limit: Duration) -> Vec<String> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                let found = line.contains(wanted);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(e) => panic!("no line with {wanted:?} ({e:?}); saw:\n{}", seen.join("\n")),
+        }
+    }
+}
+
+/// Runs `f` on a thread of its own and returns its result, failing past `limit` (for a call
+/// that blocks, such as opening a FIFO).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|e| panic!("no result within {limit:?}: {e}"))
+}
+
+/// The processes whose environment has `marker` (started by the watch, or forked from it)
+/// or whose executable lies under `dir` (the instances' bootstraps).
+fn processes_of(marker: &str, dir: &Path) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let marked = environ.split(|b| *b == 0).any(|v| v == marker.as_bytes());
+        let exe = std::fs::read_link(entry.path().join("exe")).unwrap_or_default();
+        if marked || exe.starts_with(dir) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// What the test adds to the generated handler: with `{"hold":…}`, it opens the FIFO
+/// `$HOLD_DIR/held` for writing (the test sees it in flight when its read returns), then
+/// reads `$HOLD_DIR/release` (it finishes when the test writes it).
+const HOLD: &str = r#"    state.served += 1;
+    if event.starts_with(b"{\"hold\"") {
+        let dir = std::env::var("HOLD_DIR").map_err(|e| e.to_string())?;
+        std::fs::write(format!("{dir}/held"), b"in flight").map_err(|e| e.to_string())?;
+        std::fs::read(format!("{dir}/release")).map_err(|e| e.to_string())?;
+    }
+"#;
+
+#[test]
+fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
+    let target = shared_target();
+    let work = tempfile::tempdir().unwrap();
+    let name = "scf-watch-e2e";
+    let (krate, _) = new_crate(work.path(), &target, name);
+
+    // The crate carries its settings: a long Timeout for the held call, and a variable.
+    let manifest = krate.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&manifest).unwrap();
+    toml.push_str("\n[package.metadata.scf]\ntimeout = 300\n\n[package.metadata.scf.env]\nGREETING = \"Hi\"\n");
+    std::fs::write(&manifest, toml).unwrap();
+    let main_rs = krate.join("src/main.rs");
+    let source = std::fs::read_to_string(&main_rs).unwrap();
+    assert!(source.contains("    state.served += 1;\n"));
+    let source = source.replace("    state.served += 1;\n", HOLD);
+    std::fs::write(&main_rs, &source).unwrap();
+
+    let hold = work.path().join("hold");
+    std::fs::create_dir(&hold).unwrap();
+    for fifo in ["held", "release"] {
+        let made = Command::new("mkfifo")
+            .arg(hold.join(fifo))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let marker = format!("SCF_WATCH_TEST={}", std::process::id());
+    let (marker_key, marker_value) = marker.split_once('=').unwrap();
+
+    let mut watch = cargo_scf(
+        &krate,
+        &target,
+        &[
+            "watch",
+            "--port",
+            "0",
+            "--env",
+            &format!("HOLD_DIR={}", hold.display()),
+        ],
+    )
+    .env("TMPDIR", &tmp)
+    .env(marker_key, marker_value)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut watch);
+    let serving = until(&lines, "Serving", BUILD_LIMIT);
+    let serving = serving.last().unwrap();
+    let addr = serving
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the address on the Serving line")
+        .to_owned();
+
+    // The run API and the TencentCloud Invoke action, with the crate's variable.
+    assert_eq!(
+        invoke(&addr, r#"{"n":1}"#),
+        format!(r#"Hi from {name}! event: {{"n":1}}"#)
+    );
+    let params = serde_json::json!({
+        "FunctionName": name, "ClientContext": r#"{"n":2}"#, "LogType": "Tail"
+    });
+    let answer = post(
+        &addr,
+        "/",
+        &[("X-TC-Action", "Invoke")],
+        &params.to_string(),
+    );
+    let result = &answer["Response"]["Result"];
+    assert_eq!(
+        result["RetMsg"],
+        format!(r#"Hi from {name}! event: {{"n":2}}"#),
+        "{answer}"
+    );
+    assert!(
+        result["Log"].as_str().unwrap().contains("START RequestId:"),
+        "{answer}"
+    );
+    // Each invocation's log reaches the terminal.
+    until(&lines, "Report RequestId:", STEP_LIMIT);
+
+    // A call in flight on the old code.
+    let held = {
+        let addr = addr.clone();
+        std::thread::spawn(move || invoke(&addr, r#"{"hold":1}"#))
+    };
+    let fifo = hold.join("held");
+    within(STEP_LIMIT, move || std::fs::read(fifo).unwrap());
+
+    // Edit the handler: the next invocation runs the new code.
+    let edited = source.replace(
+        "\"{} from {function}! event: \"",
+        "\"{} again from {function}! event: \"",
+    );
+    assert_ne!(edited, source);
+    std::fs::write(&main_rs, &edited).unwrap();
+    let rebuilt = until(&lines, "Swapped", BUILD_LIMIT);
+    assert!(
+        rebuilt.iter().any(|l| l.contains("src/main.rs")),
+        "{rebuilt:?}"
+    );
+    assert_eq!(
+        invoke(&addr, r#"{"n":3}"#),
+        format!(r#"Hi again from {name}! event: {{"n":3}}"#)
+    );
+    // The held call finishes, on the code it started with.
+    let fifo = hold.join("release");
+    within(STEP_LIMIT, move || std::fs::write(fifo, b"go").unwrap());
+    assert_eq!(
+        held.join().unwrap(),
+        format!(r#"Hi from {name}! event: {{"hold":1}}"#)
+    );
+
+    // A broken edit: the compiler's error is shown, the last good build keeps answering.
+    std::fs::write(&main_rs, edited.replace("Ok(())\n}", "Ok(()) + 1\n}")).unwrap();
+    let failed = until(&lines, "Failed", BUILD_LIMIT);
+    assert!(
+        failed.iter().any(|l| l.starts_with("error[E")),
+        "{failed:?}"
+    );
+    assert!(failed
+        .last()
+        .unwrap()
+        .contains("the previous build keeps serving"));
+    assert_eq!(
+        invoke(&addr, r#"{"n":4}"#),
+        format!(r#"Hi again from {name}! event: {{"n":4}}"#)
+    );
+
+    // Ctrl-C: everything stops, nothing is left.
+    let before = processes_of(&marker, &tmp);
+    assert!(
+        before.contains(&watch.id()),
+        "the scan sees the watch itself"
+    );
+    assert!(
+        before.len() >= 2,
+        "the scan sees the instances too: {before:?}"
+    );
+    kill_group(&watch, "-INT");
+    until(&lines, "Stopped", STEP_LIMIT);
+    let status = within(STEP_LIMIT, move || watch.wait().unwrap());
+    assert_eq!(status.code(), Some(130));
+    let left = processes_of(&marker, &tmp);
+    assert!(left.is_empty(), "left running: {left:?}");
 }
