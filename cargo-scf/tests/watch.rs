@@ -159,10 +159,23 @@ fn new_without_flags_builds() {
 
 /// `POST path` with `body` (and `headers`) to `addr`; returns the answer's body as JSON.
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
+    let (status, answer) = post_as(addr, addr, path, headers, body);
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// [`post`] with `host` as the `Host` header; returns the status code too.
+fn post_as(
+    addr: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(STEP_LIMIT)).unwrap();
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
@@ -175,8 +188,18 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    assert!(head.starts_with("HTTP/1.1 200"), "{answer}");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head}"));
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (status, body)
+}
+
+/// The error code of a TencentCloud API answer.
+fn api_error_code(answer: &Value) -> &str {
+    answer["Response"]["Error"]["Code"].as_str().unwrap_or("")
 }
 
 /// The `RetMsg` of `POST /invoke` with `event`, which must succeed.
@@ -338,6 +361,42 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
     // Each invocation's log reaches the terminal.
     until(&lines, "Report RequestId:", STEP_LIMIT);
 
+    // What the endpoint refuses: another function, another action, an event over the 6 MB limit,
+    // and a DNS name as Host (a page reaching the port through DNS rebinding).
+    let invoke_action = [("X-TC-Action", "Invoke")];
+    let other = serde_json::json!({"FunctionName": "other"}).to_string();
+    let answer = post(&addr, "/", &invoke_action, &other);
+    assert_eq!(
+        api_error_code(&answer),
+        "ResourceNotFound.Function",
+        "{answer}"
+    );
+    let answer = post(&addr, "/", &[("X-TC-Action", "DeleteFunction")], "{}");
+    assert_eq!(api_error_code(&answer), "InvalidAction", "{answer}");
+    let huge = format!(
+        r#"{{"FunctionName": "{name}", "ClientContext": "{}"}}"#,
+        "x".repeat(7 << 20)
+    );
+    let answer = post(&addr, "/", &invoke_action, &huge);
+    assert_eq!(
+        api_error_code(&answer),
+        "InvalidParameter.RequestTooLarge",
+        "{answer}"
+    );
+    let (status, answer) = post_as(
+        &addr,
+        "rebind.example",
+        "/",
+        &invoke_action,
+        &params.to_string(),
+    );
+    assert_eq!(status, 403);
+    assert_eq!(
+        api_error_code(&answer),
+        "AuthFailure.UnauthorizedOperation",
+        "{answer}"
+    );
+
     // A call in flight on the old code.
     let held = {
         let addr = addr.clone();
@@ -386,15 +445,18 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         format!(r#"Hi again from {name}! event: {{"n":4}}"#)
     );
 
-    // Ctrl-C: everything stops, nothing is left.
+    // Ctrl-C while a build runs: the build, the server and the instances stop, nothing is
+    // left. (The build gets its own process group; the watch stops it.)
+    std::fs::write(&main_rs, &source).unwrap();
+    until(&lines, "Compiling", STEP_LIMIT);
     let before = processes_of(&marker, &tmp);
     assert!(
         before.contains(&watch.id()),
         "the scan sees the watch itself"
     );
     assert!(
-        before.len() >= 2,
-        "the scan sees the instances too: {before:?}"
+        before.len() >= 3,
+        "the scan sees the build and the instances too: {before:?}"
     );
     kill_group(&watch, "-INT");
     until(&lines, "Stopped", STEP_LIMIT);
