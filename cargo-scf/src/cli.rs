@@ -1,4 +1,4 @@
-//! The command line: `cargo scf new|build|pack|deploy|invoke`.
+//! The command line: `cargo scf new|build|pack|deploy|invoke|watch`.
 //!
 //! Cargo runs `cargo-scf scf <args>` for `cargo scf <args>`; the leading `scf` is dropped, so
 //! `cargo-scf <args>` works too. Exit status: 0 done, 1 failed (one `error:` line on stderr;

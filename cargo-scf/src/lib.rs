@@ -36,6 +36,7 @@
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::fmt;
 use std::io::IsTerminal;
