@@ -804,10 +804,41 @@ mod tests {
     }
 
     #[test]
+    fn watch_arguments() {
+        let watch = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Watch(w) => w,
+            other => panic!("{other:?}"),
+        };
+        let w = watch(&["cargo-scf", "scf", "watch"]);
+        assert_eq!((w.port, w.api, w.env_file), (9000, ApiChoice::Scf, None));
+        let w = watch(&[
+            "cargo-scf",
+            "scf",
+            "watch",
+            "--port",
+            "0",
+            "--env",
+            "A=1",
+            "--env-file",
+            ".env",
+            "--memory",
+            "256",
+            "--api",
+            "aws",
+        ]);
+        assert_eq!((w.port, w.api, w.memory), (0, ApiChoice::Aws, Some(256)));
+        assert_eq!(w.env, [("A".to_owned(), "1".to_owned())]);
+        assert_eq!(w.env_file.as_deref(), Some(Path::new(".env")));
+        let err = parse(&["cargo-scf", "watch", "--api", "gcp"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
     fn env_pairs() {
         assert_eq!(parse_env("K=V"), Ok(("K".into(), "V".into())));
         assert_eq!(parse_env("K="), Ok(("K".into(), String::new())));
         assert!(parse_env("K").is_err());
         assert!(parse_env("=V").is_err());
+        assert!(parse_env("K=a\0b").is_err());
     }
 }
