@@ -171,6 +171,10 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         .map_err(|e| Error::new(format!("cannot start the local runtime: {e}")))?;
     // Signals are caught from here on: a Ctrl-C during the first build stops it cleanly.
     let signalled = rt.block_on(async { signals() })?;
+    // The port first: a busy one is reported before a build, not after.
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", options.port)))
+        .map_err(|e| Error::new(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
     let first = {
         let options = build_options.clone();
         let build = rt.spawn_blocking(move || build_package(&options));
@@ -195,9 +199,6 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
     let (watcher, events) = start_watcher(&dirs)?;
 
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
-            .await
-            .map_err(|e| Error::new(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::new(e.to_string()))?;
