@@ -278,28 +278,22 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
-    let project = Project::locate(a.manifest_path.as_deref())?;
-    let settings = crate_settings(
-        Some(&project),
-        a.env_file.as_deref(),
-        Settings {
+    watch::watch(WatchOptions {
+        manifest_path: a.manifest_path,
+        bin: a.bin,
+        port: a.port,
+        name: a.name,
+        dialect: match a.api {
+            ApiChoice::Scf => scf_local::Dialect::default(),
+            ApiChoice::Aws => scf_local::Dialect::Aws,
+        },
+        env_file: a.env_file,
+        flags: Settings {
             timeout: a.timeout,
             init_timeout: a.init_timeout,
             memory_mb: a.memory,
             env: a.env,
         },
-    )?;
-    let mut config = settings.function_config();
-    config.function_name = a.name.unwrap_or_else(|| project.package.clone());
-    if a.api == ApiChoice::Aws {
-        config.dialect = scf_local::Dialect::Aws;
-        config.region = "us-east-1".to_owned();
-    }
-    watch::watch(WatchOptions {
-        manifest_path: Some(project.manifest_path),
-        bin: a.bin,
-        port: a.port,
-        config,
     })
 }
 

@@ -16,6 +16,8 @@
 //!   [`scf_local::Pool`] is made for it and put in place of the old one. A call takes the
 //!   pool current when it starts: an invocation in flight finishes on the old code, the next
 //!   one runs the new; the old pool's instances stop when its last invocation ends.
+//! - **Settings**: `[package.metadata.scf]`, the env file and the flags
+//!   ([`function_config`]), read again for every build.
 //! - **Build errors**: cargo's diagnostics go to the terminal as usual, and the previous
 //!   build keeps serving until a build succeeds.
 //! - **Stopping**: `SIGINT` (Ctrl-C), `SIGTERM` or `SIGHUP` stops the server, ends a build
@@ -28,10 +30,11 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use notify::{EventKind, RecursiveMode, Watcher as _};
-use scf_local::{FunctionConfig, Package, Pool, ReplaceablePool};
+use scf_local::{Dialect, FunctionConfig, Package, Pool, ReplaceablePool};
 use tokio::sync::mpsc;
 
 use crate::build::{self, BuildOptions, Built, Stopper};
+use crate::deploy::Settings;
 use crate::project::Project;
 use crate::{progress, Error};
 
@@ -50,8 +53,35 @@ pub struct WatchOptions {
     pub bin: Option<String>,
     /// The port on 127.0.0.1 (0: the OS picks one; the address is printed).
     pub port: u16,
-    /// The function as the emulator runs it (settings, name, dialect).
-    pub config: FunctionConfig,
+    /// `FunctionName`; by default the package's name.
+    pub name: Option<String>,
+    /// The runtime API the instances serve.
+    pub dialect: Dialect,
+    /// An env file, read again for every build (over the crate's metadata).
+    pub env_file: Option<PathBuf>,
+    /// The settings of the command line (over the env file).
+    pub flags: Settings,
+}
+
+/// The function as the emulator runs it, for the crate as it is now: its
+/// `[package.metadata.scf]`, the env file, then the flags. Read again for every build, so
+/// an edit of the settings takes effect with the next swap.
+pub fn function_config(options: &WatchOptions) -> Result<FunctionConfig, Error> {
+    let project = Project::locate(options.manifest_path.as_deref())?;
+    let settings = Settings::gather(
+        &project.scf_metadata,
+        options.env_file.as_deref(),
+        options.flags.clone(),
+    )?;
+    let mut config = settings.function_config();
+    config.function_name = options.name.clone().unwrap_or(project.package);
+    config.dialect = options.dialect;
+    if options.dialect == Dialect::Aws {
+        // As `scf-local run --api aws`: AWS's default region.
+        config.region = "us-east-1".to_owned();
+    }
+    config.validate().map_err(|e| Error::new(e.to_string()))?;
+    Ok(config)
 }
 
 /// Whether a changed `path` is a source of one of the local packages in `dirs`: anything
@@ -116,10 +146,15 @@ fn package_of(built: &Built) -> Result<Package, Error> {
     Package::open(&zip).map_err(|e| Error::new(e.to_string()))
 }
 
-/// Builds, packs and opens; the error is printed by the caller.
-fn build_package(options: &BuildOptions) -> Result<Package, Error> {
+/// Builds, packs and opens, and reads the settings again; the error is printed by the
+/// caller.
+fn build_package(
+    options: &BuildOptions,
+    watch: &WatchOptions,
+) -> Result<(Package, FunctionConfig), Error> {
     let built = build::build(options)?;
-    package_of(&built)
+    let package = package_of(&built)?;
+    Ok((package, function_config(watch)?))
 }
 
 /// Starts watching the sources of `dirs`; events go to the returned channel.
@@ -153,10 +188,8 @@ fn start_watcher(
 
 /// Runs `cargo scf watch` until a signal stops it.
 pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
-    options
-        .config
-        .validate()
-        .map_err(|e| Error::new(e.to_string()))?;
+    // Settings first: a mistake in them is reported before anything is built.
+    function_config(&options)?;
     let stopper = Stopper::default();
     let build_options = BuildOptions {
         manifest_path: options.manifest_path.clone(),
@@ -176,8 +209,8 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", options.port)))
         .map_err(|e| Error::new(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
     let first = {
-        let options = build_options.clone();
-        let build = rt.spawn_blocking(move || build_package(&options));
+        let (build_options, options) = (build_options.clone(), options.clone());
+        let build = rt.spawn_blocking(move || build_package(&build_options, &options));
         rt.block_on(async {
             tokio::select! {
                 built = build => Some(built),
@@ -185,7 +218,7 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
             }
         })
     };
-    let package = match first {
+    let (package, config) = match first {
         None => {
             stopper.stop();
             progress("Stopped", "interrupted during the first build");
@@ -202,7 +235,6 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::new(e.to_string()))?;
-        let config = options.config;
         let pool = Pool::new(config.clone(), package).map_err(|e| Error::new(e.to_string()))?;
         let pools = ReplaceablePool::new(pool);
         let (stop_serving, serving_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -216,16 +248,16 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         ));
 
         // Builds run on a thread of their own; each new package comes back here.
-        let (built_tx, mut built_rx) = mpsc::channel::<Package>(1);
+        let (built_tx, mut built_rx) = mpsc::channel::<(Package, FunctionConfig)>(1);
         let builder = {
             let dirs = dirs.clone();
             let stopper = stopper.clone();
             std::thread::spawn(move || {
                 while let Some(changed) = next_change(&events, &dirs) {
                     progress("Changed", &changed.display().to_string());
-                    match build_package(&build_options) {
-                        Ok(package) => {
-                            if built_tx.blocking_send(package).is_err() {
+                    match build_package(&build_options, &options) {
+                        Ok(built) => {
+                            if built_tx.blocking_send(built).is_err() {
                                 return;
                             }
                         }
@@ -258,9 +290,9 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         loop {
             tokio::select! {
                 _ = signalled.notified() => break,
-                package = built_rx.recv() => {
-                    let Some(package) = package else { break };
-                    match Pool::new(config.clone(), package) {
+                built = built_rx.recv() => {
+                    let Some((package, config)) = built else { break };
+                    match Pool::new(config, package) {
                         Ok(pool) => {
                             generation += 1;
                             // The old pool ends when its last call does.

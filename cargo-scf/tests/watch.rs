@@ -429,6 +429,19 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         format!(r#"Hi from {name}! event: {{"hold":1}}"#)
     );
 
+    // An edit of the crate's settings: Cargo.toml is watched, the settings read again.
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        toml.replace("GREETING = \"Hi\"", "GREETING = \"Hey\""),
+    )
+    .unwrap();
+    until(&lines, "Swapped", BUILD_LIMIT);
+    assert_eq!(
+        invoke(&addr, r#"{"n":4}"#),
+        format!(r#"Hey again from {name}! event: {{"n":4}}"#)
+    );
+
     // A broken edit: the compiler's error is shown, the last good build keeps answering.
     std::fs::write(&main_rs, edited.replace("Ok(())\n}", "Ok(()) + 1\n}")).unwrap();
     let failed = until(&lines, "Failed", BUILD_LIMIT);
@@ -441,8 +454,8 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         .unwrap()
         .contains("the previous build keeps serving"));
     assert_eq!(
-        invoke(&addr, r#"{"n":4}"#),
-        format!(r#"Hi again from {name}! event: {{"n":4}}"#)
+        invoke(&addr, r#"{"n":5}"#),
+        format!(r#"Hey again from {name}! event: {{"n":5}}"#)
     );
 
     // Ctrl-C while a build runs: the build, the server and the instances stop, nothing is
