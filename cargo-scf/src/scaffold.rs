@@ -56,8 +56,7 @@ pub fn default_source_from(checkout: &Path) -> (RuntimeSource, String) {
         Ok(path) => {
             let why = format!(
                 "{RUNTIME_PACKAGE} from {} (the checkout cargo-scf was built from; \
-                 {RUNTIME_PACKAGE} is not on crates.io yet; --runtime-version {RUNTIME_VERSION} \
-                 once it is)",
+                 --runtime-version {RUNTIME_VERSION} for the crates.io release)",
                 path.display()
             );
             (RuntimeSource::Path(path), why)
