@@ -396,6 +396,15 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         "AuthFailure.UnauthorizedOperation",
         "{answer}"
     );
+    // A request body one byte over the Invoke bound (twice the 6 MB event limit, for
+    // escaping, plus 64 KiB) is refused.
+    let over = "x".repeat(2 * (6 << 20) + (64 << 10) + 1);
+    let answer = post(&addr, "/", &invoke_action, &over);
+    assert_eq!(
+        api_error_code(&answer),
+        "InvalidParameter.RequestTooLarge",
+        "{answer}"
+    );
 
     // A call in flight on the old code.
     let held = {
