@@ -84,11 +84,34 @@ impl Stopper {
         Ok(child)
     }
 
-    /// Forgets the process group once its cargo has been waited for.
-    fn finished(&self) {
-        self.lock().group = None;
+    /// Forgets the process group once its cargo has been waited for. When the build was
+    /// stopped, waits (at most [`STOP_GRACE`]) until no process of the group is left: the
+    /// compilers cargo started outlive it by the time they take to handle the signal.
+    fn finished(&self, group: u32) {
+        let stopped = {
+            let mut state = self.lock();
+            state.group = None;
+            state.stopped
+        };
+        let Ok(group) = libc::pid_t::try_from(group) else {
+            return;
+        };
+        let give_up = std::time::Instant::now() + STOP_GRACE;
+        while stopped && group_alive(group) && std::time::Instant::now() < give_up {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
+
+/// Whether the process group `group` has a process left.
+fn group_alive(group: libc::pid_t) -> bool {
+    // SAFETY: kill(2) with signal 0 sends nothing: it only asks whether the group has a
+    // process left. Plain integers, no memory of this process touched.
+    unsafe { libc::kill(-group, 0) == 0 }
+}
+
+/// How long a stopped build may take to be gone.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `SIGTERM` to the process group `group`.
 fn signal_group(group: u32) {
@@ -258,7 +281,7 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
     }
     let status = child.wait();
     if let Some(stopper) = &options.stopper {
-        stopper.finished();
+        stopper.finished(child.id());
         if stopper.stopped() {
             return Err(Error::new("the build was stopped"));
         }
