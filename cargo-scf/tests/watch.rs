@@ -334,6 +334,15 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         .expect("the address on the Serving line")
         .to_owned();
 
+    // A client that promises a body and stalls: answered 408 once the server's body time
+    // bound runs out (checked at the end, so the wait overlaps the builds).
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    write!(
+        stalled,
+        "POST /invoke HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 100\r\n\r\n{{\"n\":"
+    )
+    .unwrap();
+
     // The run API and the TencentCloud Invoke action, with the crate's variable.
     assert_eq!(
         invoke(&addr, r#"{"n":1}"#),
@@ -466,6 +475,12 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         invoke(&addr, r#"{"n":5}"#),
         format!(r#"Hey again from {name}! event: {{"n":5}}"#)
     );
+
+    // The stalled client's answer (bounded by the server's 60 s body bound, and here).
+    stalled.set_read_timeout(Some(STEP_LIMIT)).unwrap();
+    let mut head = [0; 12];
+    stalled.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 408");
 
     // Ctrl-C while a build runs: the build, the server and the instances stop, nothing is
     // left. (The build gets its own process group; the watch stops it.)

@@ -5,6 +5,7 @@
 //! | `POST /invoke` (body: the event) | `200` with the result JSON, whatever its status code |
 //! | `POST /invoke` with a body that is not JSON | `400` with `{"Response": {"Error": {"Code": "InvalidParameterValue", …}, "RequestId": …}}` |
 //! | a `Host` other than `localhost` or an IP address (a DNS name: rebinding) | `403` in the same envelope (`AuthFailure.UnauthorizedOperation`) |
+//! | a body that has not all arrived within [`BODY_TIMEOUT`] | `408` in the same envelope (`InvalidParameter`; the `Invoke` action answers `200` with it, as the API does) |
 //! | `POST /` with `X-TC-Action: Invoke` ([`serve_replaceable`] only) | the TencentCloud API's `Invoke` for SDK callers: `{"Response": {"Result": {…}, "RequestId": …}}` |
 //! | anything else | `404` in the same envelope (`ResourceNotFound`) |
 //!
@@ -20,6 +21,7 @@
 //! machine; `scf-local serve` is the emulator that checks TC3 signatures.
 
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -134,9 +136,9 @@ async fn handle(
         );
     }
     let limit = pool.config().event_limit;
-    let event = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
+    let event = match read_body(req.into_body(), limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             let result = InvocationResult::failed(
                 Status::RequestTooLarge,
                 new_request_id(),
@@ -144,6 +146,12 @@ async fn handle(
                 String::new(),
             );
             return json(StatusCode::OK, result.to_json());
+        }
+        Err(BodyError::TimedOut) => {
+            return json(
+                StatusCode::REQUEST_TIMEOUT,
+                api_error("InvalidParameter", &body_timed_out()),
+            )
         }
     };
     if let Err(e) = event::check_json(&event) {
@@ -159,6 +167,34 @@ async fn handle(
             api_error("InternalError", "the invocation failed"),
         ),
     }
+}
+
+/// How long a request body may take to arrive once its head has: 60 s, as `serve`'s
+/// default (a client that promises a body and stalls does not hold its connection longer).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a request body was not read.
+enum BodyError {
+    /// Over the limit, or cut short (the client went away: nobody reads the answer).
+    TooLarge,
+    /// Not all there within [`BODY_TIMEOUT`].
+    TimedOut,
+}
+
+/// Reads a request body of at most `limit` bytes within [`BODY_TIMEOUT`].
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await {
+        Ok(Ok(body)) => Ok(body.to_bytes()),
+        Ok(Err(_)) => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::TimedOut),
+    }
+}
+
+fn body_timed_out() -> String {
+    format!(
+        "the request body did not arrive within {} s",
+        BODY_TIMEOUT.as_secs()
+    )
 }
 
 /// Runs one invocation in a task of its own and writes its log to stderr with `print_logs`.
@@ -210,17 +246,15 @@ async fn cloud_invoke(
     }
     let limit = pool.config().event_limit;
     // The event is a JSON string inside the parameters: escaping can double it.
-    let body = match Limited::new(req.into_body(), 2 * limit + 64 * 1024)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(_) => {
+    let body = match read_body(req.into_body(), 2 * limit + 64 * 1024).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             return cloud_error(
                 "InvalidParameter.RequestTooLarge",
                 &format!("the request is over {} bytes", 2 * limit + 64 * 1024),
             )
         }
+        Err(BodyError::TimedOut) => return cloud_error("InvalidParameter", &body_timed_out()),
     };
     let params: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v @ serde_json::Value::Object(_)) => v,
