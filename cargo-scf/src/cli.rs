@@ -320,7 +320,7 @@ fn new(a: NewArgs) -> Result<ExitCode, Error> {
         &format!("function crate `{name}` in {}", a.path.display()),
     );
     out(&format!(
-        "next:\n  cd {}\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
+        "next:\n  cd {}\n  cargo scf watch      # serve on 127.0.0.1:9000, rebuilt on save\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
         a.path.display()
     ));
     Ok(ExitCode::SUCCESS)

@@ -245,6 +245,8 @@ The handler is in `src/main.rs`.
 Next:
 
 ```sh
+cargo scf watch                  # serve it on 127.0.0.1:9000, rebuilt on every save:
+                                 #   curl -s -XPOST 127.0.0.1:9000/invoke -d '{{"key": "value"}}'
 cargo scf build                  # static x86_64-unknown-linux-musl `bootstrap`: path, size, static or not
 cargo scf pack                   # the deploy zip: `bootstrap` (0755) at its root
 cargo scf deploy --name {name}   # create or update the function (TENCENTCLOUD_SECRETID / _SECRETKEY)
@@ -254,6 +256,17 @@ Then `cargo scf invoke --remote --name {name} --event '{{"key": "value"}}'` call
 `cargo scf invoke --event '{{"key": "value"}}'` runs the last build on this machine first.
 Add `--endpoint http://127.0.0.1:9100` to `deploy` and `invoke --remote` to use
 `scf-local serve` instead of the cloud.
+
+The function's settings can live in `Cargo.toml`, read by `watch`, `deploy` and `invoke`:
+
+```toml
+[package.metadata.scf]
+timeout = 3        # seconds
+memory = 128       # MB
+
+[package.metadata.scf.env]
+GREETING = "Hi"
+```
 "#
     )
 }
