@@ -43,6 +43,15 @@ fn shared_target() -> PathBuf {
     PathBuf::from(metadata["target_directory"].as_str().unwrap()).join("cargo-scf-e2e")
 }
 
+/// Holds the lock the e2e test takes on the shared build directory: two checkouts' tests
+/// sharing a `CARGO_TARGET_DIR` would otherwise pack each other's builds.
+fn lock_shared(target: &Path) -> std::fs::File {
+    std::fs::create_dir_all(target).unwrap();
+    let lock = std::fs::File::create(target.join("e2e.lock")).unwrap();
+    lock.lock().unwrap();
+    lock
+}
+
 /// `cargo-scf scf <args>` in `dir`, building into `target`, in a process group of its own
 /// (as a terminal runs a command), without the caller's cloud key or flags.
 fn cargo_scf(dir: &Path, target: &Path, args: &[&str]) -> Command {
@@ -136,6 +145,7 @@ fn new_crate(dir: &Path, target: &Path, name: &str) -> (PathBuf, String) {
 #[test]
 fn new_without_flags_builds() {
     let target = shared_target();
+    let _lock = lock_shared(&target);
     let work = tempfile::tempdir().unwrap();
     let (krate, said) = new_crate(work.path(), &target, "scf-new-default");
     let root = repository();
@@ -278,6 +288,7 @@ const HOLD: &str = r#"    state.served += 1;
 #[test]
 fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
     let target = shared_target();
+    let _lock = lock_shared(&target);
     let work = tempfile::tempdir().unwrap();
     let name = "scf-watch-e2e";
     let (krate, _) = new_crate(work.path(), &target, name);
