@@ -9,8 +9,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -28,6 +30,102 @@ pub struct BuildOptions {
     pub min_size: bool,
     /// The binary target; by default the package's only one.
     pub bin: Option<String>,
+    /// Lets another thread stop the build (`watch` on Ctrl-C): cargo then runs in a process
+    /// group of its own, which [`Stopper::stop`] ends.
+    pub stopper: Option<Stopper>,
+}
+
+/// Stops a running build, and any later one, from another thread: the cargo process group
+/// of the build under way gets `SIGTERM` (cargo and the compilers it started), and a build
+/// asked for afterwards fails at once. Cheap to clone (a handle).
+#[derive(Clone, Debug, Default)]
+pub struct Stopper(Arc<Mutex<StopState>>);
+
+#[derive(Debug, Default)]
+struct StopState {
+    /// The process group of the cargo running now.
+    group: Option<u32>,
+    stopped: bool,
+}
+
+impl Stopper {
+    /// Ends the build under way, and refuses later ones.
+    pub fn stop(&self) {
+        let mut state = self.lock();
+        state.stopped = true;
+        if let Some(group) = state.group.take() {
+            signal_group(group);
+        }
+    }
+
+    /// Whether [`Stopper::stop`] was called.
+    pub fn stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StopState> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts `cmd` in a process group of its own and records it, unless stopped already
+    /// (under the lock, so a stop cannot fall between the start and the record).
+    fn spawn(&self, cmd: &mut Command) -> Result<Child, Error> {
+        let mut state = self.lock();
+        if state.stopped {
+            return Err(Error::new("the build was stopped"));
+        }
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+        state.group = Some(child.id());
+        Ok(child)
+    }
+
+    /// Forgets the process group once its cargo has been waited for. When the build was
+    /// stopped, waits (at most [`STOP_GRACE`]) until no process of the group is left: the
+    /// compilers cargo started outlive it by the time they take to handle the signal.
+    fn finished(&self, group: u32) {
+        let stopped = {
+            let mut state = self.lock();
+            state.group = None;
+            state.stopped
+        };
+        let Ok(group) = libc::pid_t::try_from(group) else {
+            return;
+        };
+        let give_up = std::time::Instant::now() + STOP_GRACE;
+        while stopped && group_alive(group) && std::time::Instant::now() < give_up {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Whether the process group `group` has a process left.
+fn group_alive(group: libc::pid_t) -> bool {
+    // SAFETY: kill(2) with signal 0 sends nothing: it only asks whether the group has a
+    // process left. Plain integers, no memory of this process touched.
+    unsafe { libc::kill(-group, 0) == 0 }
+}
+
+/// How long a stopped build may take to be gone.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `SIGTERM` to the process group `group`.
+fn signal_group(group: u32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers and touches no memory of this process. The group
+    // is the one `Stopper::spawn` made for the build's cargo; the record is cleared right
+    // after cargo is reaped, and until then the group id cannot be reused (the leader's pid
+    // is not free). In the few instructions between the reap and the clear, the group is
+    // still the build's compilers, or gone (ESRCH).
+    unsafe {
+        libc::kill(-group, libc::SIGTERM);
+    }
 }
 
 /// A finished build.
@@ -167,9 +265,12 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             }
         ),
     );
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    let mut child = match &options.stopper {
+        Some(stopper) => stopper.spawn(&mut cmd)?,
+        None => cmd
+            .spawn()
+            .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?,
+    };
     let mut messages = String::new();
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
@@ -178,9 +279,14 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
             messages.push('\n');
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| Error::new(format!("cargo did not finish: {e}")))?;
+    let status = child.wait();
+    if let Some(stopper) = &options.stopper {
+        stopper.finished(child.id());
+        if stopper.stopped() {
+            return Err(Error::new("the build was stopped"));
+        }
+    }
+    let status = status.map_err(|e| Error::new(format!("cargo did not finish: {e}")))?;
     if !status.success() {
         return Err(Error::new(format!(
             "cargo build failed ({status}); its messages are above"

@@ -1,4 +1,4 @@
-//! The command line: `cargo scf new|build|pack|deploy|invoke`.
+//! The command line: `cargo scf new|build|pack|deploy|invoke|watch`.
 //!
 //! Cargo runs `cargo-scf scf <args>` for `cargo scf <args>`; the leading `scf` is dropped, so
 //! `cargo-scf <args>` works too. Exit status: 0 done, 1 failed (one `error:` line on stderr;
@@ -8,10 +8,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use base64::Engine as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::api::{self, Client, Endpoint};
 use crate::build::{self, BuildOptions};
@@ -19,6 +18,8 @@ use crate::deploy::{self, Deployment, Settings};
 use crate::invoke;
 use crate::project::Project;
 use crate::scaffold::{self, RuntimeSource};
+use crate::settings;
+use crate::watch::{self, WatchOptions};
 use crate::{human_size, progress, Error};
 
 /// `cargo scf`: build, pack, deploy and invoke a Tencent Cloud SCF function written with the
@@ -44,6 +45,52 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Invoke the last build locally, or the deployed function with --remote.
     Invoke(InvokeArgs),
+    /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change.
+    Watch(WatchArgs),
+}
+
+/// The runtime API the bootstrap speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ApiChoice {
+    /// SCF's runtime API (`SCF_RUNTIME_API`).
+    Scf,
+    /// AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`).
+    Aws,
+}
+
+/// `cargo scf watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The port on 127.0.0.1 (0: the OS picks one; the address is printed).
+    #[arg(long, default_value_t = 9000)]
+    pub port: u16,
+    /// FunctionName (default: the package's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An environment variable K=V (repeatable; over --env-file and the crate's metadata).
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Variables from a file of KEY=VALUE lines (over the crate's metadata).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Timeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u32>,
+    /// InitTimeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub init_timeout: Option<u32>,
+    /// MemorySize in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+    /// The runtime API the instances serve.
+    #[arg(long, value_enum, default_value_t = ApiChoice::Scf)]
+    pub api: ApiChoice,
+    /// The binary to build, when the package has several.
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+    /// The crate's Cargo.toml (default: found from the current folder).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
 }
 
 /// `cargo scf new`.
@@ -135,6 +182,9 @@ pub struct DeployArgs {
     /// An environment variable K=V (repeatable; on update, the list replaces the function's).
     #[arg(long, value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Variables from a file of KEY=VALUE lines (under --env, over the crate's metadata).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// The zip to upload (default: the last `cargo scf pack`).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -182,6 +232,9 @@ pub struct InvokeArgs {
     /// Local run: an environment variable K=V (repeatable).
     #[arg(long, value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// Local run: variables from a file of KEY=VALUE lines (under --env).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
     /// Local run: the code to run, a zip or a folder (default: the last build).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -196,7 +249,10 @@ pub struct InvokeArgs {
 /// Parses `K=V`.
 pub fn parse_env(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        Some((k, v)) if !k.is_empty() => {
+            settings::check_variable(k, v)?;
+            Ok((k.to_owned(), v.to_owned()))
+        }
         _ => Err(format!("expected K=V, got {s:?}")),
     }
 }
@@ -230,7 +286,28 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Pack(a) => pack(a),
         Command::Deploy(a) => deploy_cmd(a),
         Command::Invoke(a) => invoke_cmd(a),
+        Command::Watch(a) => watch_cmd(a),
     }
+}
+
+fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
+    watch::watch(WatchOptions {
+        manifest_path: a.manifest_path,
+        bin: a.bin,
+        port: a.port,
+        name: a.name,
+        dialect: match a.api {
+            ApiChoice::Scf => scf_local::Dialect::default(),
+            ApiChoice::Aws => scf_local::Dialect::Aws,
+        },
+        env_file: a.env_file,
+        flags: Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    })
 }
 
 fn out(text: &str) {
@@ -246,7 +323,9 @@ fn new(a: NewArgs) -> Result<ExitCode, Error> {
     } else if let Some(v) = a.runtime_version {
         RuntimeSource::Version(v)
     } else {
-        RuntimeSource::default()
+        let (source, why) = scaffold::default_source();
+        progress("Runtime", &why);
+        source
     };
     let name = scaffold::create(&a.path, a.name.as_deref(), &runtime)?;
     progress(
@@ -254,7 +333,7 @@ fn new(a: NewArgs) -> Result<ExitCode, Error> {
         &format!("function crate `{name}` in {}", a.path.display()),
     );
     out(&format!(
-        "next:\n  cd {}\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
+        "next:\n  cd {}\n  cargo scf watch      # serve on 127.0.0.1:9000, rebuilt on save\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
         a.path.display()
     ));
     Ok(ExitCode::SUCCESS)
@@ -265,6 +344,7 @@ fn build_cmd(a: BuildArgs) -> Result<ExitCode, Error> {
         manifest_path: a.manifest_path,
         min_size: a.min_size,
         bin: a.bin,
+        stopper: None,
     })?;
     progress("Built", &format!("{}", built.artifact.display()));
     out(&format!(
@@ -330,12 +410,15 @@ fn client(a: &ApiArgs) -> Result<Client, Error> {
     Client::new(endpoint, region, credential, a.ca_file.as_deref()).map_err(Error::new)
 }
 
-/// The zip `deploy` uploads: `--zip`, else the last pack, which must exist.
-fn zip_to_upload(a: &DeployArgs) -> Result<PathBuf, Error> {
+/// The zip `deploy` uploads: `--zip`, else the last pack of `project`, which must exist.
+fn zip_to_upload(a: &DeployArgs, project: Option<&Project>) -> Result<PathBuf, Error> {
     if let Some(z) = &a.zip {
         return Ok(z.clone());
     }
-    let project = Project::locate(a.manifest_path.as_deref())?;
+    let project = match project {
+        Some(p) => p,
+        None => &Project::locate(a.manifest_path.as_deref())?,
+    };
     let zip = project.zip();
     if !zip.is_file() {
         return Err(Error::new(format!(
@@ -358,21 +441,43 @@ fn newer(a: &Path, b: &Path) -> bool {
     matches!((modified(a), modified(b)), (Some(x), Some(y)) if x > y)
 }
 
+/// The settings of a crate's `[package.metadata.scf]` (none without a crate), under the
+/// env file and the flags.
+fn crate_settings(
+    project: Option<&Project>,
+    env_file: Option<&Path>,
+    flags: Settings,
+) -> Result<Settings, Error> {
+    let metadata = project.map(|p| p.scf_metadata.clone()).unwrap_or_default();
+    Settings::gather(&metadata, env_file, flags)
+}
+
 fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     let client = client(&a.api)?;
-    let zip = zip_to_upload(&a)?;
+    // With --zip, the crate is optional: its metadata is used when there is one.
+    let project = match Project::locate(a.manifest_path.as_deref()) {
+        Ok(p) => Some(p),
+        Err(_) if a.zip.is_some() && a.manifest_path.is_none() => None,
+        Err(e) => return Err(e),
+    };
+    let zip = zip_to_upload(&a, project.as_ref())?;
+    let settings = crate_settings(
+        project.as_ref(),
+        a.env_file.as_deref(),
+        Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    )?;
     let bytes = std::fs::read(&zip)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", zip.display())))?;
     let deployment = Deployment {
         name: a.name,
         namespace: a.api.namespace,
         zip_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
-        settings: Settings {
-            timeout: a.timeout,
-            init_timeout: a.init_timeout,
-            memory_mb: a.memory,
-            env: a.env,
-        },
+        settings,
     };
     progress(
         "Deploying",
@@ -422,6 +527,7 @@ pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
         ("--init-timeout", a.init_timeout.is_some()),
         ("--memory", a.memory.is_some()),
         ("--env", !a.env.is_empty()),
+        ("--env-file", a.env_file.is_some()),
         ("--zip", a.zip.is_some()),
     ];
     if let Some((flag, _)) = local_only.iter().find(|(_, given)| *given) {
@@ -459,8 +565,8 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
             ExitCode::FAILURE
         });
     }
-    let code = match &a.zip {
-        Some(z) => z.clone(),
+    let (code, project) = match &a.zip {
+        Some(z) => (z.clone(), None),
         None => {
             let project = Project::locate(a.manifest_path.as_deref())?;
             let bootstrap = project.bootstrap();
@@ -470,26 +576,26 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
                     bootstrap.display()
                 )));
             }
-            project.out_dir()
+            (project.out_dir(), Some(project))
         }
     };
-    let mut config = scf_local::FunctionConfig::default();
+    let settings = crate_settings(
+        project.as_ref(),
+        a.env_file.as_deref(),
+        Settings {
+            timeout: a.timeout,
+            init_timeout: a.init_timeout,
+            memory_mb: a.memory,
+            env: a.env,
+        },
+    )?;
+    let mut config = settings.function_config();
     if let Some(n) = &a.name {
         config.function_name = n.clone();
     }
     if let Some(r) = &a.api.region {
         config.region = r.clone();
     }
-    if let Some(t) = a.timeout {
-        config.timeout = Duration::from_secs(t.into());
-    }
-    if let Some(t) = a.init_timeout {
-        config.init_timeout = Duration::from_secs(t.into());
-    }
-    if let Some(m) = a.memory {
-        config.memory_mb = m;
-    }
-    config.env = a.env;
     progress("Invoking", &format!("{} locally", code.display()));
     let Some(result) = invoke::local(&code, config, &event)? else {
         eprintln!("interrupted");
@@ -754,10 +860,41 @@ mod tests {
     }
 
     #[test]
+    fn watch_arguments() {
+        let watch = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Watch(w) => w,
+            other => panic!("{other:?}"),
+        };
+        let w = watch(&["cargo-scf", "scf", "watch"]);
+        assert_eq!((w.port, w.api, w.env_file), (9000, ApiChoice::Scf, None));
+        let w = watch(&[
+            "cargo-scf",
+            "scf",
+            "watch",
+            "--port",
+            "0",
+            "--env",
+            "A=1",
+            "--env-file",
+            ".env",
+            "--memory",
+            "256",
+            "--api",
+            "aws",
+        ]);
+        assert_eq!((w.port, w.api, w.memory), (0, ApiChoice::Aws, Some(256)));
+        assert_eq!(w.env, [("A".to_owned(), "1".to_owned())]);
+        assert_eq!(w.env_file.as_deref(), Some(Path::new(".env")));
+        let err = parse(&["cargo-scf", "watch", "--api", "gcp"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
     fn env_pairs() {
         assert_eq!(parse_env("K=V"), Ok(("K".into(), "V".into())));
         assert_eq!(parse_env("K="), Ok(("K".into(), String::new())));
         assert!(parse_env("K").is_err());
         assert!(parse_env("=V").is_err());
+        assert!(parse_env("K=a\0b").is_err());
     }
 }

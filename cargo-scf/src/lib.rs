@@ -9,6 +9,7 @@
 //! cargo scf deploy --name hello              # CreateFunction, or UpdateFunctionCode
 //! cargo scf invoke --remote --name hello --event '{"k": "v"}'
 //! cargo scf invoke --event '{"k": "v"}'      # the last build, on this machine
+//! cargo scf watch                            # serve on 127.0.0.1:9000, rebuild on save
 //! ```
 //!
 //! It is a Cargo subcommand because the user's crate is the unit of work: `cargo` finds the
@@ -27,12 +28,15 @@
 //! | [`build`] | `build`: cargo with those settings, the copy to `target/scf/<package>/` |
 //! | [`elf`] | static or not, from the ELF program headers |
 //! | [`project`] | the crate as Cargo sees it; where `build` and `pack` put their output |
+//! | [`settings`] | `[package.metadata.scf]`, env files and flags: timeout, memory, variables |
 //! | [`api`] | the TencentCloud API client (TC3-signed JSON over HTTPS) |
 //! | [`deploy`] | create or update, then wait for `Active` |
 //! | [`invoke`] | one event, local or remote |
+//! | [`watch`] | `watch`: build, serve, rebuild on change, swap between invocations |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -46,7 +50,9 @@ pub mod invoke;
 pub mod profile;
 pub mod project;
 pub mod scaffold;
+pub mod settings;
 pub mod toolchain;
+pub mod watch;
 
 /// A failure of a command: one message for the user.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! `cargo-scf`: run as `cargo scf new|build|pack|deploy|invoke` (see the library's docs).
+//! `cargo-scf`: run as `cargo scf new|build|pack|deploy|invoke|watch` (see the library's docs).
 
 // `cargo scf invoke` runs scf-local's library in-process, whose servers answer a panic in one
 // request instead of ending; that needs unwinding (the root Cargo.toml's `release` profile).

@@ -29,6 +29,9 @@ pub struct Project {
     /// Cargo's target directory for it (`CARGO_TARGET_DIR`, `build.target-dir` or
     /// `<workspace>/target`).
     pub target_dir: PathBuf,
+    /// Its `[package.metadata.scf]` table as JSON (`null` when it has none): the function's
+    /// settings, read by [`crate::settings::from_metadata`].
+    pub scf_metadata: Value,
 }
 
 /// The `cargo` to run: the one that started this subcommand (`$CARGO`), else the one on the
@@ -81,7 +84,7 @@ impl Project {
             .as_str()
             .ok_or_else(|| Error::new("cargo metadata has no target_directory"))?;
         let packages = metadata["packages"].as_array().cloned().unwrap_or_default();
-        let with_bins: Vec<(String, PathBuf, Vec<String>)> = packages
+        let with_bins: Vec<(String, PathBuf, Vec<String>, Value)> = packages
             .iter()
             .map(|p| {
                 let bins = p["targets"]
@@ -101,16 +104,17 @@ impl Project {
                     p["name"].as_str().unwrap_or_default().to_owned(),
                     PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
                     bins,
+                    p["metadata"]["scf"].clone(),
                 )
             })
             .collect();
         let same = |a: &Path, b: &Path| {
             a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
         };
-        let chosen = match with_bins.iter().find(|(_, m, _)| same(m, manifest)) {
+        let chosen = match with_bins.iter().find(|(_, m, _, _)| same(m, manifest)) {
             Some(p) => p.clone(),
             None => {
-                let mut candidates = with_bins.iter().filter(|(_, _, b)| !b.is_empty());
+                let mut candidates = with_bins.iter().filter(|(_, _, b, _)| !b.is_empty());
                 match (candidates.next(), candidates.next()) {
                     (Some(p), None) => p.clone(),
                     (None, _) => {
@@ -128,12 +132,13 @@ impl Project {
                 }
             }
         };
-        let (package, manifest_path, bins) = chosen;
+        let (package, manifest_path, bins, scf_metadata) = chosen;
         Ok(Project {
             manifest_path,
             package,
             bins,
             target_dir: PathBuf::from(target_dir),
+            scf_metadata,
         })
     }
 
@@ -227,6 +232,37 @@ impl Project {
     }
 }
 
+/// The folders of the local packages (path dependencies and workspace members, this
+/// package included) in a full `cargo metadata`: those without a registry or git `source`.
+pub fn local_package_dirs(metadata: &Value) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["source"].is_null())
+        .filter_map(|p| p["manifest_path"].as_str())
+        .filter_map(|m| Path::new(m).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+impl Project {
+    /// The folders of the package's local packages (see [`local_package_dirs`]), from the
+    /// full `cargo metadata` of its manifest.
+    pub fn local_package_dirs(&self) -> Result<Vec<PathBuf>, Error> {
+        let text = run_cargo(
+            &["metadata", "--format-version", "1"],
+            Some(&self.manifest_path),
+        )?;
+        let metadata: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::new(format!("cannot read cargo metadata: {e}")))?;
+        Ok(local_package_dirs(&metadata))
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
@@ -245,7 +281,8 @@ mod tests {
             .iter()
             .map(|(kind, name)| json!({"kind": [kind], "name": name}))
             .collect();
-        json!({"name": name, "manifest_path": manifest, "targets": targets})
+        json!({"name": name, "manifest_path": manifest, "targets": targets,
+               "metadata": {"scf": {"memory": 64}}})
     }
 
     fn metadata(packages: Vec<Value>) -> Value {
@@ -261,6 +298,7 @@ mod tests {
         let p = Project::from_metadata(&m, Path::new("/w/b/Cargo.toml")).unwrap();
         assert_eq!(p.package, "b");
         assert_eq!(p.bins, ["b", "b2"]);
+        assert_eq!(p.scf_metadata, json!({"memory": 64}));
         assert_eq!(p.bootstrap(), Path::new("/w/target/scf/b/bootstrap"));
         assert_eq!(p.zip(), Path::new("/w/target/scf/b/function.zip"));
         assert_eq!(p.pick_bin(Some("b2")).unwrap(), "b2");
@@ -317,6 +355,20 @@ mod tests {
         let none = json!({"packages": [{"name": "scf-bootstrap", "metadata": null}]});
         assert!(runtime_link_args(&none).is_empty());
         assert!(runtime_link_args(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn local_packages() {
+        let m = json!({"packages": [
+            {"name": "f", "source": null, "manifest_path": "/w/f/Cargo.toml"},
+            {"name": "scf-bootstrap", "source": null, "manifest_path": "/rt/Cargo.toml"},
+            {"name": "itoa", "source": "registry+https://github.com/rust-lang/crates.io-index",
+             "manifest_path": "/reg/itoa/Cargo.toml"},
+        ]});
+        assert_eq!(
+            local_package_dirs(&m),
+            [PathBuf::from("/rt"), PathBuf::from("/w/f")]
+        );
     }
 
     #[test]

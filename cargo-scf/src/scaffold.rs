@@ -34,6 +34,44 @@ impl Default for RuntimeSource {
     }
 }
 
+/// Where this cargo-scf was built from: the runtime's checkout is the folder above
+/// cargo-scf's own package in the repository. A cargo-scf installed from crates.io was built
+/// from an unpacked `.crate`, with no runtime next to it.
+const BUILT_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// The runtime source of a `cargo scf new` without `--runtime-*`, and why it was chosen.
+///
+/// `scf-bootstrap` is not on crates.io yet, so a dependency on `"0.1"` would not resolve.
+/// The checkout cargo-scf was built from (`cargo install --path cargo-scf`) is the runtime
+/// this cargo-scf knows, of the same version: when it still exists and holds the
+/// `scf-bootstrap` package, the new crate depends on it by path. Otherwise (a cargo-scf
+/// installed from crates.io, or a checkout moved since) the crates.io version.
+pub fn default_source() -> (RuntimeSource, String) {
+    default_source_from(Path::new(BUILT_IN))
+}
+
+/// [`default_source`] with the checkout looked for at `checkout`.
+pub fn default_source_from(checkout: &Path) -> (RuntimeSource, String) {
+    match runtime_path(checkout) {
+        Ok(path) => {
+            let why = format!(
+                "{RUNTIME_PACKAGE} from {} (the checkout cargo-scf was built from; \
+                 --runtime-version {RUNTIME_VERSION} for the crates.io release)",
+                path.display()
+            );
+            (RuntimeSource::Path(path), why)
+        }
+        Err(_) => (
+            RuntimeSource::default(),
+            format!(
+                "{RUNTIME_PACKAGE} {RUNTIME_VERSION} from crates.io (no runtime checkout at {}; \
+                 --runtime-path or --runtime-git for another source)",
+                checkout.display()
+            ),
+        ),
+    }
+}
+
 impl RuntimeSource {
     /// The dependency's value in `Cargo.toml`.
     pub fn toml_value(&self) -> String {
@@ -207,6 +245,8 @@ The handler is in `src/main.rs`.
 Next:
 
 ```sh
+cargo scf watch                  # serve it on 127.0.0.1:9000, rebuilt on every save:
+                                 #   curl -s -XPOST 127.0.0.1:9000/invoke -d '{{"key": "value"}}'
 cargo scf build                  # static x86_64-unknown-linux-musl `bootstrap`: path, size, static or not
 cargo scf pack                   # the deploy zip: `bootstrap` (0755) at its root
 cargo scf deploy --name {name}   # create or update the function (TENCENTCLOUD_SECRETID / _SECRETKEY)
@@ -216,6 +256,17 @@ Then `cargo scf invoke --remote --name {name} --event '{{"key": "value"}}'` call
 `cargo scf invoke --event '{{"key": "value"}}'` runs the last build on this machine first.
 Add `--endpoint http://127.0.0.1:9100` to `deploy` and `invoke --remote` to use
 `scf-local serve` instead of the cloud.
+
+The function's settings can live in `Cargo.toml`, read by `watch`, `deploy` and `invoke`:
+
+```toml
+[package.metadata.scf]
+timeout = 3        # seconds
+memory = 128       # MB
+
+[package.metadata.scf.env]
+GREETING = "Hi"
+```
 "#
     )
 }
@@ -299,6 +350,27 @@ mod tests {
             version.starts_with(&format!("{RUNTIME_VERSION}.")),
             "{version} vs {RUNTIME_VERSION}"
         );
+    }
+
+    #[test]
+    fn the_default_source_is_the_checkout_when_there_is_one() {
+        let (source, why) = default_source_from(Path::new("/nonexistent/checkout"));
+        assert_eq!(source, RuntimeSource::default());
+        assert!(
+            why.starts_with(
+                "scf-bootstrap 0.1 from crates.io (no runtime checkout at /nonexistent/checkout;"
+            ),
+            "{why}"
+        );
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if root.join("src/lib.rs").exists() {
+            let (source, why) = default_source();
+            assert_eq!(source, RuntimeSource::Path(root.canonicalize().unwrap()));
+            assert!(
+                why.contains("(the checkout cargo-scf was built from;"),
+                "{why}"
+            );
+        }
     }
 
     #[test]

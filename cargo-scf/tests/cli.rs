@@ -344,3 +344,55 @@ esac"#,
         "error: --min-size needs rustup, to run the nightly toolchain (https://rustup.rs)"
     );
 }
+
+#[test]
+fn watch_and_deploy_refuse_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = new_crate(dir.path());
+    let target = dir.path().join("target");
+
+    // A port in use is reported before anything is built.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = run(
+        cargo_scf()
+            .args(["watch", "--port", &port])
+            .current_dir(&krate)
+            .env("CARGO_TARGET_DIR", &target),
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        error_line(&out.stderr).starts_with(&format!("error: cannot listen on 127.0.0.1:{port}: ")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!target.join("scf").exists(), "nothing was built");
+
+    // A typo in [package.metadata.scf] is named, for watch and deploy alike.
+    let manifest = krate.join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{toml}\n[package.metadata.scf]\nmemroy = 256\n"),
+    )
+    .unwrap();
+    let expected = "error: [package.metadata.scf]: unknown key \"memroy\" (it has: timeout, \
+                    init-timeout, memory, env)";
+    for args in [
+        &["watch"][..],
+        &["deploy", "--name", "hello", "--zip", "f.zip"][..],
+    ] {
+        let out = run(
+            cargo_scf()
+                .args(args)
+                .current_dir(&krate)
+                .env("CARGO_TARGET_DIR", &target)
+                .env("TENCENTCLOUD_SECRETID", SECRET_ID)
+                .env("TENCENTCLOUD_SECRETKEY", SECRET_KEY),
+            LIMIT,
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(error_line(&out.stderr), expected);
+    }
+}

@@ -1,7 +1,8 @@
 //! From an empty directory to a deployed function and back, through `cargo scf` run by Cargo
 //! itself (the test's binary directory is put first on `PATH`):
 //!
-//! `new` (depending on this repository's runtime by path) → `build` → `pack` →
+//! `new` (depending on this repository's runtime by path; `memory = 256` added under
+//! `[package.metadata.scf]`) → `build` → `pack` →
 //! `scf-local serve` on a loopback port → `deploy` (create) → `invoke --remote` answers the
 //! scaffolded handler's text → edit the handler → `build` → `pack` → `deploy` (update) →
 //! `invoke --remote` answers the new text. Also a local `invoke` and two API errors; then the
@@ -139,6 +140,12 @@ fn new_build_pack_deploy_invoke_update() {
     );
     let manifest = std::fs::read_to_string(krate.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("scf-bootstrap = { path = "), "{manifest}");
+    // The crate carries a setting: deploy and local invoke read it.
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!("{manifest}\n[package.metadata.scf]\nmemory = 256\n"),
+    )
+    .unwrap();
 
     // build: a static bootstrap, copied where pack takes it.
     let stdout = step(
@@ -176,6 +183,8 @@ fn new_build_pack_deploy_invoke_update() {
         STEP_LIMIT,
     );
     let local: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let log = local["Result"]["Log"].as_str().unwrap();
+    assert!(log.contains(" Memory:256MB "), "{log}");
     assert_eq!(
         local["Result"]["RetMsg"],
         format!(r#"Hello from {NAME}! event: {{"local":true}}"#)
@@ -195,10 +204,10 @@ fn new_build_pack_deploy_invoke_update() {
         "Hello",
         r#"{"n":1}"#,
     );
-    assert!(result["Log"]
-        .as_str()
-        .unwrap()
-        .contains("init: ready to greet"));
+    let log = result["Log"].as_str().unwrap();
+    assert!(log.contains("init: ready to greet"), "{log}");
+    // MemorySize from [package.metadata.scf].
+    assert!(log.contains(" Memory:256MB "), "{log}");
 
     // Edit the handler, build, pack, deploy again: an update, and the new answer.
     let main_rs = krate.join("src/main.rs");

@@ -87,5 +87,5 @@ pub use scf_api::tc3;
 
 pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
 pub use package::{Package, PackageError};
-pub use pool::{Pool, PoolStats};
+pub use pool::{Pool, PoolStats, ReplaceablePool};
 pub use result::{InvocationResult, Status};

@@ -79,6 +79,38 @@ enum Acquired {
     Closed,
 }
 
+/// A [`Pool`] that a front end can replace while it serves: each call takes the pool that
+/// is current when it starts and finishes on it, so replacing one (new code) drops no
+/// invocation. Cheap to clone (a handle).
+///
+/// The replaced pool stops its instances when its last handle goes: at once when idle, when
+/// its last invocation ends otherwise.
+#[derive(Clone)]
+pub struct ReplaceablePool(Arc<Mutex<Pool>>);
+
+impl ReplaceablePool {
+    /// Serves `pool` until it is replaced.
+    pub fn new(pool: Pool) -> ReplaceablePool {
+        ReplaceablePool(Arc::new(Mutex::new(pool)))
+    }
+
+    /// The pool new calls go to.
+    pub fn current(&self) -> Pool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sends new calls to `pool` and returns the one it replaces.
+    pub fn replace(&self, pool: Pool) -> Pool {
+        std::mem::replace(
+            &mut *self.0.lock().unwrap_or_else(PoisonError::into_inner),
+            pool,
+        )
+    }
+}
+
 /// A new request id (a UUID, as the platform's).
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
