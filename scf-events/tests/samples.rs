@@ -326,3 +326,71 @@ fn clb_response_sample_round_trips_with_a_header_of_several_values() {
     );
     assert!(matches!(r.headers.get("Content-Type"), Some(Values::One(v)) if v == "text/html"));
 }
+
+#[test]
+fn handlers_of_mps_and_clb_events_get_their_samples_and_fail_on_bad_ones() {
+    use scf_bootstrap::{Context, Environment, IntoOutcome as _, Outcome, Reply};
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    fn finished(event: Mps<'_>, _: &Context<'_>, reply: &mut Reply) {
+        let task = event.workflow_task_event.unwrap();
+        reply.push_str(&task.task_id);
+    }
+    // A CLB function answers with an integration response.
+    fn hello(req: clb::Request<'_>, _: &Context<'_>, reply: &mut Reply) -> Result<(), String> {
+        let body = format!(
+            "{} {}",
+            req.method().unwrap_or("?"),
+            req.uri().unwrap_or("/")
+        );
+        let headers = BTreeMap::from([("Content-Type".into(), Values::One("text/plain".into()))]);
+        let response = clb::IntegrationResponse {
+            is_base64_encoded: false,
+            status_code: 200,
+            headers,
+            body: body.as_str().into(),
+        };
+        reply.push_str(&serde_json::to_string(&response).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    let env = Environment::default();
+    let ctx = Context::new("req-1", 128, 3000, Instant::now(), &env);
+    let mut reply = Reply::default();
+    let mut run = |h: &mut dyn FnMut(&[u8], &Context<'_>, &mut Reply) -> scf_events::Handled,
+                   event: &[u8]| {
+        reply.clear();
+        let outcome = h(event, &ctx, &mut reply).into_outcome(&mut reply);
+        (
+            outcome,
+            String::from_utf8(reply.as_bytes().to_vec()).unwrap(),
+        )
+    };
+
+    let mut mps = scf_events::handler::<Mps, _, _>(finished);
+    let (outcome, text) = run(&mut mps, sample("mps"));
+    assert_eq!(outcome, Outcome::Success);
+    assert!(
+        text.ends_with("-WorkflowTask-8e3b1c0d2f4a5b6c7d8e9f0a1b2c3d4et0"),
+        "{text}"
+    );
+    let (outcome, text) = run(&mut mps, br#"{"EventType":7}"#);
+    assert_eq!(outcome, Outcome::Failure);
+    assert!(text.starts_with("bad mps event at `EventType`"), "{text}");
+
+    let mut clb = scf_events::handler::<clb::Request, _, _>(hello);
+    let (outcome, text) = run(&mut clb, sample("clb"));
+    assert_eq!(outcome, Outcome::Success);
+    let r = parse::<clb::IntegrationResponse>(text.as_bytes()).unwrap();
+    assert_eq!(
+        (r.status_code, r.body.as_ref()),
+        (200, "POST /scf_location")
+    );
+    let (outcome, text) = run(&mut clb, br#"{"headers":{"X-Method":["GET"]}}"#);
+    assert_eq!(outcome, Outcome::Failure);
+    assert!(
+        text.starts_with("bad clb event at `headers.X-Method`"),
+        "{text}"
+    );
+}
