@@ -25,8 +25,8 @@ pub struct Request<'a> {
     /// The request headers, with CLB's own: `X-Method`, `X-Uri`, `X-Real-IP`,
     /// `X-Real-Port`, `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Client-Proto-Ver`,
     /// `X-Stgw-Time` (Unix seconds with milliseconds), `X-Vip`, `X-Vport`. The page marks
-    /// the last four as depending on the load balancer's configuration and promises that
-    /// fields are only ever added.
+    /// `X-Method`, `X-Uri`, `X-Real-Port`, `X-Vip` and `X-Vport` as optional (the load
+    /// balancer's settings decide) and promises that fields are only ever added.
     #[serde(borrow, default)]
     pub headers: BTreeMap<Str<'a>, Str<'a>>,
     /// What the client sent, as the event's JSON: the page shows a JSON object. Parse it
