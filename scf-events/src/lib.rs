@@ -17,10 +17,18 @@
 //! | CLS | [`cls::Cls`] (and [`cls::LogData`] inside) | `cls` |
 //! | CKafka | [`ckafka::Ckafka`] | `ckafka` |
 //! | CMQ topic and queue | [`cmq::Cmq`] | `cmq-topic`, `cmq-queue` |
+//! | MPS (media processing) | [`mps::Mps`] | `mps` |
+//! | CLB, request | [`clb::Request`] | `clb` |
+//! | CLB, integration response | [`clb::IntegrationResponse`] | `clb-response` |
+//!
+//! The TencentCloud API trigger (the `Invoke` call) has no structure of its own: its event is
+//! the caller's `ClientContext`, JSON of the caller's choosing. The MQTT and Apache Kafka
+//! triggers are not covered yet (see the crate's README).
 //!
 //! The types borrow their strings from the event ([`Str`]: borrowed unless the JSON escapes
-//! something), tolerate fields they do not know, and make optional what the
-//! documentation's samples do not always carry.
+//! something), keep what depends on more than the trigger (an MPS task's output, a CLB
+//! payload) as the event's JSON text ([`Raw`]), tolerate fields they do not know, and make
+//! optional what the documentation's samples do not always carry.
 //!
 //! # A handler of a typed event
 //!
@@ -78,13 +86,19 @@ pub mod apigw;
 #[cfg(feature = "types")]
 pub mod ckafka;
 #[cfg(feature = "types")]
+pub mod clb;
+#[cfg(feature = "types")]
 pub mod cls;
 #[cfg(feature = "types")]
 pub mod cmq;
 #[cfg(feature = "types")]
 pub mod cos;
 #[cfg(feature = "types")]
+pub mod mps;
+#[cfg(feature = "types")]
 mod parse;
+#[cfg(feature = "types")]
+mod raw;
 #[cfg(feature = "types")]
 mod str;
 #[cfg(feature = "types")]
@@ -99,5 +113,7 @@ mod handler;
 pub use handler::{handler, Handled};
 #[cfg(feature = "types")]
 pub use parse::{parse, EventError, Trigger};
+#[cfg(feature = "types")]
+pub use raw::Raw;
 #[cfg(feature = "types")]
 pub use str::Str;

@@ -37,6 +37,9 @@ samples! {
     "ckafka" => "CKafka trigger",
     "cmq-topic" => "CMQ topic trigger",
     "cmq-queue" => "CMQ queue trigger",
+    "mps" => "MPS (media processing) trigger: a workflow task",
+    "clb" => "CLB trigger: request",
+    "clb-response" => "CLB trigger: integration response (what the function returns)",
 }
 
 /// The sample called `name`, if there is one.

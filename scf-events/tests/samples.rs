@@ -5,9 +5,11 @@ use std::io::Read as _;
 
 use scf_events::apigw::{self, IntegrationResponse, Values};
 use scf_events::ckafka::Ckafka;
+use scf_events::clb::{self, Flag};
 use scf_events::cls::{Cls, LogData};
 use scf_events::cmq::{Cmq, Tags};
 use scf_events::cos::Cos;
+use scf_events::mps::Mps;
 use scf_events::timer::Timer;
 use scf_events::{parse, samples, Trigger};
 use serde::Serialize;
@@ -32,7 +34,7 @@ where
 
 #[test]
 fn every_sample_is_json_with_a_name_and_a_trigger() {
-    assert!(samples::ALL.len() >= 8);
+    assert!(samples::ALL.len() >= 11);
     for s in samples::ALL {
         serde_json::from_str::<Value>(s.json).unwrap_or_else(|e| panic!("{}: {e}", s.name));
         assert!(!s.trigger.is_empty());
@@ -198,5 +200,197 @@ fn hostile_nesting_is_an_error_or_skipped_never_a_stack_overflow() {
     assert_eq!(
         parse::<Timer>(unknown.as_bytes()).unwrap().trigger_name,
         "t"
+    );
+}
+
+#[test]
+fn mps_sample_round_trips_with_task_input_and_output_kept_as_json() {
+    let json = sample("mps");
+    let m = round_trip::<Mps>("mps", json);
+    assert_eq!(m.event_type, "WorkflowTask");
+    assert!(m.edit_media_task_event.is_none());
+    let w = m.workflow_task_event.as_ref().unwrap();
+    assert_eq!(w.status, "FINISH");
+    let input = w.input_info.as_ref().unwrap();
+    assert_eq!(
+        input.cos_input_info.as_ref().unwrap().object,
+        "/uploads/clip.mp4"
+    );
+    let meta = w.meta_data.as_ref().unwrap();
+    assert_eq!((meta.width, meta.height), (1280, 720));
+    assert_eq!(meta.video_stream_set[0].fps, 30);
+    assert_eq!(meta.audio_stream_set[0].sampling_rate, 44100);
+
+    let steps = &w.media_process_result_set;
+    assert_eq!(steps.len(), 3);
+    let transcode = steps[0].transcode_task.as_ref().unwrap();
+    assert_eq!(transcode.status, "SUCCESS");
+    // The step's output is the event's own text, borrowed: parse it as you need.
+    let out = transcode.output.unwrap();
+    assert!(borrowed_from(json, out.get()));
+    let out: Value = serde_json::from_str(out.get()).unwrap();
+    assert_eq!(out["Path"], "/out/clip_transcode_10.mp4");
+    // A failed step: `Output` is null, the step's other fields say why.
+    let gif = steps[1].animated_graphic_task.as_ref().unwrap();
+    assert_eq!((gif.status.as_ref(), gif.err_code), ("FAIL", 30010));
+    assert_eq!(gif.output, None);
+    assert!(steps[1].transcode_task.is_none());
+    assert_eq!(w.ai_analysis_result_set.unwrap().get(), "[]");
+}
+
+/// Whether `part` lies inside `whole`'s bytes (borrowed from it, not a copy).
+fn borrowed_from(whole: &[u8], part: &str) -> bool {
+    let range = whole.as_ptr_range();
+    range.start <= part.as_ptr() && part.as_bytes().as_ptr_range().end <= range.end
+}
+
+#[test]
+fn mps_edit_media_task_event_parses() {
+    let json = br#"{"EventType":"EditMediaTask","EditMediaTaskEvent":{"TaskId":"t-1","Status":"FINISH","ErrCode":0,"Message":"","Input":{"FileInfoSet":[]},"Output":null}}"#;
+    let m = parse::<Mps>(json).unwrap();
+    let e = m.edit_media_task_event.unwrap();
+    assert_eq!((e.task_id.as_ref(), e.status.as_ref()), ("t-1", "FINISH"));
+    assert_eq!(e.input.unwrap().get(), r#"{"FileInfoSet":[]}"#);
+    assert_eq!(e.output, None);
+    assert!(m.workflow_task_event.is_none());
+}
+
+#[test]
+fn a_bad_field_beside_json_kept_raw_is_still_named_by_path() {
+    let e = parse::<Mps>(
+        br#"{"EventType":"WorkflowTask","WorkflowTaskEvent":{"TaskId":"t","Status":"FINISH","MediaProcessResultSet":[{"Type":"Transcode","TranscodeTask":{"Status":"FAIL","Input":{"a":1},"ErrCode":"x"}}]}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.trigger(), "mps");
+    assert_eq!(
+        e.path(),
+        "WorkflowTaskEvent.MediaProcessResultSet[0].TranscodeTask.ErrCode"
+    );
+}
+
+#[test]
+fn hostile_nesting_in_json_kept_raw_is_taken_whole_without_recursion() {
+    // serde_json skips over a raw value without recursing; whoever parses it later meets
+    // the recursion limit there.
+    let (open, close) = ("[".repeat(100_000), "]".repeat(100_000));
+    let event = format!(
+        r#"{{"EventType":"EditMediaTask","EditMediaTaskEvent":{{"TaskId":"t","Status":"FINISH","Output":{open}{close}}}}}"#
+    );
+    let m = parse::<Mps>(event.as_bytes()).unwrap();
+    let out = m.edit_media_task_event.unwrap().output.unwrap();
+    assert_eq!(out.get().len(), 200_000);
+    let e = serde_json::from_str::<Value>(out.get()).unwrap_err();
+    assert!(e.to_string().contains("recursion limit"), "{e}");
+}
+
+#[test]
+fn clb_request_sample_round_trips_and_reads_clb_headers() {
+    let json = sample("clb");
+    let r = round_trip::<clb::Request>("clb", json);
+    assert_eq!(r.method(), Some("POST"));
+    assert_eq!(r.uri(), Some("/scf_location"));
+    assert_eq!(r.header("x-real-ip"), r.client_ip());
+    assert!(r.headers.keys().all(|k| k.is_borrowed()));
+    assert_eq!(r.is_base64_encoded, Some(Flag::Text("false".into())));
+    assert!(!r.is_base64());
+    let payload: Value = serde_json::from_str(r.payload.unwrap().get()).unwrap();
+    assert_eq!(payload["key2"], "abc");
+}
+
+#[test]
+fn clb_base64_flag_is_a_boolean_or_a_string() {
+    for (flag, is) in [
+        ("true", true),
+        ("false", false),
+        (r#""true""#, true),
+        (r#""TRUE""#, true),
+        (r#""false""#, false),
+    ] {
+        let json = format!(r#"{{"headers":{{}},"payload":"aGk=","isBase64Encoded":{flag}}}"#);
+        let r = parse::<clb::Request>(json.as_bytes()).unwrap();
+        assert_eq!(r.is_base64(), is, "{flag}");
+    }
+    let r = parse::<clb::Request>(b"{}").unwrap();
+    assert!(!r.is_base64() && r.payload.is_none() && r.headers.is_empty());
+    let e = parse::<clb::Request>(br#"{"isBase64Encoded":1}"#).unwrap_err();
+    assert_eq!(e.path(), "isBase64Encoded");
+}
+
+#[test]
+fn clb_response_sample_round_trips_with_a_header_of_several_values() {
+    let r = round_trip::<clb::IntegrationResponse>("clb-response", sample("clb-response"));
+    assert_eq!(r.status_code, 200);
+    assert_eq!(
+        r.headers.get("Key").unwrap().iter().collect::<Vec<_>>(),
+        ["value1", "value2", "value3"]
+    );
+    assert!(matches!(r.headers.get("Content-Type"), Some(Values::One(v)) if v == "text/html"));
+}
+
+#[test]
+fn handlers_of_mps_and_clb_events_get_their_samples_and_fail_on_bad_ones() {
+    use scf_bootstrap::{Context, Environment, IntoOutcome as _, Outcome, Reply};
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+
+    fn finished(event: Mps<'_>, _: &Context<'_>, reply: &mut Reply) {
+        let task = event.workflow_task_event.unwrap();
+        reply.push_str(&task.task_id);
+    }
+    // A CLB function answers with an integration response.
+    fn hello(req: clb::Request<'_>, _: &Context<'_>, reply: &mut Reply) -> Result<(), String> {
+        let body = format!(
+            "{} {}",
+            req.method().unwrap_or("?"),
+            req.uri().unwrap_or("/")
+        );
+        let headers = BTreeMap::from([("Content-Type".into(), Values::One("text/plain".into()))]);
+        let response = clb::IntegrationResponse {
+            is_base64_encoded: false,
+            status_code: 200,
+            headers,
+            body: body.as_str().into(),
+        };
+        reply.push_str(&serde_json::to_string(&response).map_err(|e| e.to_string())?);
+        Ok(())
+    }
+
+    let env = Environment::default();
+    let ctx = Context::new("req-1", 128, 3000, Instant::now(), &env);
+    let mut reply = Reply::default();
+    let mut run = |h: &mut dyn FnMut(&[u8], &Context<'_>, &mut Reply) -> scf_events::Handled,
+                   event: &[u8]| {
+        reply.clear();
+        let outcome = h(event, &ctx, &mut reply).into_outcome(&mut reply);
+        (
+            outcome,
+            String::from_utf8(reply.as_bytes().to_vec()).unwrap(),
+        )
+    };
+
+    let mut mps = scf_events::handler::<Mps, _, _>(finished);
+    let (outcome, text) = run(&mut mps, sample("mps"));
+    assert_eq!(outcome, Outcome::Success);
+    assert!(
+        text.ends_with("-WorkflowTask-8e3b1c0d2f4a5b6c7d8e9f0a1b2c3d4et0"),
+        "{text}"
+    );
+    let (outcome, text) = run(&mut mps, br#"{"EventType":7}"#);
+    assert_eq!(outcome, Outcome::Failure);
+    assert!(text.starts_with("bad mps event at `EventType`"), "{text}");
+
+    let mut clb = scf_events::handler::<clb::Request, _, _>(hello);
+    let (outcome, text) = run(&mut clb, sample("clb"));
+    assert_eq!(outcome, Outcome::Success);
+    let r = parse::<clb::IntegrationResponse>(text.as_bytes()).unwrap();
+    assert_eq!(
+        (r.status_code, r.body.as_ref()),
+        (200, "POST /scf_location")
+    );
+    let (outcome, text) = run(&mut clb, br#"{"headers":{"X-Method":["GET"]}}"#);
+    assert_eq!(outcome, Outcome::Failure);
+    assert!(
+        text.starts_with("bad clb event at `headers.X-Method`"),
+        "{text}"
     );
 }

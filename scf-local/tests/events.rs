@@ -175,6 +175,9 @@ fn event_prints_lists_and_edits_the_samples() {
         "ckafka",
         "cmq-topic",
         "cmq-queue",
+        "mps",
+        "clb",
+        "clb-response",
     ] {
         assert!(list.lines().any(|l| l.starts_with(name)), "{list}");
     }
