@@ -6,6 +6,7 @@
 //! | `POST /invoke` with a body that is not JSON | `400` with `{"Response": {"Error": {"Code": "InvalidParameterValue", …}, "RequestId": …}}` |
 //! | a `Host` other than `localhost` or an IP address (a DNS name: rebinding) | `403` in the same envelope (`AuthFailure.UnauthorizedOperation`) |
 //! | a body that has not all arrived within [`BODY_TIMEOUT`] | `408` in the same envelope (`InvalidParameter`; the `Invoke` action answers `200` with it, as the API does) |
+//! | a body for which there is no room among [`BODIES_IN_FLIGHT`] bytes now | `503` in the same envelope (`RequestLimitExceeded`; `200` for the `Invoke` action), before any body byte is read |
 //! | `POST /` with `X-TC-Action: Invoke` ([`serve_replaceable`] only) | the TencentCloud API's `Invoke` for SDK callers: `{"Response": {"Result": {…}, "RequestId": …}}` |
 //! | anything else | `404` in the same envelope (`ResourceNotFound`) |
 //!
@@ -26,9 +27,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::event;
 use crate::pool::{new_request_id, Pool, ReplaceablePool};
@@ -136,7 +138,7 @@ async fn handle(
         );
     }
     let limit = pool.config().event_limit;
-    let event = match read_body(req.into_body(), limit).await {
+    let event = match read_body(req, limit).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let result = InvocationResult::failed(
@@ -151,6 +153,12 @@ async fn handle(
             return json(
                 StatusCode::REQUEST_TIMEOUT,
                 api_error("InvalidParameter", &body_timed_out()),
+            )
+        }
+        Err(BodyError::Busy) => {
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                api_error("RequestLimitExceeded", &busy()),
             )
         }
     };
@@ -173,21 +181,59 @@ async fn handle(
 /// default (a client that promises a body and stalls does not hold its connection longer).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Bytes of request bodies this process reads at once, over every connection: 32 MB, as
+/// `serve`'s default. A request that would go over is refused before its body is read, so
+/// many clients that each announce a large body cannot make the server hold them all.
+pub const BODIES_IN_FLIGHT: usize = 32 << 20;
+
+/// Room for request bodies, one permit a byte ([`BODIES_IN_FLIGHT`]).
+static BODIES: Semaphore = Semaphore::const_new(BODIES_IN_FLIGHT);
+
 /// Why a request body was not read.
 enum BodyError {
-    /// Over the limit, or cut short (the client went away: nobody reads the answer).
+    /// Over the limit (announced or sent), or cut short (the client went away: nobody reads
+    /// the answer).
     TooLarge,
     /// Not all there within [`BODY_TIMEOUT`].
     TimedOut,
+    /// No room among [`BODIES_IN_FLIGHT`] bytes now.
+    Busy,
 }
 
-/// Reads a request body of at most `limit` bytes within [`BODY_TIMEOUT`].
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
-    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await {
+/// Reads the body of `req`, at most `limit` bytes within [`BODY_TIMEOUT`], holding room for
+/// it among [`BODIES_IN_FLIGHT`] bytes while it arrives: as many bytes as its
+/// `Content-Length` announces (refused at once when over `limit`), else `limit`.
+async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, BodyError> {
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let room = match announced {
+        Some(n) if n > limit as u64 => return Err(BodyError::TooLarge),
+        Some(n) => n as usize,
+        None => limit,
+    };
+    if room > BODIES_IN_FLIGHT {
+        return Err(BodyError::TooLarge);
+    }
+    // `room` <= 32 MB fits a u32.
+    let _held = BODIES
+        .try_acquire_many(room as u32)
+        .map_err(|_| BodyError::Busy)?;
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), room).collect()).await {
         Ok(Ok(body)) => Ok(body.to_bytes()),
         Ok(Err(_)) => Err(BodyError::TooLarge),
         Err(_) => Err(BodyError::TimedOut),
     }
+}
+
+/// The message of [`BodyError::Busy`].
+fn busy() -> String {
+    format!(
+        "this server is reading {BODIES_IN_FLIGHT} bytes of request bodies already; try again \
+         when one has arrived"
+    )
 }
 
 fn body_timed_out() -> String {
@@ -246,7 +292,7 @@ async fn cloud_invoke(
     }
     let limit = pool.config().event_limit;
     // The event is a JSON string inside the parameters: escaping can double it.
-    let body = match read_body(req.into_body(), 2 * limit + 64 * 1024).await {
+    let body = match read_body(req, 2 * limit + 64 * 1024).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             return cloud_error(
@@ -255,6 +301,7 @@ async fn cloud_invoke(
             )
         }
         Err(BodyError::TimedOut) => return cloud_error("InvalidParameter", &body_timed_out()),
+        Err(BodyError::Busy) => return cloud_error("RequestLimitExceeded", &busy()),
     };
     let params: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v @ serde_json::Value::Object(_)) => v,

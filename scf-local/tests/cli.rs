@@ -627,3 +627,69 @@ fn stopping_run_kills_busy_instances() {
     assert_no_process_in(s.path());
     s.assert_tmp_clean();
 }
+
+/// Sends the head of `POST /invoke` announcing `length` body bytes and waiting for
+/// `100 Continue`; returns the connection and the first answer line the server sent.
+fn announce_body(addr: &str, length: usize) -> (std::net::TcpStream, String) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(BOUND)).unwrap();
+    let head = format!(
+        "POST /invoke HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        if s.read(&mut byte).unwrap() == 0 {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    (s, String::from_utf8_lossy(&line).trim_end().to_owned())
+}
+
+#[test]
+fn run_caps_the_request_bodies_it_reads_at_once() {
+    let s = Scratch::new();
+    let code = s.copy_fixture("bash-echo");
+    let (child, addr) = start_run(&s, &code, &[]);
+    // Five clients announce 6,000,000 bytes each and are told to send them (the server holds
+    // room for 30,000,000 bytes of the 32 MiB it reads at once)...
+    let mut held: Vec<_> = (0..5)
+        .map(|_| {
+            let (conn, line) = announce_body(&addr, 6_000_000);
+            assert_eq!(line, "HTTP/1.1 100 Continue");
+            conn
+        })
+        .collect();
+    // ...so a sixth is refused before it sends a byte of its body,
+    let (mut sixth, line) = announce_body(&addr, 6_000_000);
+    assert!(line.starts_with("HTTP/1.1 503"), "{line}");
+    let mut rest = String::new();
+    let _ = sixth.read_to_string(&mut rest);
+    assert!(rest.contains("RequestLimitExceeded"), "{rest}");
+    // while a small event still fits and is answered.
+    let (status, body) = http(&addr, "POST", "/invoke", br#"{"small":1}"#);
+    assert_eq!(status, 200, "{body}");
+    // A body announced over the event limit is refused at once, whatever the room.
+    let (_over, line) = announce_body(&addr, 6 * 1024 * 1024 + 1);
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    // A client that goes away gives its room back: the next large body is let in.
+    held.pop();
+    let until = std::time::Instant::now() + BOUND;
+    loop {
+        let (_conn, line) = announce_body(&addr, 6_000_000);
+        if line == "HTTP/1.1 100 Continue" {
+            break;
+        }
+        assert!(line.starts_with("HTTP/1.1 503"), "{line}");
+        assert!(
+            std::time::Instant::now() < until,
+            "the room was never given back"
+        );
+        std::thread::yield_now();
+    }
+    drop(held);
+    stop_run(child);
+}
