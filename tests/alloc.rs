@@ -5,6 +5,8 @@
 mod common;
 
 use common::*;
+// The kit's scripted fake runtime API, under the name this file was written with.
+use common::ScriptedApi as FakeApi;
 use scf_bootstrap::{Context, Reply};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -22,8 +22,8 @@ use zip::CompressionMethod;
 
 use scf_local::Dialect;
 
-use crate::api::{is_aws, SCF};
 use crate::Workspace;
+use scf_testkit::{is_aws, SCF};
 
 /// The musl target every compiled contender is built for.
 const MUSL: &str = "x86_64-unknown-linux-musl";

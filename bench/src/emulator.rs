@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use scf_local::{Dialect, HeaderStyle};
 
-use crate::api::is_aws;
-use crate::http::{Conn, Start};
 use crate::measure::{Config, Live, Running, Sample, Warm};
-use crate::procfs::{self, Cpu};
-use crate::{expected_reply, Workspace};
+use crate::Workspace;
+use scf_testkit::http::{Conn, Start};
+use scf_testkit::is_aws;
+use scf_testkit::procfs::{self, Cpu};
+use scf_testkit::runtime_api::echo_reply;
 
 /// Builds `scf-local` (release) if its package is in the workspace; the reason otherwise.
 pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
@@ -236,7 +237,7 @@ pub fn start(
     let pack = |event: &[u8]| {
         (
             invoke_request(event),
-            String::from_utf8_lossy(&expected_reply(event)).into_owned(),
+            String::from_utf8_lossy(&echo_reply(event)).into_owned(),
         )
     };
     let small = pack(&cfg.small);

@@ -20,13 +20,10 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-mod api;
 mod chart;
 mod contenders;
 mod emulator;
-mod http;
 mod measure;
-mod procfs;
 mod profile;
 mod report;
 mod stats;
@@ -74,15 +71,6 @@ impl Workspace {
             target: path("target_directory")?,
         })
     }
-}
-
-/// The reply of the echo contract: `Echoing request: '<event>'`.
-pub fn expected_reply(event: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(event.len() + 19);
-    v.extend_from_slice(b"Echoing request: '");
-    v.extend_from_slice(event);
-    v.push(b'\'');
-    v
 }
 
 /// A JSON event of exactly `size` bytes (at least 16): `{"data":"abc…"}`.
@@ -249,7 +237,8 @@ fn run(opts: Options) -> Result<(), String> {
     for c in &contenders {
         servers.push(match c.built() {
             Some(_) => Some(
-                api::ApiServer::start(c.dialect).map_err(|e| format!("runtime API server: {e}"))?,
+                scf_testkit::runtime_api::ApiServer::start(c.dialect)
+                    .map_err(|e| format!("runtime API server: {e}"))?,
             ),
             None => None,
         });
@@ -586,7 +575,10 @@ mod tests {
             panic!("profile expected");
         };
         assert_eq!(p.command, ["strace", "-c", "./bootstrap"]);
-        assert_eq!((p.dialect, p.events, p.size), (api::SCF, 1000, 1024));
+        assert_eq!(
+            (p.dialect, p.events, p.size),
+            (scf_testkit::SCF, 1000, 1024)
+        );
         let Some(Sub::Profile(p)) = parse(&[
             "profile", "--api", "aws", "--events", "1", "--size", "16", "--", "x",
         ])
@@ -606,10 +598,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn expected_reply_is_the_walkthrough_echo() {
-        assert_eq!(expected_reply(b"{}"), b"Echoing request: '{}'");
     }
 }

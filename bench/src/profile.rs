@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use scf_local::Dialect;
 
-use crate::api::{ApiServer, Plan, SCF};
 use crate::measure::{platform_env, Running};
-use crate::procfs;
+use scf_testkit::procfs;
+use scf_testkit::runtime_api::{ApiServer, Plan};
+use scf_testkit::SCF;
 
 /// The arguments of `scf-bench profile`.
 #[derive(clap::Args)]

@@ -1,6 +1,5 @@
-//! Just enough HTTP/1.1 for the benchmark's two peers: the in-harness runtime API server
-//! (reads requests, in SCF's or AWS's dialect) and the client of `scf-local run` (reads
-//! responses).
+//! Just enough HTTP/1.1 for the kit's peers: the fake runtime API (reads requests, in SCF's or
+//! AWS's dialect) and clients of scf-local (read responses; [`request`] is a one-shot one).
 //!
 //! One [`Conn`] per TCP connection owns a receive buffer that grows to the largest message
 //! seen and is then reused, so a warm invocation costs the harness no allocation.
@@ -11,9 +10,8 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
 
-use scf_local::Dialect;
-
-use crate::api::{REQUEST_ID, SCF};
+use crate::protocol::{REQUEST_ID, SCF};
+use crate::Dialect;
 
 /// Largest head accepted (request line or status line plus headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -89,6 +87,8 @@ pub struct Message {
     /// The peer asked to close the connection after this message.
     pub close: bool,
     body: Body,
+    /// Bytes of the receive buffer the head spans.
+    head_len: usize,
     /// Bytes of the receive buffer this message spans.
     span: usize,
 }
@@ -183,6 +183,9 @@ impl Conn {
 
     /// Reads the next message. `Ok(None)` when the peer closed the connection between
     /// messages. The previous message must have been released with [`Conn::consume`].
+    ///
+    /// A read that times out (a stream with a read timeout) returns its error and loses
+    /// nothing: what was received stays buffered, and the next call parses it again.
     pub fn read_message(&mut self) -> io::Result<Option<Message>> {
         let Head {
             start,
@@ -216,6 +219,7 @@ impl Conn {
                 start,
                 close,
                 body: Body::Decoded,
+                head_len,
                 span,
             }));
         }
@@ -228,6 +232,7 @@ impl Conn {
             start,
             close,
             body: Body::Raw(head_len..head_len + length),
+            head_len,
             span: head_len + length,
         }))
     }
@@ -323,6 +328,16 @@ impl Conn {
         }
     }
 
+    /// The head of `msg`, the message last read: start line and headers, as received.
+    pub fn head(&self, msg: &Message) -> &[u8] {
+        &self.buf[..msg.head_len]
+    }
+
+    /// The connection's stream (to set timeouts, or shut it down).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     /// The body of `msg`, the message last read.
     pub fn body(&self, msg: &Message) -> &[u8] {
         match &msg.body {
@@ -335,6 +350,33 @@ impl Conn {
     pub fn consume(&mut self, msg: Message) {
         self.buf.copy_within(msg.span..self.filled, 0);
         self.filled -= msg.span;
+    }
+}
+
+/// One HTTP/1.1 request on a new connection to `addr` (`HOST:PORT`), with `Connection:
+/// close`; the answer's status and body (a `chunked` body decoded). Every read waits at most
+/// `timeout`.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timeout: std::time::Duration,
+) -> io::Result<(u16, Vec<u8>)> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(timeout))?;
+    let mut conn = Conn::new(stream);
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all_vectored(&[head.as_bytes(), body])?;
+    let msg = conn
+        .read_message()?
+        .ok_or_else(|| invalid("closed without an answer"))?;
+    match msg.start {
+        Start::Response(status) => Ok((status, conn.body(&msg).to_vec())),
+        Start::Request(_) => Err(invalid("answered with a request")),
     }
 }
 
