@@ -221,19 +221,7 @@ fn run_keeps_an_aws_instance_warm() {
         let r: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(r["Result"]["RetMsg"], format!("Hello #{n}: {{}}"), "{r}");
     }
-    // SAFETY: SIGTERM to a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let until = std::time::Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > until {
-            let _ = child.kill();
-            panic!("run did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = signal_and_wait(&mut child, libc::SIGTERM);
     assert!(status.success(), "run exited with {status}");
     assert_no_process_in(s.path());
     s.assert_tmp_clean();

@@ -354,22 +354,27 @@ impl Conn {
 }
 
 /// One HTTP/1.1 request on a new connection to `addr` (`HOST:PORT`), with `Connection:
-/// close`; the answer's status and body (a `chunked` body decoded). Every read waits at most
+/// close` and `headers` besides; the answer's status and body (a `chunked` body decoded). Every read waits at most
 /// `timeout`.
 pub fn request(
     addr: &str,
     method: &str,
     path: &str,
+    headers: &[(&str, &str)],
     body: &[u8],
     timeout: std::time::Duration,
 ) -> io::Result<(u16, Vec<u8>)> {
     let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(timeout))?;
     let mut conn = Conn::new(stream);
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
     conn.write_all_vectored(&[head.as_bytes(), body])?;
     let msg = conn
         .read_message()?
@@ -384,6 +389,7 @@ pub fn request(
 mod tests {
     use super::*;
     use std::net::TcpListener;
+    use std::time::Duration;
 
     /// A connected pair: what the first writes, the second reads.
     fn pair() -> (TcpStream, Conn) {
@@ -490,6 +496,38 @@ mod tests {
             Route::of("GET", "/2018-06-01/runtime/invocation"),
             Route::Other
         );
+    }
+
+    #[test]
+    fn request_sends_its_headers_and_reads_the_answer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let mut conn = Conn::new(listener.accept().unwrap().0);
+            let m = conn.read_message().unwrap().unwrap();
+            let head = String::from_utf8_lossy(conn.head(&m)).into_owned();
+            let body = conn.body(&m).to_vec();
+            conn.write_all_vectored(&[b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"])
+                .unwrap();
+            (m.start, head, body)
+        });
+        let answer = request(
+            &addr,
+            "POST",
+            "/invoke",
+            &[("X-A", "b")],
+            b"{}",
+            Duration::from_secs(30),
+        );
+        assert_eq!(answer.unwrap(), (202, b"ok".to_vec()));
+        let (start, head, body) = server.join().unwrap();
+        assert_eq!(start, Start::Request(Route::Other));
+        assert!(head.starts_with("POST /invoke HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.contains("\r\nX-A: b\r\n") && head.contains("\r\nConnection: close\r\n"),
+            "{head}"
+        );
+        assert_eq!(body, b"{}");
     }
 
     #[test]

@@ -85,8 +85,8 @@ pub fn start_with(bin: &Path, env: &[(&str, &str)]) -> Child {
 }
 
 /// Waits for a child to exit within [`WAIT`]; its status and stderr.
-pub fn finish(child: Child) -> (std::process::ExitStatus, String) {
-    let (mut child, status, killed) = wait_bounded(child, WAIT);
+pub fn finish(mut child: Child) -> (std::process::ExitStatus, String) {
+    let (status, killed) = wait_bounded(&mut child, WAIT);
     assert!(!killed, "the bootstrap did not exit");
     (status, stderr_of(&mut child))
 }
