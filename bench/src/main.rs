@@ -13,6 +13,8 @@
 //!                                      [--no-nice]
 //! cargo run -p scf-bench --release -- profile [--api scf|aws] [--events N] [--size BYTES]
 //!                                              -- COMMAND ...
+//! cargo run -p scf-bench --release -- pool [--api scf|aws] [--iterations N] [--warmup N]
+//!                                           [--size BYTES] [CODE]
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -24,6 +26,7 @@ mod chart;
 mod contenders;
 mod emulator;
 mod measure;
+mod pool;
 mod profile;
 mod report;
 mod stats;
@@ -99,6 +102,9 @@ struct Cli {
 enum Sub {
     /// Runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API.
     Profile(profile::Args),
+    /// Measures the emulator's own cost per warm invocation through scf-local's Pool, in
+    /// this process: latency and CPU time per invocation.
+    Pool(pool::Args),
 }
 
 /// Command-line options of the benchmark.
@@ -175,14 +181,23 @@ pub struct RunResults {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Sub::Profile(args)) = cli.command {
-        return match profile::main(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("scf-bench profile: {e}");
-                ExitCode::FAILURE
+    match cli.command {
+        Some(Sub::Profile(args)) => {
+            return match profile::main(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("scf-bench profile: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        };
+        }
+        Some(Sub::Pool(args)) => {
+            return pool::main(args).unwrap_or_else(|e| {
+                eprintln!("scf-bench pool: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        None => {}
     }
     match run(cli.options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -591,8 +606,41 @@ mod tests {
             (p.dialect, p.events, p.size),
             (scf_local::Dialect::Aws, 1, 16)
         );
+        let Some(Sub::Pool(p)) = parse(&["pool"]).unwrap().command else {
+            panic!("pool expected");
+        };
+        assert_eq!(
+            (p.dialect, p.iterations, p.warmup, p.size),
+            (scf_testkit::SCF, 10_000, 200, 1024)
+        );
+        assert!(p.code.is_none());
+        let Some(Sub::Pool(p)) = parse(&[
+            "pool",
+            "--api",
+            "aws",
+            "--iterations",
+            "5",
+            "--warmup",
+            "1",
+            "--size",
+            "64",
+            "f.zip",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("pool expected");
+        };
+        assert_eq!(
+            (p.dialect, p.iterations, p.warmup, p.size),
+            (scf_local::Dialect::Aws, 5, 1, 64)
+        );
+        assert_eq!(p.code, Some(PathBuf::from("f.zip")));
         for bad in [
-            &["profile"][..],
+            &["pool", "--iterations", "0"][..],
+            &["pool", "--warmup", "0"],
+            &["pool", "a", "b"],
+            &["profile"],
             &["profile", "x"],
             &["profile", "--api", "gcp", "--", "x"],
         ] {

@@ -35,7 +35,8 @@ pub struct Args {
     pub(crate) command: Vec<String>,
 }
 
-fn dialect(name: &str) -> Result<Dialect, String> {
+/// `--api`: `scf` (SCF's runtime API, the documentation's header spelling) or `aws`.
+pub(crate) fn dialect(name: &str) -> Result<Dialect, String> {
     match name {
         "scf" => Ok(SCF),
         "aws" => Ok(Dialect::Aws),

@@ -187,14 +187,7 @@ impl Conn {
     /// A read that times out (a stream with a read timeout) returns its error and loses
     /// nothing: what was received stays buffered, and the next call parses it again.
     pub fn read_message(&mut self) -> io::Result<Option<Message>> {
-        let Head {
-            start,
-            head_len,
-            length,
-            chunked,
-            close,
-            expect_continue,
-        } = loop {
+        let head = loop {
             if let Some(parsed) = self.parse_head()? {
                 break parsed;
             }
@@ -209,31 +202,27 @@ impl Conn {
                 };
             }
         };
+        let head_len = head.head_len;
         // curl asks before sending a body of 1 MB or more, and waits a second for the answer.
-        if expect_continue && self.filled == head_len {
+        if head.expect_continue && self.filled == head_len {
             self.write_all_vectored(&[b"HTTP/1.1 100 Continue\r\n\r\n"])?;
         }
-        if chunked {
-            let span = self.read_chunked(head_len)?;
-            return Ok(Some(Message {
-                start,
-                close,
-                body: Body::Decoded,
-                head_len,
-                span,
-            }));
-        }
-        let length = length.unwrap_or(0);
-        if length > MAX_BODY {
-            return Err(invalid("body too large"));
-        }
-        self.fill_to(head_len + length)?;
+        let (body, span) = if head.chunked {
+            (Body::Decoded, self.read_chunked(head_len)?)
+        } else {
+            let length = head.length.unwrap_or(0);
+            if length > MAX_BODY {
+                return Err(invalid("body too large"));
+            }
+            self.fill_to(head_len + length)?;
+            (Body::Raw(head_len..head_len + length), head_len + length)
+        };
         Ok(Some(Message {
-            start,
-            close,
-            body: Body::Raw(head_len..head_len + length),
+            start: head.start,
+            close: head.close,
+            body,
             head_len,
-            span: head_len + length,
+            span,
         }))
     }
 
