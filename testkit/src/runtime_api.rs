@@ -469,6 +469,13 @@ mod tests {
         (m.start, conn.body(&m).to_vec())
     }
 
+    /// The tally once `server` has its first result.
+    fn one_result(server: &ApiServer) -> Tally {
+        server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap()
+    }
+
     /// A POST of `body` to `path`.
     fn post(path: &str, body: &[u8]) -> Vec<u8> {
         let mut req = format!(
@@ -557,9 +564,7 @@ mod tests {
         let (status, body) = exchange(&mut s, &post(&path, &echo_reply(&event)));
         assert_eq!(status, Start::Response(202));
         assert_eq!(body, b"{\"status\":\"OK\"}");
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.ready_at.is_some(), "the first /next is the ready");
         assert!(t.failure.is_none(), "{:?}", t.failure);
     }
@@ -576,9 +581,7 @@ mod tests {
         let path = "/2018-06-01/runtime/invocation/another-id/response";
         let (status, _) = exchange(&mut s, &post(path, b"Echoing request: 'x'"));
         assert_eq!(status, Start::Response(400));
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.failure.unwrap().contains("unknown request id"));
     }
 
@@ -620,9 +623,7 @@ mod tests {
         .into_bytes();
         req.extend_from_slice(&reply);
         roundtrip(&mut s, &req);
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.ready_at.is_some());
         assert_eq!(t.delivered, 1);
         assert!(t.failure.is_none(), "{:?}", t.failure);
@@ -638,9 +639,7 @@ mod tests {
             &mut s,
             b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 2\r\n\r\nno",
         );
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.failure.unwrap().contains("wrong result"));
     }
 
