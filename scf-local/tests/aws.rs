@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,20 +26,7 @@ fn examples() -> &'static Path {
     BUILT.get_or_init(|| {
         let root = repo_root();
         let target_dir = root.join("target/scf-local-tests");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let out = Command::new(cargo)
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl"])
-            .args(["--example", "echo", "--example", "faults", "--example", "init"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the examples for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples")
+        build_musl_examples(&root, &target_dir, &["echo", "faults", "init"])
     })
 }
 

@@ -9,6 +9,7 @@
 //!   [`http::Conn`] and build `/next` answers with [`runtime_api::next_head`].
 //! - [`http`]: just enough HTTP/1.1 (a message reader with a reused buffer, and a one-shot
 //!   client, [`http::request`]).
+//! - [`examples`]: the runtime's example bootstraps built for musl, as deployed.
 //! - [`process`]: commands run under a time bound, killed (their process group) past it.
 //! - [`procfs`]: what `/proc` says about a process: CPU time, faults, peak RSS, children,
 //!   liveness, working directory.
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod examples;
 pub mod http;
 pub mod process;
 pub mod procfs;

@@ -28,20 +28,8 @@ pub fn musl_example(name: &str) -> PathBuf {
     let dir = DIR.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         let target = exe.ancestors().nth(3).unwrap().join("musl-test");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl"])
-            .args(["--example", "echo", "--example", "faults", "--example", "json"])
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "musl build failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("x86_64-unknown-linux-musl/bootstrap/examples")
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        scf_testkit::examples::build_musl_examples(root, &target, &["echo", "faults", "json"])
     });
     dir.join(name)
 }

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 // Not every test file uses every name.
 #[allow(unused_imports)]
+pub use scf_testkit::examples::build_musl_examples;
+#[allow(unused_imports)]
 pub use scf_testkit::process::{run_bounded, wait_bounded};
 #[allow(unused_imports)]
 pub use scf_testkit::procfs::{alive, children, processes_in};
@@ -159,19 +161,7 @@ pub fn echo_bootstrap() -> PathBuf {
                 "the runtime's examples/echo.rs is missing"
             );
             let target_dir = root.join("target/scf-local-tests");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-            let out = Command::new(cargo)
-                .current_dir(&root)
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl", "--example", "echo"])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "building the echo example for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples/echo")
+            build_musl_examples(&root, &target_dir, &["echo"]).join("echo")
         })
         .clone()
 }
