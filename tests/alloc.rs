@@ -10,6 +10,7 @@
 mod common;
 
 use common::*;
+// The kit's scripted fake runtime API, under the name this file was written with.
 use scf_bootstrap::{Context, Reply};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -145,7 +146,7 @@ const MEASURED: u64 = 1000;
 /// SCF's dialect or AWS's; asserts the measured window allocated nothing on the runtime's
 /// thread, and that the larger event did (so the counter sees the runtime).
 fn check(aws: bool) {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let port = api.port();
     let total = WARM_UP + MEASURED + 2;
     let big = WARM_UP + MEASURED;
@@ -230,7 +231,7 @@ fn check(aws: bool) {
 /// An AWS `/next` answer with a trace header that changes with `i`: its length (so the value
 /// is rewritten in place, longer and shorter) and its `Sampled` flag; after warm-up, one event
 /// in 50 has none (the variable is removed, then put back).
-fn aws_event(api: &mut FakeApi, id: &str, i: u64, event: &[u8]) {
+fn aws_event(api: &mut ScriptedApi, id: &str, i: u64, event: &[u8]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -195,7 +195,7 @@ fn not_killed(status: std::process::ExitStatus, err: &str) {
 
 /// The next request, or (when none comes) the reason: a bootstrap the filter killed says so
 /// here rather than as a silent timeout.
-fn first_request(api: &mut FakeApi, child: &mut Child) -> Request {
+fn first_request(api: &mut ScriptedApi, child: &mut Child) -> Request {
     if let Some(r) = api.next_request_within(WAIT) {
         return r;
     }
@@ -206,7 +206,7 @@ fn first_request(api: &mut FakeApi, child: &mut Child) -> Request {
 }
 
 /// SCF's ready call, answered.
-fn ready(api: &mut FakeApi, child: &mut Child) {
+fn ready(api: &mut ScriptedApi, child: &mut Child) {
     let r = first_request(api, child);
     assert_eq!(
         (r.method.as_str(), r.path.as_str()),
@@ -216,7 +216,7 @@ fn ready(api: &mut FakeApi, child: &mut Child) {
 }
 
 /// One event and its echo, over SCF's runtime API.
-fn echo_once(api: &mut FakeApi, id: &str, event: &[u8], after: After) {
+fn echo_once(api: &mut ScriptedApi, id: &str, event: &[u8], after: After) {
     let r = api.next_request();
     assert_eq!(r.path, "/runtime/invocation/next", "{r:?}");
     api.answer(
@@ -245,7 +245,7 @@ const KEEP: After = After::KeepAlive;
 
 /// An echo bootstrap's life in SCF's dialect, then in AWS's.
 fn echo_life(bin: &Path) {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let mut child = start_scf(bin, api.port());
     ready(&mut api, &mut child);
     echo_once(&mut api, "small-1", b"hello", KEEP);
@@ -261,7 +261,7 @@ fn echo_life(bin: &Path) {
         After::CloseSilently,
     );
     echo_once(&mut api, "small-3", b"after the close", KEEP);
-    assert_eq!(api.connections, 2);
+    assert_eq!(api.connections(), 2);
     // The API goes away while the bootstrap waits for its next event: exit code 1.
     assert_eq!(api.next_request().path, "/runtime/invocation/next");
     drop(api);
@@ -269,7 +269,7 @@ fn echo_life(bin: &Path) {
     not_killed(status, &err);
     assert_eq!(status.code(), Some(1), "{err}");
 
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let addr = format!("127.0.0.1:{}", api.port());
     let mut child = start_filtered(bin, &[("AWS_LAMBDA_RUNTIME_API", &addr)]);
     for i in 0..3 {
@@ -294,10 +294,10 @@ fn echo_life(bin: &Path) {
 /// `faults`: an error, an ordinary event, then a panic. Under unwind the instance lives on
 /// and serves one more event; under abort it ends with SIGABRT after reporting.
 fn faults_life(bin: &Path, unwinds: bool) {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let mut child = start_scf(bin, api.port());
     ready(&mut api, &mut child);
-    let event = |api: &mut FakeApi, id: &str, body: &[u8], path: &str| {
+    let event = |api: &mut ScriptedApi, id: &str, body: &[u8], path: &str| {
         assert_eq!(api.next_request().path, "/runtime/invocation/next");
         api.event(id, body);
         let r = api.next_request();

@@ -47,7 +47,7 @@ fn vm_hwm_kb(pid: u32) -> u64 {
 
 #[test]
 fn thousand_warm_invocations_within_rss_budget() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(&musl_example("echo"), api.port(), &[]);
     api.expect("POST", "/runtime/init/ready");
     let event = vec![b'x'; 1024];
@@ -69,13 +69,13 @@ fn thousand_warm_invocations_within_rss_budget() {
         hwm <= RSS_BUDGET_KB,
         "peak RSS {hwm} KB > {RSS_BUDGET_KB} KB"
     );
-    assert_eq!(api.connections, 1);
+    assert_eq!(api.connections(), 1);
 }
 
 trait NextCheck {
     fn next_request_checked(&mut self);
 }
-impl NextCheck for FakeApi {
+impl NextCheck for ScriptedApi {
     fn next_request_checked(&mut self) {
         assert_eq!(self.next_request().path, "/runtime/invocation/next");
     }
@@ -83,7 +83,7 @@ impl NextCheck for FakeApi {
 
 #[test]
 fn panic_under_abort_is_reported_before_the_process_ends() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(&musl_example("faults"), api.port(), &[]);
     api.expect("POST", "/runtime/init/ready");
     api.next_request_checked();
@@ -108,7 +108,7 @@ fn panic_under_abort_is_reported_before_the_process_ends() {
 
 #[test]
 fn aws_panic_under_abort_is_reported_as_json() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start_aws(&musl_example("faults"), api.port(), &[]);
     let r = api.next_request();
     assert_eq!(r.path, "/2018-06-01/runtime/invocation/next");

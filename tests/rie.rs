@@ -13,9 +13,9 @@
 //! `POST /2015-03-31/functions/function/invocations` and checks the answers. RIE and its
 //! runtime are killed when the test ends, whatever happens (a `Drop` guard).
 
-use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 mod common;
+use scf_testkit::{http, procfs};
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -190,55 +190,24 @@ impl Rie {
 
     /// One invocation: the status and body of RIE's answer.
     fn invoke(&self, event: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        let mut head = format!(
-            "POST {INVOKE} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.addr,
-            event.len()
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(event.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)
-            .unwrap_or_else(|e| panic!("no answer from RIE ({e}):\n{}", self.log()));
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}\n{}", self.log()));
-        (status, body.to_owned())
+        let (status, body) =
+            http::request(&self.addr, "POST", INVOKE, headers, event.as_bytes(), WAIT)
+                .unwrap_or_else(|e| panic!("no answer from RIE ({e}):\n{}", self.log()));
+        (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// Processes running our bootstrap whose parent is RIE.
     fn runtimes(&self) -> Vec<u32> {
-        let me = self.child.id();
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let mut rest = stat.rsplit(')').next().unwrap_or("").split_whitespace();
-            let state = rest.next();
-            let ppid = rest.next().and_then(|p| p.parse::<u32>().ok());
-            let exe = std::fs::read_link(entry.path().join("exe")).ok();
-            if ppid == Some(me)
-                && !matches!(state, Some("Z" | "X"))
-                && exe.as_deref() == Some(self.bootstrap.as_path())
-            {
-                found.push(pid);
-            }
-        }
-        found
+        procfs::children(self.child.id())
+            .into_iter()
+            .filter(|&pid| {
+                procfs::alive(pid)
+                    && std::fs::read_link(format!("/proc/{pid}/exe"))
+                        .ok()
+                        .as_deref()
+                        == Some(self.bootstrap.as_path())
+            })
+            .collect()
     }
 }
 
@@ -263,18 +232,8 @@ impl Drop for Rie {
 /// Asserts that a runtime that RIE started is gone once RIE is (bounded wait).
 fn assert_gone(pids: &[u32]) {
     let until = Instant::now() + Duration::from_secs(5);
-    for pid in pids {
-        while Path::new(&format!("/proc/{pid}/exe")).exists()
-            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .map(|s| {
-                    !s.rsplit(')')
-                        .next()
-                        .unwrap_or("")
-                        .trim_start()
-                        .starts_with('Z')
-                })
-                .unwrap_or(false)
-        {
+    for &pid in pids {
+        while procfs::alive(pid) {
             assert!(Instant::now() < until, "runtime {pid} outlived RIE");
             std::thread::sleep(Duration::from_millis(20));
         }

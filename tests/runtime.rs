@@ -7,7 +7,7 @@ use common::*;
 use std::time::Duration;
 
 /// Ready, then one event answered, then the bootstrap's reply.
-fn one_event(api: &mut FakeApi, id: &str, event: &[u8]) -> Request {
+fn one_event(api: &mut ScriptedApi, id: &str, event: &[u8]) -> Request {
     api.next_request_checked("GET", "/runtime/invocation/next");
     api.event(id, event);
     api.next_request()
@@ -17,7 +17,7 @@ trait Checked {
     fn next_request_checked(&mut self, method: &str, path: &str) -> Request;
 }
 
-impl Checked for FakeApi {
+impl Checked for ScriptedApi {
     fn next_request_checked(&mut self, method: &str, path: &str) -> Request {
         let r = self.next_request();
         assert_eq!(
@@ -29,8 +29,8 @@ impl Checked for FakeApi {
     }
 }
 
-fn started(name: &str, env: &[(&str, &str)]) -> (FakeApi, std::process::Child) {
-    let mut api = FakeApi::new();
+fn started(name: &str, env: &[(&str, &str)]) -> (ScriptedApi, std::process::Child) {
+    let mut api = ScriptedApi::new();
     let child = start(&example(name), api.port(), env);
     let ready = api.expect("POST", "/runtime/init/ready");
     assert_eq!(ready.body, b" ", "ready body must be one space");
@@ -50,7 +50,7 @@ fn echo_with_documented_headers() {
     // Same connection for everything.
     let reply = one_event(&mut api, "req-2", b"second");
     assert_eq!(reply.text(), "Echoing request: 'second'");
-    assert_eq!(api.connections, 1);
+    assert_eq!(api.connections(), 1);
     stop(child);
 }
 
@@ -125,7 +125,7 @@ fn chunked_empty_and_large_events() {
 
 #[test]
 fn server_that_closes_after_every_response() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(&example("echo"), api.port(), &[]);
     let close = After::CloseWithHeader;
     let ready = api.next_request();
@@ -152,7 +152,7 @@ fn server_that_closes_after_every_response() {
     }
     // Every result exactly once: the next request is the next `/next`, not a repeat.
     api.next_request_checked("GET", "/runtime/invocation/next");
-    assert_eq!(api.connections, 12, "one connection per request");
+    assert_eq!(api.connections(), 12, "one connection per request");
     let err = stop(child);
     assert!(err.is_empty(), "{err}");
 }
@@ -162,7 +162,7 @@ fn server_that_closes_after_every_response() {
 /// result the runtime sees the close and opens a new connection first, so nothing is lost.
 #[test]
 fn idle_connections_closed_by_the_server_are_replaced() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(&example("faults"), api.port(), &[]);
     let quietly = After::CloseSilently;
     api.next_request_checked("POST", "/runtime/init/ready");
@@ -187,14 +187,14 @@ fn idle_connections_closed_by_the_server_are_replaced() {
         api.answer(200, &[], b"", Send::Length, quietly);
     }
     api.next_request_checked("GET", "/runtime/invocation/next");
-    assert_eq!(api.connections, 8);
+    assert_eq!(api.connections(), 8);
     let err = stop(child);
     assert!(err.is_empty(), "{err}");
 }
 
 #[test]
 fn answers_one_byte_at_a_time() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(&example("echo"), api.port(), &[]);
     api.next_request_checked("POST", "/runtime/init/ready");
     api.answer(200, &[], b"", Send::ByteByByte, After::KeepAlive);
@@ -340,7 +340,7 @@ fn init_state_is_kept_across_invocations() {
 
 #[test]
 fn init_failure_exits_without_ready() {
-    let mut api = FakeApi::new();
+    let mut api = ScriptedApi::new();
     let child = start(
         &example("init"),
         api.port(),

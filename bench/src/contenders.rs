@@ -22,8 +22,8 @@ use zip::CompressionMethod;
 
 use scf_local::Dialect;
 
-use crate::api::{is_aws, SCF};
 use crate::Workspace;
+use scf_testkit::{is_aws, SCF};
 
 /// The musl target every compiled contender is built for.
 const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -112,16 +112,7 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
             (String::new(), State::Skipped("left out with --skip".into()))
         } else {
             eprintln!("== building {name}");
-            let (how, result) = match id {
-                // The AWS modes are the same binaries, started with AWS_LAMBDA_RUNTIME_API.
-                "ours" | "ours-aws" => build_ours(ws),
-                "ours-min" => build_ours_min(ws),
-                "floor" | "floor-aws" => build_floor(ws),
-                "tencent_scf" => build_tencent_scf(ws),
-                "bash" => build_bash(ws),
-                "lambda_runtime" => build_lambda_runtime(ws, false),
-                _ => build_lambda_runtime(ws, true),
-            };
+            let (how, result) = build(ws, id);
             let state = match result {
                 Ok(files) => State::Ready(finish(ws, id, &files)?),
                 Err(NotBuilt::Skipped(why)) => {
@@ -149,6 +140,33 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
         });
     }
     Ok(all)
+}
+
+/// Builds the contender `id`: how, and its files or why not.
+fn build(ws: &Workspace, id: &str) -> (String, Result<Files, NotBuilt>) {
+    match id {
+        // The AWS modes are the same binaries, started with AWS_LAMBDA_RUNTIME_API.
+        "ours" | "ours-aws" => build_ours(ws),
+        "ours-min" => build_ours_min(ws),
+        "floor" | "floor-aws" => build_floor(ws),
+        "tencent_scf" => build_tencent_scf(ws),
+        "bash" => build_bash(ws),
+        "lambda_runtime" => build_lambda_runtime(ws, false),
+        _ => build_lambda_runtime(ws, true),
+    }
+}
+
+/// Builds the one contender `id` (one of [`ALL`]'s) into its code directory.
+pub fn build_one(ws: &Workspace, id: &str) -> Result<Built, String> {
+    let (_, name, _) = ALL
+        .iter()
+        .find(|c| c.0 == id)
+        .ok_or_else(|| format!("no contender {id}"))?;
+    eprintln!("== building {name}");
+    match build(ws, id).1 {
+        Ok(files) => finish(ws, id, &files),
+        Err(NotBuilt::Skipped(why)) => Err(format!("{id} could not be built: {why}")),
+    }
 }
 
 /// Why a contender is not built.

@@ -10,7 +10,6 @@
 //! `scf-local run --api aws`, which drives the same lifecycle through AWS's runtime API and
 //! answers `POST /invoke` with the same `Result` JSON.
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use scf_local::{Dialect, HeaderStyle};
 
-use crate::api::is_aws;
-use crate::http::{Conn, Start};
 use crate::measure::{Config, Live, Running, Sample, Warm};
-use crate::procfs::{self, Cpu};
-use crate::{expected_reply, Workspace};
+use crate::Workspace;
+use scf_testkit::http::{Conn, Start};
+use scf_testkit::is_aws;
+use scf_testkit::process;
+use scf_testkit::procfs::{self, Cpu};
+use scf_testkit::runtime_api::echo_reply;
 
 /// Builds `scf-local` (release) if its package is in the workspace; the reason otherwise.
 pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
@@ -93,33 +94,12 @@ impl Emulator {
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start scf-local: {e}"))?;
-        let stderr = child.stderr.take().ok_or("no stderr")?;
+        // The emulator names its endpoint on stderr: "... on http://127.0.0.1:PORT/invoke ...";
+        // the kit keeps draining the rest so that it never blocks on a full pipe.
+        let (child, addr) = process::spawn_server(&mut cmd, Duration::from_secs(60), None)
+            .map_err(|e| format!("scf-local: {e}"))?;
         let proc = Running::new(child, false);
-        // The emulator names its endpoint on stderr: "... on http://127.0.0.1:PORT/invoke ...".
-        let mut lines = BufReader::new(stderr);
-        let mut line = String::new();
-        let addr = loop {
-            line.clear();
-            if lines.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-                return Err("scf-local exited before it listened".into());
-            }
-            if let Some(rest) = line.split("http://").nth(1) {
-                if let Some(addr) = rest.split('/').next() {
-                    break addr.to_string();
-                }
-            }
-        };
-        // Keep draining its stderr so that it never blocks on a full pipe.
-        thread::spawn(move || {
-            let mut sink = [0u8; 4096];
-            let mut stderr = lines;
-            while matches!(stderr.read(&mut sink), Ok(n) if n > 0) {}
-        });
         Ok(Emulator { proc, addr })
     }
 
@@ -236,7 +216,7 @@ pub fn start(
     let pack = |event: &[u8]| {
         (
             invoke_request(event),
-            String::from_utf8_lossy(&expected_reply(event)).into_owned(),
+            String::from_utf8_lossy(&echo_reply(event)).into_owned(),
         )
     };
     let small = pack(&cfg.small);

@@ -13,6 +13,8 @@
 //!                                      [--no-nice]
 //! cargo run -p scf-bench --release -- profile [--api scf|aws] [--events N] [--size BYTES]
 //!                                              -- COMMAND ...
+//! cargo run -p scf-bench --release -- pool [--api scf|aws] [--iterations N] [--warmup N]
+//!                                           [--size BYTES] [CODE]
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -20,13 +22,11 @@
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-mod api;
 mod chart;
 mod contenders;
 mod emulator;
-mod http;
 mod measure;
-mod procfs;
+mod pool;
 mod profile;
 mod report;
 mod stats;
@@ -76,15 +76,6 @@ impl Workspace {
     }
 }
 
-/// The reply of the echo contract: `Echoing request: '<event>'`.
-pub fn expected_reply(event: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(event.len() + 19);
-    v.extend_from_slice(b"Echoing request: '");
-    v.extend_from_slice(event);
-    v.push(b'\'');
-    v
-}
-
 /// A JSON event of exactly `size` bytes (at least 16): `{"data":"abc…"}`.
 fn event(size: usize) -> Vec<u8> {
     let mut v = b"{\"data\":\"".to_vec();
@@ -111,6 +102,9 @@ struct Cli {
 enum Sub {
     /// Runs one bootstrap (under strace, perf or valgrind) against the in-harness runtime API.
     Profile(profile::Args),
+    /// Measures the emulator's own cost per warm invocation through scf-local's Pool, in
+    /// this process: latency and CPU time per invocation.
+    Pool(pool::Args),
 }
 
 /// Command-line options of the benchmark.
@@ -187,14 +181,23 @@ pub struct RunResults {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Sub::Profile(args)) = cli.command {
-        return match profile::main(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("scf-bench profile: {e}");
-                ExitCode::FAILURE
+    match cli.command {
+        Some(Sub::Profile(args)) => {
+            return match profile::main(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("scf-bench profile: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        };
+        }
+        Some(Sub::Pool(args)) => {
+            return pool::main(args).unwrap_or_else(|e| {
+                eprintln!("scf-bench pool: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        None => {}
     }
     match run(cli.options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -249,7 +252,8 @@ fn run(opts: Options) -> Result<(), String> {
     for c in &contenders {
         servers.push(match c.built() {
             Some(_) => Some(
-                api::ApiServer::start(c.dialect).map_err(|e| format!("runtime API server: {e}"))?,
+                scf_testkit::runtime_api::ApiServer::start(c.dialect)
+                    .map_err(|e| format!("runtime API server: {e}"))?,
             ),
             None => None,
         });
@@ -586,7 +590,10 @@ mod tests {
             panic!("profile expected");
         };
         assert_eq!(p.command, ["strace", "-c", "./bootstrap"]);
-        assert_eq!((p.dialect, p.events, p.size), (api::SCF, 1000, 1024));
+        assert_eq!(
+            (p.dialect, p.events, p.size),
+            (scf_testkit::SCF, 1000, 1024)
+        );
         let Some(Sub::Profile(p)) = parse(&[
             "profile", "--api", "aws", "--events", "1", "--size", "16", "--", "x",
         ])
@@ -599,17 +606,45 @@ mod tests {
             (p.dialect, p.events, p.size),
             (scf_local::Dialect::Aws, 1, 16)
         );
+        let Some(Sub::Pool(p)) = parse(&["pool"]).unwrap().command else {
+            panic!("pool expected");
+        };
+        assert_eq!(
+            (p.dialect, p.iterations, p.warmup, p.size),
+            (scf_testkit::SCF, 10_000, 200, 1024)
+        );
+        assert!(p.code.is_none());
+        let Some(Sub::Pool(p)) = parse(&[
+            "pool",
+            "--api",
+            "aws",
+            "--iterations",
+            "5",
+            "--warmup",
+            "1",
+            "--size",
+            "64",
+            "f.zip",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("pool expected");
+        };
+        assert_eq!(
+            (p.dialect, p.iterations, p.warmup, p.size),
+            (scf_local::Dialect::Aws, 5, 1, 64)
+        );
+        assert_eq!(p.code, Some(PathBuf::from("f.zip")));
         for bad in [
-            &["profile"][..],
+            &["pool", "--iterations", "0"][..],
+            &["pool", "--warmup", "0"],
+            &["pool", "a", "b"],
+            &["profile"],
             &["profile", "x"],
             &["profile", "--api", "gcp", "--", "x"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn expected_reply_is_the_walkthrough_echo() {
-        assert_eq!(expected_reply(b"{}"), b"Echoing request: '{}'");
     }
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use scf_local::Dialect;
 
-use crate::api::{is_aws, ApiServer, Plan, Tally};
-use crate::procfs::{self, Cpu};
+use scf_testkit::is_aws;
+use scf_testkit::procfs::{self, Cpu};
+use scf_testkit::runtime_api::{ApiServer, Plan, Tally};
 
 /// What the run is asked to do, the same for every contender.
 pub struct Config {

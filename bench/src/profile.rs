@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use scf_local::Dialect;
 
-use crate::api::{ApiServer, Plan, SCF};
 use crate::measure::{platform_env, Running};
-use crate::procfs;
+use scf_testkit::procfs;
+use scf_testkit::runtime_api::{ApiServer, Plan};
+use scf_testkit::SCF;
 
 /// The arguments of `scf-bench profile`.
 #[derive(clap::Args)]
@@ -34,7 +35,8 @@ pub struct Args {
     pub(crate) command: Vec<String>,
 }
 
-fn dialect(name: &str) -> Result<Dialect, String> {
+/// `--api`: `scf` (SCF's runtime API, the documentation's header spelling) or `aws`.
+pub(crate) fn dialect(name: &str) -> Result<Dialect, String> {
     match name {
         "scf" => Ok(SCF),
         "aws" => Ok(Dialect::Aws),

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::api::is_aws;
 use crate::contenders::{floor_id, Contender, State};
 use crate::measure::Sample;
 use crate::stats::{format, ratio, Figure, Summary};
 use crate::RunResults;
+use scf_testkit::is_aws;
 
 /// Today's date, UTC, as `YYYY-MM-DD`.
 pub fn today() -> String {

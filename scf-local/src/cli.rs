@@ -1,4 +1,4 @@
-//! The `scf-local` command line: `invoke`, `run`, `pack`, `bench`, `serve` and `event`.
+//! The `scf-local` command line: `invoke`, `run`, `pack`, `serve` and `event`.
 //!
 //! Exit status: 0 when the invocation succeeded (or the command did its job), 1 when an
 //! invocation ran and failed (the result JSON says why), 2 for bad input (one line on
@@ -8,7 +8,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,8 +39,6 @@ pub enum Command {
     Run(RunArgs),
     /// Write a deployable zip: `bootstrap` (mode 0755) at the root, plus extra files.
     Pack(PackArgs),
-    /// Measure warm invocations in-process: latency and the emulator's own CPU time.
-    Bench(BenchArgs),
     /// Serve the TencentCloud API of SCF (CreateFunction, Invoke, …) for the official SDKs.
     Serve(ServeArgs),
     /// Print a trigger's documented sample event (`--list` names them).
@@ -190,26 +188,6 @@ pub struct PackArgs {
     pub output: PathBuf,
 }
 
-/// `scf-local bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// The function.
-    #[command(flatten)]
-    pub function: FunctionArgs,
-    /// Warm invocations measured.
-    #[arg(long, default_value_t = 10_000)]
-    pub iterations: usize,
-    /// Warm invocations run first and not measured.
-    #[arg(long, default_value_t = 200)]
-    pub warmup: usize,
-    /// The event.
-    #[arg(
-        long,
-        default_value = r#"{"key1":"test value 1","key2":"test value 2"}"#
-    )]
-    pub event: String,
-}
-
 /// `scf-local serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -357,7 +335,6 @@ pub fn main() -> ExitCode {
         Command::Invoke(args) => invoke(args),
         Command::Run(args) => run(args),
         Command::Pack(args) => pack(args),
-        Command::Bench(args) => bench(args),
         Command::Serve(args) => serve(args),
         Command::Event(args) => print_event(args),
     };
@@ -557,74 +534,6 @@ fn pack(args: PackArgs) -> Result<ExitCode, Fatal> {
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// CPU time (user + system) this process has used.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage fills the zeroed struct we pass; RUSAGE_SELF is always valid.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
-fn bench(args: BenchArgs) -> Result<ExitCode, Fatal> {
-    let config = args.function.config()?;
-    config.validate()?;
-    event::check_json(args.event.as_bytes())?;
-    let package = args.function.package()?;
-    let rt = runtime()?;
-    let event = Bytes::from(args.event.clone());
-    let (mut times, cpu, wall, failures) = rt.block_on(async {
-        let pool = Pool::new(config, package)?;
-        let mut failures = 0usize;
-        for _ in 0..args.warmup.max(1) {
-            if !pool.invoke(event.clone()).await.succeeded() {
-                failures += 1;
-            }
-        }
-        let mut times = Vec::with_capacity(args.iterations);
-        let cpu0 = cpu_time();
-        let wall0 = Instant::now();
-        for _ in 0..args.iterations {
-            let t = Instant::now();
-            let r = pool.invoke(event.clone()).await;
-            times.push(t.elapsed());
-            if !r.succeeded() {
-                failures += 1;
-            }
-        }
-        let wall = wall0.elapsed();
-        let cpu = cpu_time() - cpu0;
-        pool.shutdown().await;
-        Ok::<_, Fatal>((times, cpu, wall, failures))
-    })?;
-    if times.is_empty() {
-        return Err(Fatal("--iterations must be at least 1".to_owned()));
-    }
-    times.sort();
-    let n = times.len();
-    let pct = |p: usize| times[(n * p / 100).min(n - 1)].as_secs_f64() * 1e6;
-    println!("invocations: {n} warm ({} failed)", failures);
-    println!(
-        "latency per invocation (us): median {:.1}  p90 {:.1}  p99 {:.1}  mean {:.1}",
-        pct(50),
-        pct(90),
-        pct(99),
-        wall.as_secs_f64() * 1e6 / n as f64
-    );
-    println!(
-        "scf-local CPU time per invocation (us): {:.1}",
-        cpu.as_secs_f64() * 1e6 / n as f64
-    );
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, Fatal> {

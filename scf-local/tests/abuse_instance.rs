@@ -213,26 +213,6 @@ fn start_run(s: &Scratch, code: &Path, prefix: &str, args: &[&str]) -> (Running,
     (Running(child), addr)
 }
 
-/// Waits (bounded) for a child to exit.
-fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
-    let until = Instant::now() + BOUND;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("scf-local did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn signal(child: &Child, sig: i32) {
-    // SAFETY: signalling a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, sig) };
-}
-
 #[test]
 fn kill_9_of_run_leaves_no_process_of_the_function() {
     let s = Scratch::new();
@@ -242,8 +222,7 @@ fn kill_9_of_run_leaves_no_process_of_the_function() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""RetMsg":"ok {}""#), "{body}");
     pid_written(&s, "grandchild");
-    signal(&run.0, libc::SIGKILL);
-    wait_bounded(&mut run.0);
+    signal_and_wait(&mut run.0, libc::SIGKILL);
     assert_escapees_gone(&s, "a kill -9 of scf-local run");
 }
 
@@ -257,8 +236,7 @@ fn sigterm_of_run_leaves_no_process_and_no_tmpdir() {
     let tmpdir = std::fs::read_to_string(s.path().join("out/tmpdir")).unwrap();
     let tmpdir = PathBuf::from(tmpdir.trim());
     assert!(tmpdir.starts_with(s.tmp()), "{}", tmpdir.display());
-    signal(&run.0, libc::SIGTERM);
-    assert!(wait_bounded(&mut run.0).success());
+    assert!(signal_and_wait(&mut run.0, libc::SIGTERM).success());
     assert_escapees_gone(&s, "a SIGTERM of scf-local run");
     assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
     s.assert_tmp_clean();
@@ -297,8 +275,7 @@ sleep 300
     }
     let tmpdir = std::fs::read_to_string(s.path().join("out/tmpdir")).unwrap();
     let tmpdir = PathBuf::from(tmpdir.trim());
-    signal(&run.0, libc::SIGINT);
-    assert_eq!(wait_bounded(&mut run.0).code(), Some(130));
+    assert_eq!(signal_and_wait(&mut run.0, libc::SIGINT).code(), Some(130));
     assert_escapees_gone(&s, "a SIGINT of scf-local invoke");
     assert!(!tmpdir.exists(), "{} is left", tmpdir.display());
     s.assert_tmp_clean();
@@ -448,8 +425,7 @@ done
     std::fs::write(outdir.join("go"), b"").unwrap();
     let (status, body) = first.join().unwrap();
     assert_eq!(status, 200, "{body}");
-    signal(&run.0, libc::SIGTERM);
-    assert!(wait_bounded(&mut run.0).success());
+    assert!(signal_and_wait(&mut run.0, libc::SIGTERM).success());
     eprintln!(
         "scf-local's descriptors: {baseline} before, {during} during a flood of {opened} connections"
     );

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,20 +26,7 @@ fn examples() -> &'static Path {
     BUILT.get_or_init(|| {
         let root = repo_root();
         let target_dir = root.join("target/scf-local-tests");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let out = Command::new(cargo)
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .args(["build", "--profile", "bootstrap", "--target", "x86_64-unknown-linux-musl"])
-            .args(["--example", "echo", "--example", "faults", "--example", "init"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the examples for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples")
+        build_musl_examples(&root, &target_dir, &["echo", "faults", "init"])
     })
 }
 
@@ -221,19 +208,7 @@ fn run_keeps_an_aws_instance_warm() {
         let r: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(r["Result"]["RetMsg"], format!("Hello #{n}: {{}}"), "{r}");
     }
-    // SAFETY: SIGTERM to a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let until = std::time::Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > until {
-            let _ = child.kill();
-            panic!("run did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = signal_and_wait(&mut child, libc::SIGTERM);
     assert!(status.success(), "run exited with {status}");
     assert_no_process_in(s.path());
     s.assert_tmp_clean();

@@ -449,20 +449,8 @@ fn start_run(scratch: &Scratch, code: &Path, args: &[&str]) -> (std::process::Ch
 }
 
 fn stop_run(mut child: std::process::Child) {
-    // SAFETY: sending SIGTERM to a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let until = std::time::Instant::now() + BOUND;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "run exited with {status}");
-            return;
-        }
-        if std::time::Instant::now() > until {
-            let _ = child.kill();
-            panic!("run did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let status = signal_and_wait(&mut child, libc::SIGTERM);
+    assert!(status.success(), "run exited with {status}");
 }
 
 #[test]
@@ -592,16 +580,7 @@ fn interrupted_invoke_stops_its_instance() {
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     wait_until_the_event_is_taken(s.path());
-    // SAFETY: signalling a child we started and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let until = std::time::Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < until, "invoke ignored SIGINT");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = signal_and_wait(&mut child, libc::SIGINT);
     assert_eq!(status.code(), Some(130));
     assert_no_process_in(s.path());
     s.assert_tmp_clean();

@@ -12,26 +12,10 @@ use scf_local::{FunctionConfig, Package, Pool, Status};
 
 /// Processes whose parent is this test process and that still run.
 fn our_children() -> Vec<u32> {
-    let me = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let rest = stat.rsplit(')').next().unwrap_or("");
-        let ppid: u32 = rest
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        if ppid == me && alive(pid) {
-            found.push(pid);
-        }
-    }
-    found
+    children(std::process::id())
+        .into_iter()
+        .filter(|&pid| alive(pid))
+        .collect()
 }
 
 fn assert_nothing_left(scratch: &Scratch) {

@@ -1,15 +1,15 @@
 //! Running `cargo-scf` and other commands with a time bound, and `scf-local serve` (the
-//! TencentCloud API the tests deploy to) as a process.
+//! TencentCloud API the tests deploy to) as a process, both through the workspace's test kit;
+//! and a tap on the wire between them.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SECRET_ID: &str = "AKIDcargoscftest";
 pub const SECRET_KEY: &str = "cargo-scf-test-key";
@@ -40,58 +40,18 @@ pub fn cargo_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO")))
 }
 
-/// Runs `cmd` to its end, at most `limit`: past it, its whole process group is killed and
-/// the test fails with what it printed. Its stderr is echoed for the test log.
+/// Runs `cmd` to its end, at most `limit` (the kit's bounded run: past it, its whole process
+/// group is killed, so a killed cargo-scf leaves no cargo build running, and the test fails
+/// with what it printed). Its output is echoed for the test log.
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            // The group: a killed cargo-scf must not leave its cargo build running.
-            let _ = Command::new("kill")
-                .args(["-KILL", &format!("-{}", child.id())])
-                .status();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = out.join().unwrap();
-    let stderr = err.join().unwrap();
+    cmd.stdin(Stdio::null());
+    let out = scf_testkit::process::run_bounded(&mut *cmd, limit);
     eprintln!(
         "$ {cmd:?}\n{}{}",
-        String::from_utf8_lossy(&stderr),
-        String::from_utf8_lossy(&stdout)
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
-    match status {
-        Some(status) => Output {
-            status,
-            stdout,
-            stderr,
-        },
-        None => panic!("{cmd:?} took more than {limit:?}"),
-    }
+    out
 }
 
 /// The text of an output stream.
@@ -163,34 +123,18 @@ pub struct Serve {
 impl Serve {
     /// `binary serve` on a loopback port, its state (and temporary files) in `state_dir`.
     pub fn start(binary: &Path, state_dir: &Path) -> Serve {
-        let mut child = Command::new(binary)
-            .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
-            .arg(state_dir)
-            .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
-            .env("TMPDIR", state_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start scf-local serve");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(rest) = line.split("http://").nth(1) {
-                        let addr = rest.split(['/', ' ']).next().unwrap_or("").to_owned();
-                        let _ = tx.send(addr);
-                        sent = true;
-                    }
-                }
-                eprintln!("[serve] {line}");
-            }
-        });
-        let addr = rx
-            .recv_timeout(STEP_LIMIT)
-            .expect("scf-local serve did not print its address");
+        let (child, addr) = scf_testkit::process::spawn_server(
+            Command::new(binary)
+                .args(["serve", "--listen", "127.0.0.1:0", "--state-dir"])
+                .arg(state_dir)
+                .args(["--secret-id", SECRET_ID, "--secret-key", SECRET_KEY])
+                .env("TMPDIR", state_dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null()),
+            STEP_LIMIT,
+            Some("[serve] "),
+        )
+        .unwrap_or_else(|e| panic!("scf-local serve: {e}"));
         Serve {
             child,
             endpoint: format!("http://{addr}"),

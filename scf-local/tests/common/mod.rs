@@ -1,13 +1,20 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests; bounded runs, `/proc` scans and the HTTP client
+//! are the workspace's test kit's.
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+// Not every test file uses every name.
+#[allow(unused_imports)]
+pub use scf_testkit::examples::build_musl_examples;
+#[allow(unused_imports)]
+pub use scf_testkit::process::{run_bounded, wait_bounded};
+#[allow(unused_imports)]
+pub use scf_testkit::procfs::{alive, children, processes_in};
 
 /// The repository root (the workspace).
 pub fn repo_root() -> PathBuf {
@@ -84,26 +91,6 @@ impl Scratch {
     }
 }
 
-/// Runs a command with a time bound; kills it past the bound.
-pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    // wait_with_output reads stdout and stderr while waiting: a large output never blocks.
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            // SAFETY: kill on the pid of a child we spawned and that has not been reaped yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("command did not finish within {limit:?}");
-        }
-    }
-}
-
 /// The parsed result JSON printed by `scf-local invoke`.
 pub fn result_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -113,23 +100,6 @@ pub fn result_of(out: &Output) -> serde_json::Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-/// Whether a process is running (absent, zombie and dead count as not running).
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .chars()
-                .next();
-            !matches!(state, Some('Z') | Some('X') | None)
-        }
-        Err(_) => false,
-    }
 }
 
 /// Waits (bounded) until the process is gone; returns whether it went.
@@ -142,23 +112,6 @@ pub fn gone_soon(pid: u32) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
-}
-
-/// Running processes whose working directory is `dir` or below it.
-pub fn processes_in(dir: &Path) -> Vec<u32> {
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
-            if cwd.starts_with(&dir) && alive(pid) {
-                found.push(pid);
-            }
-        }
-    }
-    found
 }
 
 /// Asserts that no process runs in `dir`, giving killed ones a moment to go.
@@ -178,45 +131,22 @@ pub fn assert_no_process_in(dir: &Path) {
     }
 }
 
-/// Spawns `cmd` (an `scf-local run … --port 0` or `serve`) with stdout discarded and stderr
-/// piped, reads the server's address from the first line naming `http://`, and keeps
-/// draining stderr so the server never blocks on it. Returns the child and `HOST:PORT`.
+/// Spawns `cmd` (an `scf-local run … --port 0` or `serve`) with stdout discarded (the kit's
+/// [`scf_testkit::process::spawn_server`]: stderr drained); returns the child and
+/// `HOST:PORT`.
 pub fn spawn_server(mut cmd: Command) -> (Child, String) {
-    use std::io::BufRead as _;
-    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_owned();
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    cmd.stdout(Stdio::null());
+    scf_testkit::process::spawn_server(&mut cmd, Duration::from_secs(60), None)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One HTTP/1.1 request on a new connection; returns the status and the body.
+/// One HTTP/1.1 request on a new connection (the kit's client); the status and the body as
+/// text.
 pub fn http(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_owned())
+    let (status, body) =
+        scf_testkit::http::request(addr, method, path, &[], body, Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"));
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Builds the runtime's `echo` example for musl, once per test binary, into its own target
@@ -238,28 +168,7 @@ pub fn musl_examples(names: &[&str]) -> PathBuf {
             "the runtime's examples/{name}.rs is missing"
         );
     }
-    let target_dir = root.join("target/scf-local-tests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args([
-            "build",
-            "--profile",
-            "bootstrap",
-            "--target",
-            "x86_64-unknown-linux-musl",
-        ]);
-    for name in names {
-        cmd.args(["--example", name]);
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "building {names:?} for x86_64-unknown-linux-musl failed (is the target installed? `rustup target add x86_64-unknown-linux-musl`):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    target_dir.join("x86_64-unknown-linux-musl/bootstrap/examples")
+    build_musl_examples(&root, &root.join("target/scf-local-tests"), names)
 }
 
 /// Packs a bootstrap into `<dir>/function.zip` with `scf-local pack`.
@@ -281,6 +190,16 @@ pub fn pack(scratch: &Scratch, bootstrap: &Path, include: &[&Path]) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     zip
+}
+
+/// Sends `signal` to `child` and waits (bounded) for it to exit; fails the test if it does
+/// not.
+pub fn signal_and_wait(child: &mut Child, signal: i32) -> std::process::ExitStatus {
+    // SAFETY: kill has no memory-safety preconditions; the child is ours and not reaped.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    let (status, killed) = wait_bounded(child, Duration::from_secs(60));
+    assert!(!killed, "{child:?} did not exit on signal {signal}");
+    status
 }
 
 /// Bad input: one line on stderr, exit status 2, no panic, nothing left behind.

@@ -1,6 +1,10 @@
-//! The in-harness runtime API: the platform's side of SCF's protocol, or of AWS Lambda's
-//! ([`scf_local::Dialect`], the workspace's one `Dialect`), with as little work per request as possible, so that what is measured is the
-//! bootstrap.
+//! The one fake runtime API: the platform's side of SCF's protocol, or of AWS Lambda's
+//! ([`crate::Dialect`], the workspace's one `Dialect`).
+//!
+//! [`ApiServer`] is the benchmark's in-harness server, with as little work per request as
+//! possible, so that what is measured is the bootstrap; [`ScriptedApi`] is the same API
+//! driven one request at a time by a test. Both read with [`Conn`] and build the `/next`
+//! answer with [`next_head`].
 //!
 //! - One thread accepts; one thread serves each connection (a keep-alive bootstrap has one;
 //!   the bash bootstrap opens one per `curl`).
@@ -20,15 +24,19 @@
 //! A *generation* is one bootstrap process: [`ApiServer::begin`] starts a new one and turns
 //! away connections of the previous process still waiting for an event.
 
+mod scripted;
+
+pub use scripted::{After, Request, ScriptedApi, Send, WAIT};
+
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use scf_local::{Dialect, HeaderStyle};
-
 use crate::http::{Conn, Route, Start};
+use crate::protocol::{is_aws, FUNCTION_ARN, REQUEST_ID, TRACE_ID};
+use crate::{Dialect, HeaderStyle};
 
 /// The answer to every accepted POST (SCF).
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -40,33 +48,6 @@ const INVALID_ID: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: applicatio
       Content-Length: 68\r\n\r\n{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}";
 /// The answer to an unknown path.
 const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-/// Request id given with every event (fixed, so that the `/next` answer is built once; under
-/// AWS's dialect the bootstrap posts its result to a path with this id, which is checked).
-pub const REQUEST_ID: &str = "6d5a1c0e-bench-4c1d-9e0a-000000000001";
-/// AWS: the function ARN given with every event (the account is the one AWS's documentation
-/// uses in its examples, as in `scf-local --api aws`).
-pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:bench-echo";
-/// AWS: the X-Ray trace header given with every event.
-const TRACE_ID: &str = "Root=1-6745f0c0-6d5a1c0e4c1d9e0a00000001;Parent=6d5a1c0e4c1d9e0a;Sampled=0";
-
-/// SCF's runtime API with the documentation's `/next` header names: the dialect of every SCF
-/// contender here.
-pub const SCF: Dialect = Dialect::Scf {
-    headers: HeaderStyle::Doc,
-};
-
-/// Whether `dialect` is AWS Lambda's runtime API (`AWS_LAMBDA_RUNTIME_API`, no ready call,
-/// `/2018-06-01/runtime/invocation/...` with the request id in the result paths) rather than
-/// SCF's (`SCF_RUNTIME_API`, a ready call, `/runtime/invocation/...`), whose header spelling
-/// changes no path. `Dialect` is non-exhaustive; the bench speaks these two only.
-pub fn is_aws(dialect: Dialect) -> bool {
-    match dialect {
-        Dialect::Aws => true,
-        Dialect::Scf { .. } => false,
-        other => panic!("the bench does not speak {other:?}"),
-    }
-}
-
 /// The answer to an accepted POST.
 fn accepted(dialect: Dialect) -> &'static [u8] {
     if is_aws(dialect) {
@@ -92,46 +73,67 @@ impl Plan {
     /// the answer is built once, and no bootstrap here does more with the deadline than read
     /// it.
     pub fn new(event: &[u8], dialect: Dialect) -> Plan {
-        let mut next_answer = if is_aws(dialect) {
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0);
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                 Lambda-Runtime-Aws-Request-Id: {REQUEST_ID}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n\
-                 Lambda-Runtime-Trace-Id: {TRACE_ID}\r\nContent-Length: {}\r\n\r\n",
-                now_ms + 900_000,
-                event.len()
-            )
-        } else {
-            let walkthrough = Dialect::Scf {
-                headers: HeaderStyle::Walkthrough,
-            };
-            let (id, memory, time) = if dialect == walkthrough {
-                (
-                    "Scf_Runtime_Request_Id",
-                    "Scf_Runtime_Memory_Limit_In_Mb",
-                    "Scf_Runtime_Time_Limit_In_Ms",
-                )
-            } else {
-                ("request_id", "memory_limit_in_mb", "time_limit_in_ms")
-            };
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{id}: {REQUEST_ID}\r\n\
-                 {memory}: 128\r\n{time}: 3000\r\nContent-Length: {}\r\n\r\n",
-                event.len()
-            )
-        }
-        .into_bytes();
+        let deadline_ms = is_aws(dialect).then(|| now_ms() + 900_000);
+        let mut next_answer = next_head(dialect, REQUEST_ID, deadline_ms, event.len()).into_bytes();
         next_answer.extend_from_slice(event);
         Plan {
             next_answer,
-            expected: crate::expected_reply(event),
+            expected: echo_reply(event),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (AWS's deadline unit).
+pub fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+/// The head of a `200` answer to `/runtime/invocation/next` in `dialect`, for an event of
+/// `len` bytes with request id `id`: SCF's three headers in the dialect's spelling (memory
+/// 128 MB, time limit 3000 ms), or AWS's four (`deadline_ms`, milliseconds since the epoch;
+/// the kit's [`FUNCTION_ARN`] and [`TRACE_ID`]). Both faces of the fake build their answers
+/// with it.
+pub fn next_head(dialect: Dialect, id: &str, deadline_ms: Option<u128>, len: usize) -> String {
+    if is_aws(dialect) {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+             Lambda-Runtime-Aws-Request-Id: {id}\r\n\
+             Lambda-Runtime-Deadline-Ms: {}\r\n\
+             Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n\
+             Lambda-Runtime-Trace-Id: {TRACE_ID}\r\nContent-Length: {len}\r\n\r\n",
+            deadline_ms.unwrap_or_else(|| now_ms() + 900_000),
+        )
+    } else {
+        let walkthrough = Dialect::Scf {
+            headers: HeaderStyle::Walkthrough,
+        };
+        let (id_name, memory, time) = if dialect == walkthrough {
+            (
+                "Scf_Runtime_Request_Id",
+                "Scf_Runtime_Memory_Limit_In_Mb",
+                "Scf_Runtime_Time_Limit_In_Ms",
+            )
+        } else {
+            ("request_id", "memory_limit_in_mb", "time_limit_in_ms")
+        };
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{id_name}: {id}\r\n\
+             {memory}: 128\r\n{time}: 3000\r\nContent-Length: {len}\r\n\r\n"
+        )
+    }
+}
+
+/// The reply of the echo contract every bootstrap measured or tested here keeps (the
+/// walkthrough's `index.sh`): `Echoing request: '<event>'`.
+pub fn echo_reply(event: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(event.len() + 19);
+    v.extend_from_slice(b"Echoing request: '");
+    v.extend_from_slice(event);
+    v.push(b'\'');
+    v
 }
 
 /// What happened in one window (or the cold start) of one generation.
@@ -258,7 +260,6 @@ impl ApiServer {
     }
 
     /// The tally so far.
-    #[cfg(test)]
     pub fn tally(&self) -> Tally {
         self.shared.lock().tally.clone()
     }
@@ -453,6 +454,7 @@ fn check(expected: &[u8], got: &[u8], full: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::SCF;
     use std::io::{Read, Write};
 
     fn roundtrip(s: &mut TcpStream, req: &[u8]) -> Vec<u8> {
@@ -465,6 +467,13 @@ mod tests {
         let mut conn = Conn::new(s.try_clone().unwrap());
         let m = conn.read_message().unwrap().unwrap();
         (m.start, conn.body(&m).to_vec())
+    }
+
+    /// The tally once `server` has its first result.
+    fn one_result(server: &ApiServer) -> Tally {
+        server
+            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
+            .unwrap()
     }
 
     /// A POST of `body` to `path`.
@@ -552,12 +561,10 @@ mod tests {
         assert_eq!(status, Start::Response(200));
         assert_eq!(event, b"{\"a\":1}");
         let path = format!("/2018-06-01/runtime/invocation/{REQUEST_ID}/response");
-        let (status, body) = exchange(&mut s, &post(&path, &crate::expected_reply(&event)));
+        let (status, body) = exchange(&mut s, &post(&path, &echo_reply(&event)));
         assert_eq!(status, Start::Response(202));
         assert_eq!(body, b"{\"status\":\"OK\"}");
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.ready_at.is_some(), "the first /next is the ready");
         assert!(t.failure.is_none(), "{:?}", t.failure);
     }
@@ -574,9 +581,7 @@ mod tests {
         let path = "/2018-06-01/runtime/invocation/another-id/response";
         let (status, _) = exchange(&mut s, &post(path, b"Echoing request: 'x'"));
         assert_eq!(status, Start::Response(400));
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.failure.unwrap().contains("unknown request id"));
     }
 
@@ -610,7 +615,7 @@ mod tests {
         );
         let event = roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
         assert_eq!(event, b"{\"a\":1}");
-        let reply = crate::expected_reply(&event);
+        let reply = echo_reply(&event);
         let mut req = format!(
             "POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
             reply.len()
@@ -618,9 +623,7 @@ mod tests {
         .into_bytes();
         req.extend_from_slice(&reply);
         roundtrip(&mut s, &req);
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.ready_at.is_some());
         assert_eq!(t.delivered, 1);
         assert!(t.failure.is_none(), "{:?}", t.failure);
@@ -636,9 +639,7 @@ mod tests {
             &mut s,
             b"POST /runtime/invocation/response HTTP/1.1\r\nContent-Length: 2\r\n\r\nno",
         );
-        let t = server
-            .wait_until(Duration::from_secs(5), || true, |t| t.results == 1)
-            .unwrap();
+        let t = one_result(&server);
         assert!(t.failure.unwrap().contains("wrong result"));
     }
 
@@ -659,6 +660,11 @@ mod tests {
             "the old connection must be closed unanswered"
         );
         assert_eq!(server.tally().delivered, 0);
+    }
+
+    #[test]
+    fn echo_reply_is_the_walkthrough_echo() {
+        assert_eq!(echo_reply(b"{}"), b"Echoing request: '{}'");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! What `/proc` says about a bootstrap process: CPU time and peak RSS.
+//! What `/proc` says about a process: CPU time, page faults, peak RSS, its children, whether
+//! it still runs, and which processes run in a directory.
 //!
 //! CPU time comes from `/proc/<pid>/stat`: `utime + stime` of the process (all its threads,
 //! live and exited) plus `cutime + cstime` of the children it has waited for (the `curl`s of
@@ -9,6 +10,7 @@
 //! (a thread that exited inside the window would make it disagree; then ticks are used).
 
 use std::fs;
+use std::path::Path;
 use std::time::Duration;
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`).
@@ -163,6 +165,42 @@ pub fn children(pid: u32) -> Vec<u32> {
     found
 }
 
+/// Whether a process is running (absent, zombie and dead count as not running).
+pub fn alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state is the first field after the command name.
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .trim_start()
+        .chars()
+        .next();
+    !matches!(state, Some('Z') | Some('X') | None)
+}
+
+/// Running processes whose working directory is `dir` or below it.
+pub fn processes_in(dir: &Path) -> Vec<u32> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cwd) = fs::read_link(entry.path().join("cwd")) {
+            if cwd.starts_with(&dir) && alive(pid) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,12 +222,17 @@ mod tests {
 
     #[test]
     fn finds_a_child() {
+        let dir = std::env::temp_dir();
         let mut child = std::process::Command::new("sleep")
             .arg("5")
+            .current_dir(&dir)
             .spawn()
             .unwrap();
         assert!(children(std::process::id()).contains(&child.id()));
+        assert!(alive(child.id()));
+        assert!(processes_in(&dir).contains(&child.id()));
         child.kill().unwrap();
         child.wait().unwrap();
+        assert!(!alive(child.id()));
     }
 }

@@ -1,6 +1,5 @@
-//! Just enough HTTP/1.1 for the benchmark's two peers: the in-harness runtime API server
-//! (reads requests, in SCF's or AWS's dialect) and the client of `scf-local run` (reads
-//! responses).
+//! Just enough HTTP/1.1 for the kit's peers: the fake runtime API (reads requests, in SCF's or
+//! AWS's dialect) and clients of scf-local (read responses; [`request`] is a one-shot one).
 //!
 //! One [`Conn`] per TCP connection owns a receive buffer that grows to the largest message
 //! seen and is then reused, so a warm invocation costs the harness no allocation.
@@ -11,9 +10,8 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::ops::Range;
 
-use scf_local::Dialect;
-
-use crate::api::{REQUEST_ID, SCF};
+use crate::protocol::{REQUEST_ID, SCF};
+use crate::Dialect;
 
 /// Largest head accepted (request line or status line plus headers).
 const MAX_HEAD: usize = 64 * 1024;
@@ -89,6 +87,8 @@ pub struct Message {
     /// The peer asked to close the connection after this message.
     pub close: bool,
     body: Body,
+    /// Bytes of the receive buffer the head spans.
+    head_len: usize,
     /// Bytes of the receive buffer this message spans.
     span: usize,
 }
@@ -183,15 +183,11 @@ impl Conn {
 
     /// Reads the next message. `Ok(None)` when the peer closed the connection between
     /// messages. The previous message must have been released with [`Conn::consume`].
+    ///
+    /// A read that times out (a stream with a read timeout) returns its error and loses
+    /// nothing: what was received stays buffered, and the next call parses it again.
     pub fn read_message(&mut self) -> io::Result<Option<Message>> {
-        let Head {
-            start,
-            head_len,
-            length,
-            chunked,
-            close,
-            expect_continue,
-        } = loop {
+        let head = loop {
             if let Some(parsed) = self.parse_head()? {
                 break parsed;
             }
@@ -206,29 +202,27 @@ impl Conn {
                 };
             }
         };
+        let head_len = head.head_len;
         // curl asks before sending a body of 1 MB or more, and waits a second for the answer.
-        if expect_continue && self.filled == head_len {
+        if head.expect_continue && self.filled == head_len {
             self.write_all_vectored(&[b"HTTP/1.1 100 Continue\r\n\r\n"])?;
         }
-        if chunked {
-            let span = self.read_chunked(head_len)?;
-            return Ok(Some(Message {
-                start,
-                close,
-                body: Body::Decoded,
-                span,
-            }));
-        }
-        let length = length.unwrap_or(0);
-        if length > MAX_BODY {
-            return Err(invalid("body too large"));
-        }
-        self.fill_to(head_len + length)?;
+        let (body, span) = if head.chunked {
+            (Body::Decoded, self.read_chunked(head_len)?)
+        } else {
+            let length = head.length.unwrap_or(0);
+            if length > MAX_BODY {
+                return Err(invalid("body too large"));
+            }
+            self.fill_to(head_len + length)?;
+            (Body::Raw(head_len..head_len + length), head_len + length)
+        };
         Ok(Some(Message {
-            start,
-            close,
-            body: Body::Raw(head_len..head_len + length),
-            span: head_len + length,
+            start: head.start,
+            close: head.close,
+            body,
+            head_len,
+            span,
         }))
     }
 
@@ -323,6 +317,16 @@ impl Conn {
         }
     }
 
+    /// The head of `msg`, the message last read: start line and headers, as received.
+    pub fn head(&self, msg: &Message) -> &[u8] {
+        &self.buf[..msg.head_len]
+    }
+
+    /// The connection's stream (to set timeouts, or shut it down).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
     /// The body of `msg`, the message last read.
     pub fn body(&self, msg: &Message) -> &[u8] {
         match &msg.body {
@@ -338,10 +342,43 @@ impl Conn {
     }
 }
 
+/// One HTTP/1.1 request on a new connection to `addr` (`HOST:PORT`), with `Connection:
+/// close` and `headers` besides; the answer's status and body (a `chunked` body decoded). Every read waits at most
+/// `timeout`.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+) -> io::Result<(u16, Vec<u8>)> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(timeout))?;
+    let mut conn = Conn::new(stream);
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all_vectored(&[head.as_bytes(), body])?;
+    let msg = conn
+        .read_message()?
+        .ok_or_else(|| invalid("closed without an answer"))?;
+    match msg.start {
+        Start::Response(status) => Ok((status, conn.body(&msg).to_vec())),
+        Start::Request(_) => Err(invalid("answered with a request")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::TcpListener;
+    use std::time::Duration;
 
     /// A connected pair: what the first writes, the second reads.
     fn pair() -> (TcpStream, Conn) {
@@ -448,6 +485,38 @@ mod tests {
             Route::of("GET", "/2018-06-01/runtime/invocation"),
             Route::Other
         );
+    }
+
+    #[test]
+    fn request_sends_its_headers_and_reads_the_answer() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let mut conn = Conn::new(listener.accept().unwrap().0);
+            let m = conn.read_message().unwrap().unwrap();
+            let head = String::from_utf8_lossy(conn.head(&m)).into_owned();
+            let body = conn.body(&m).to_vec();
+            conn.write_all_vectored(&[b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok"])
+                .unwrap();
+            (m.start, head, body)
+        });
+        let answer = request(
+            &addr,
+            "POST",
+            "/invoke",
+            &[("X-A", "b")],
+            b"{}",
+            Duration::from_secs(30),
+        );
+        assert_eq!(answer.unwrap(), (202, b"ok".to_vec()));
+        let (start, head, body) = server.join().unwrap();
+        assert_eq!(start, Start::Request(Route::Other));
+        assert!(head.starts_with("POST /invoke HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.contains("\r\nX-A: b\r\n") && head.contains("\r\nConnection: close\r\n"),
+            "{head}"
+        );
+        assert_eq!(body, b"{}");
     }
 
     #[test]
