@@ -357,6 +357,32 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for WriteDeadline<T> {
     }
 }
 
+/// Reads and drops the body of a request answered without it, in the background, so a client
+/// that sends its whole body before it reads (most do) reads the answer instead of a reset:
+/// at most `most` bytes within `within`, then the connection closes. Nothing is kept. A
+/// client that waits for `100 Continue` has sent nothing: its body is dropped at once.
+pub fn drain(mut body: Incoming, headers: &hyper::HeaderMap, most: u64, within: Duration) {
+    use http_body_util::BodyExt as _;
+    let waits = headers
+        .get(hyper::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits {
+        return;
+    }
+    let deadline = Instant::now() + within;
+    tokio::spawn(async move {
+        let mut read = 0u64;
+        while read <= most {
+            match timeout_at(deadline, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    read += frame.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                _ => break,
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,17 +210,27 @@ async fn read_body(req: Request<Incoming>, limit: usize) -> Result<Bytes, BodyEr
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let room = match announced {
-        Some(n) if n > limit as u64 => return Err(BodyError::TooLarge),
-        Some(n) => n as usize,
-        None => limit,
+        Some(n) if n > limit as u64 => None,
+        Some(n) => Some(n as usize),
+        None => Some(limit),
     };
-    if room > BODIES_IN_FLIGHT {
-        return Err(BodyError::TooLarge);
-    }
-    // `room` <= 32 MB fits a u32.
-    let _held = BODIES
-        .try_acquire_many(room as u32)
-        .map_err(|_| BodyError::Busy)?;
+    let held = room.filter(|&n| n <= BODIES_IN_FLIGHT).map(|n| {
+        // `n` <= 32 MB fits a u32.
+        (n, BODIES.try_acquire_many(n as u32))
+    });
+    let (room, _held) = match held {
+        Some((room, Ok(permit))) => (room, permit),
+        refused => {
+            // Answered without the body: drained, not kept, so that a client that writes it
+            // all before reading reads the answer.
+            let (parts, body) = req.into_parts();
+            crate::http_server::drain(body, &parts.headers, 2 * limit as u64, BODY_TIMEOUT);
+            return Err(match refused {
+                Some((_, Err(_))) => BodyError::Busy,
+                _ => BodyError::TooLarge,
+            });
+        }
+    };
     match tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), room).collect()).await {
         Ok(Ok(body)) => Ok(body.to_bytes()),
         Ok(Err(_)) => Err(BodyError::TooLarge),

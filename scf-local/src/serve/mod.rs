@@ -531,30 +531,15 @@ impl Server {
         Ok(())
     }
 
-    /// Reads and drops the body of a request answered without it, in the background, so a
-    /// client that sends its whole body before reading reads the answer instead of a reset:
-    /// at most twice `request_limit` bytes within `body_timeout`, then the connection
-    /// closes. A client that waits for `100 Continue` sent nothing: dropped at once.
-    fn discard(&self, mut body: Incoming, headers: &HeaderMap) {
-        let waits = headers
-            .get(EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        if waits {
-            return;
-        }
-        let most = 2 * self.options.request_limit as u64;
-        let deadline = Instant::now() + self.options.body_timeout;
-        tokio::spawn(async move {
-            let mut read = 0u64;
-            while read <= most {
-                match timeout_at(deadline, body.frame()).await {
-                    Ok(Some(Ok(frame))) => {
-                        read += frame.data_ref().map_or(0, |d| d.len() as u64);
-                    }
-                    _ => break,
-                }
-            }
-        });
+    /// Drains the body of a request answered without it ([`crate::http_server::drain`]): at
+    /// most twice `request_limit` bytes within `body_timeout`.
+    fn discard(&self, body: Incoming, headers: &HeaderMap) {
+        crate::http_server::drain(
+            body,
+            headers,
+            2 * self.options.request_limit as u64,
+            self.options.body_timeout,
+        );
     }
 }
 
