@@ -162,12 +162,16 @@ mod diag;
 mod error;
 mod function;
 mod http;
+mod job;
 mod lifecycle;
 #[cfg(not(panic = "immediate-abort"))]
 mod panic;
 mod reply;
+mod shape;
 mod slab;
 mod sys;
+#[cfg(feature = "webserver")]
+mod webserver;
 
 pub use context::{Context, Environment};
 pub use error::Error;
@@ -272,5 +276,18 @@ pub mod __private {
             crate::lifecycle::Stop::Served => Ok(()),
             crate::lifecycle::Stop::NextFailed => Err("fetching the next event failed"),
         }
+    }
+
+    /// Runs the WebServer shape on `listener` for `count` invocations, with the function the
+    /// linked symbol returns (its init phase first). For tests that drive it in-process (the
+    /// allocation test).
+    #[cfg(feature = "webserver")]
+    pub fn serve_webserver_linked(
+        listener: std::net::TcpListener,
+        count: u64,
+    ) -> Result<(), &'static str> {
+        let mut f = linked().map_err(|_| "the init phase failed")?;
+        crate::webserver::Server::new(listener).serve(&mut *f, Some(count));
+        Ok(())
     }
 }

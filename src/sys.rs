@@ -25,6 +25,23 @@ const MSG_DONTWAIT: c_int = 0x40;
 #[cfg(target_os = "linux")]
 const EAGAIN: c_int = 11;
 
+/// `POLLIN`, `POLLERR`, `POLLHUP`: `<poll.h>` (Linux `asm-generic/poll.h`).
+#[cfg(feature = "webserver")]
+const POLLIN: i16 = 0x1;
+#[cfg(feature = "webserver")]
+const POLLERR: i16 = 0x8;
+#[cfg(feature = "webserver")]
+const POLLHUP: i16 = 0x10;
+
+/// `struct pollfd`: `<poll.h>`.
+#[cfg(feature = "webserver")]
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
 /// `CLOCK_REALTIME`: `<time.h>` (Linux `linux/time.h`).
 pub(crate) const CLOCK_REALTIME: c_int = 0;
 /// `CLOCK_MONOTONIC`, the clock `Instant` reads on Linux: `<time.h>` (Linux `linux/time.h`).
@@ -62,6 +79,11 @@ extern "C" {
     fn __errno_location() -> *mut c_int;
     fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
     fn syscall(number: core::ffi::c_long, ...) -> core::ffi::c_long;
+}
+
+#[cfg(feature = "webserver")]
+extern "C" {
+    fn poll(fds: *mut PollFd, nfds: core::ffi::c_ulong, timeout: c_int) -> c_int;
 }
 
 extern "Rust" {
@@ -265,6 +287,42 @@ pub(crate) fn peer_gone_or_spoke(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
     // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
     n >= 0 || unsafe { *__errno_location() } != EAGAIN
+}
+
+/// The WebServer shape's idle wait: blocks until the open connection `conn` has bytes (or
+/// was closed, or failed), or a new connection waits on `listener`. Returns whether each is
+/// ready; an error of `poll` itself counts as "the connection is ready", so that the read
+/// that follows reports it.
+#[cfg(feature = "webserver")]
+pub(crate) fn wait_readable(
+    conn: std::os::fd::BorrowedFd<'_>,
+    listener: std::os::fd::BorrowedFd<'_>,
+) -> (bool, bool) {
+    use std::os::fd::AsRawFd;
+    let mut fds = [
+        PollFd {
+            fd: conn.as_raw_fd(),
+            events: POLLIN,
+            revents: 0,
+        },
+        PollFd {
+            fd: listener.as_raw_fd(),
+            events: POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: `fds` is a valid array of two `struct pollfd` for the call's duration, both
+        // descriptors are open (borrowed), and -1 means no timeout.
+        let n = unsafe { poll(fds.as_mut_ptr(), 2, -1) };
+        if n > 0 {
+            let ready = |f: &PollFd| f.revents & (POLLIN | POLLERR | POLLHUP) != 0;
+            return (ready(&fds[0]), ready(&fds[1]));
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return (true, false);
+        }
+    }
 }
 
 /// Nanoseconds on `clock` (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`): with the `clock_gettime`

@@ -86,16 +86,22 @@ const KNOWN: [(&[u8], Known); 14] = [
     ),
 ];
 
-/// The meaning of header `name`, if the runtime reads it. `name` is an HTTP token, as
-/// `httparse` checks: then comparing bytes with bit 5 set is comparing them ignoring ASCII
-/// case, for names made of lower-case letters, `-` and `_` as [`KNOWN`]'s are (the only other
-/// bytes equal to those under that mask, CR and DEL, are not token bytes). It is a third of
-/// the instructions of `eq_ignore_ascii_case`, and this runs for every header of every
-/// response.
+/// The meaning of header `name`, if the runtime reads it.
 #[inline]
 fn known(name: &[u8]) -> Option<Known> {
+    lookup(&KNOWN, name)
+}
+
+/// The meaning `table` gives header `name`, if any. `name` is an HTTP token, as `httparse`
+/// checks: then comparing bytes with bit 5 set is comparing them ignoring ASCII case, for
+/// names made of lower-case letters, digits, `-` and `_` as the tables' are (the only other
+/// bytes equal to those under that mask, CR, DEL and a few control bytes, are not token
+/// bytes). It is a third of the instructions of `eq_ignore_ascii_case`, and this runs for
+/// every header of every message.
+#[inline]
+pub(crate) fn lookup<T: Copy>(table: &[(&[u8], T)], name: &[u8]) -> Option<T> {
     let first = *name.first()? | 0x20;
-    KNOWN
+    table
         .iter()
         .find(|(n, _)| {
             n.len() == name.len()
@@ -281,7 +287,7 @@ pub fn parse_decimal(s: &[u8]) -> Option<usize> {
 /// `s` without leading and trailing spaces and tabs.
 #[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-fn trim(s: &[u8]) -> &[u8] {
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t'))
