@@ -14,8 +14,6 @@
 //! One run is one invocation, so this path may allocate: it copies the variables out of the
 //! environment (the handler may change it) into owned buffers.
 
-use std::io::Write;
-
 use crate::diag::say;
 use crate::function::{Linked, Outcome};
 use crate::http::response::parse_decimal;
@@ -47,21 +45,17 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
             std::process::exit(EXIT_FAILURE);
         }
     };
-    let id = String::from_utf8_lossy(&id);
+    // A request id that is not UTF-8 is dropped, as a missing one.
+    let id = core::str::from_utf8(&id).unwrap_or("");
     let arrival = crate::clock::monotonic_ns(crate::clock::Via::Vdso);
     let limit_ms = timeout_s.saturating_mul(1000);
     let deadline = arrival.saturating_add(limit_ms.saturating_mul(1_000_000));
-    let ctx = Context::of_process(&id, memory, limit_ms, deadline);
+    let ctx = Context::of_process(id, memory, limit_ms, deadline);
     let mut reply = Reply::default();
     let (outcome, _) = call(&mut *function, &event, &ctx, &mut reply);
     match outcome {
         Outcome::Success => {
-            let mut out = std::io::stdout().lock();
-            if out
-                .write_all(reply.as_bytes())
-                .and_then(|()| out.flush())
-                .is_err()
-            {
+            if crate::sys::write_stdout(reply.as_bytes()).is_err() {
                 say(&[b"cannot write the result to standard output"]);
                 std::process::exit(EXIT_FAILURE);
             }

@@ -357,12 +357,13 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     match Shape::from_env() {
         Ok(Shape::RuntimeApi) => {}
+        #[cfg(feature = "image")]
         Ok(Shape::Job) => crate::job::start(link),
-        #[cfg(feature = "webserver")]
+        #[cfg(feature = "image")]
         Ok(Shape::WebServer) => crate::webserver::start(link),
-        #[cfg(not(feature = "webserver"))]
-        Ok(Shape::WebServer) => {
-            say(&[b"SCF_BOOTSTRAP_MODE=webserver needs the `webserver` feature of scf-bootstrap, which this bootstrap was built without"]);
+        #[cfg(not(feature = "image"))]
+        Ok(Shape::Job | Shape::WebServer) => {
+            say(&[b"the image shapes (SCF_BOOTSTRAP_MODE=webserver or job, or SCF_EVENT_BODY) need the `image` feature of scf-bootstrap, which this bootstrap was built without"]);
             std::process::exit(EXIT_BAD_ENVIRONMENT);
         }
         Err(msg) => {

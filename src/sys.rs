@@ -26,15 +26,15 @@ const MSG_DONTWAIT: c_int = 0x40;
 const EAGAIN: c_int = 11;
 
 /// `POLLIN`, `POLLERR`, `POLLHUP`: `<poll.h>` (Linux `asm-generic/poll.h`).
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 const POLLIN: i16 = 0x1;
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 const POLLERR: i16 = 0x8;
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 const POLLHUP: i16 = 0x10;
 
 /// `struct pollfd`: `<poll.h>`.
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 #[repr(C)]
 struct PollFd {
     fd: c_int,
@@ -81,7 +81,7 @@ extern "C" {
     fn syscall(number: core::ffi::c_long, ...) -> core::ffi::c_long;
 }
 
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 extern "C" {
     fn poll(fds: *mut PollFd, nfds: core::ffi::c_ulong, timeout: c_int) -> c_int;
 }
@@ -261,6 +261,18 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
     }
 }
 
+/// Writes `bytes` whole to standard output (file descriptor 1), unbuffered and without std's
+/// `Stdout` (its lock and line buffer are code the bootstrap would carry for one write).
+#[cfg(feature = "image")]
+pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: descriptor 1 is the process's standard output, open for its whole life; the
+    // `File` is never dropped (`ManuallyDrop`), so it is not closed here.
+    let mut out = core::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+    out.write_all(bytes)
+}
+
 /// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
 /// must be an error, not the end of the process.
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
@@ -293,7 +305,7 @@ pub(crate) fn peer_gone_or_spoke(fd: std::os::fd::BorrowedFd<'_>) -> bool {
 /// was closed, or failed), or a new connection waits on `listener`. Returns whether each is
 /// ready; an error of `poll` itself counts as "the connection is ready", so that the read
 /// that follows reports it.
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 pub(crate) fn wait_readable(
     conn: std::os::fd::BorrowedFd<'_>,
     listener: std::os::fd::BorrowedFd<'_>,

@@ -11,5 +11,5 @@
 pub(crate) mod conn;
 pub(crate) mod request;
 pub mod response;
-#[cfg(feature = "webserver")]
+#[cfg(feature = "image")]
 pub(crate) mod server;
