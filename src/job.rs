@@ -13,6 +13,11 @@
 //!
 //! One run is one invocation, so this path may allocate: it copies the variables out of the
 //! environment (the handler may change it) into owned buffers.
+//!
+//! Compiled always (so that tests can drive it in-process), linked into a bootstrap only with
+//! the `image` feature, which lets `lifecycle::start` reach it.
+
+#![cfg_attr(not(feature = "image"), allow(dead_code))]
 
 use crate::diag::say;
 use crate::function::{Linked, Outcome};

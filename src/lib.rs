@@ -162,7 +162,6 @@ mod diag;
 mod error;
 mod function;
 mod http;
-#[cfg(feature = "image")]
 mod job;
 mod lifecycle;
 #[cfg(not(panic = "immediate-abort"))]
@@ -171,7 +170,6 @@ mod reply;
 mod shape;
 mod slab;
 mod sys;
-#[cfg(feature = "image")]
 mod webserver;
 
 pub use context::{Context, Environment};
@@ -282,7 +280,6 @@ pub mod __private {
     /// Runs the WebServer shape on `listener` for `count` invocations, with the function the
     /// linked symbol returns (its init phase first). For tests that drive it in-process (the
     /// allocation test).
-    #[cfg(feature = "image")]
     pub fn serve_webserver_linked(
         listener: std::net::TcpListener,
         count: u64,

@@ -26,15 +26,15 @@ const MSG_DONTWAIT: c_int = 0x40;
 const EAGAIN: c_int = 11;
 
 /// `POLLIN`, `POLLERR`, `POLLHUP`: `<poll.h>` (Linux `asm-generic/poll.h`).
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 const POLLIN: i16 = 0x1;
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 const POLLERR: i16 = 0x8;
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 const POLLHUP: i16 = 0x10;
 
 /// `struct pollfd`: `<poll.h>`.
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 #[repr(C)]
 struct PollFd {
     fd: c_int,
@@ -81,7 +81,6 @@ extern "C" {
     fn syscall(number: core::ffi::c_long, ...) -> core::ffi::c_long;
 }
 
-#[cfg(feature = "image")]
 extern "C" {
     fn poll(fds: *mut PollFd, nfds: core::ffi::c_ulong, timeout: c_int) -> c_int;
 }
@@ -263,7 +262,7 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
 
 /// Writes `bytes` whole to standard output (file descriptor 1), unbuffered and without std's
 /// `Stdout` (its lock and line buffer are code the bootstrap would carry for one write).
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
@@ -305,7 +304,7 @@ pub(crate) fn peer_gone_or_spoke(fd: std::os::fd::BorrowedFd<'_>) -> bool {
 /// was closed, or failed), or a new connection waits on `listener`. Returns whether each is
 /// ready; an error of `poll` itself counts as "the connection is ready", so that the read
 /// that follows reports it.
-#[cfg(feature = "image")]
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
 pub(crate) fn wait_readable(
     conn: std::os::fd::BorrowedFd<'_>,
     listener: std::os::fd::BorrowedFd<'_>,

@@ -12,6 +12,11 @@
 //!   (`431`), the body [`MAX_EVENT`] bytes (`413`), the head's whole arrival
 //!   [`HEAD_TIME_NS`] from its first byte and every read within a request [`STALL`] (`408`);
 //!   not HTTP: `400`. A refused connection is closed; the server goes on with the next.
+//!
+//! Compiled always (so that tests can drive it in-process), linked into a bootstrap only with
+//! the `image` feature, which lets `lifecycle::start` reach it.
+
+#![cfg_attr(not(feature = "image"), allow(dead_code))]
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

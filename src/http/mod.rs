@@ -11,5 +11,4 @@
 pub(crate) mod conn;
 pub(crate) mod request;
 pub mod response;
-#[cfg(feature = "image")]
 pub(crate) mod server;

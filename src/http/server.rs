@@ -5,6 +5,11 @@
 //! like the client's [`parse_head`](super::response::parse_head)), says how its body is framed
 //! and where the `X-Scf-*` values lie. "Need more bytes" is `Ok(None)`. A `chunked` body is
 //! decoded in place by the client's [`Chunked`](super::response::Chunked).
+//!
+//! Compiled always (so that tests can drive it in-process), linked into a bootstrap only with
+//! the `image` feature, which lets `lifecycle::start` reach it.
+
+#![cfg_attr(not(feature = "image"), allow(dead_code))]
 
 use core::mem::MaybeUninit;
 
