@@ -32,21 +32,21 @@ impl Server {
         let mut child = start_with(bin, &all);
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
-        loop {
+        let port = loop {
             line.clear();
-            let n = stderr.read_line(&mut line).unwrap();
-            assert!(n > 0, "the bootstrap exited before listening");
-            if let Some(port) = line
-                .trim()
-                .strip_prefix("scf-bootstrap: listening on 0.0.0.0:")
-            {
-                let port = port.parse().unwrap();
-                return Server {
-                    child,
-                    port,
-                    stderr,
-                };
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                let status = child.wait().unwrap();
+                panic!("the bootstrap exited before listening: {status}");
             }
+            let said = line.trim();
+            if let Some(port) = said.strip_prefix("scf-bootstrap: listening on 0.0.0.0:") {
+                break port.parse().unwrap();
+            }
+        };
+        Server {
+            child,
+            port,
+            stderr,
         }
     }
 
