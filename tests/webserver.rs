@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, ChildStderr};
@@ -30,18 +30,9 @@ impl Server {
         ];
         all.extend_from_slice(env);
         let mut child = start_with(bin, &all);
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let port = loop {
-            line.clear();
-            if stderr.read_line(&mut line).unwrap() == 0 {
-                let status = child.wait().unwrap();
-                panic!("the bootstrap exited before listening: {status}");
-            }
-            let said = line.trim();
-            if let Some(port) = said.strip_prefix("scf-bootstrap: listening on 0.0.0.0:") {
-                break port.parse().unwrap();
-            }
+        let Some((port, stderr)) = wait_listening(&mut child) else {
+            let status = child.wait().unwrap();
+            panic!("the bootstrap exited before listening: {status}");
         };
         Server {
             child,

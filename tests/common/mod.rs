@@ -370,6 +370,27 @@ pub fn image_example(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A WebServer bootstrap's readiness: reads its stderr until the line `scf-bootstrap:
+/// listening on 0.0.0.0:<port>` (printed for `SCF_BOOTSTRAP_PORT=0`); the port and the rest
+/// of stderr, or `None` when the bootstrap closed stderr (exited) first.
+pub fn wait_listening(
+    child: &mut Child,
+) -> Option<(u16, std::io::BufReader<std::process::ChildStderr>)> {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            return None;
+        }
+        let said = line.trim();
+        if let Some(port) = said.strip_prefix("scf-bootstrap: listening on 0.0.0.0:") {
+            return Some((port.parse().unwrap(), stderr));
+        }
+    }
+}
+
 /// Starts a bootstrap against SCF's runtime API at `port` with extra environment variables,
 /// stdout and stderr piped.
 pub fn start(bin: &Path, port: u16, env: &[(&str, &str)]) -> Child {
