@@ -413,3 +413,27 @@ fn bad_settings_exit_with_code_2() {
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("need the `image` feature"), "{err}");
 }
+
+/// Peak RSS of `echo` in the WebServer shape after 1000 warm 1 KB requests on one connection,
+/// within the zip shape's budget (`tests/musl.rs`: 400 KB).
+#[test]
+fn thousand_warm_requests_within_rss_budget() {
+    let server = Server::start(&image_example("echo"), &[]);
+    let mut c = server.connect();
+    let event = vec![b'x'; 1024];
+    for i in 0..1000 {
+        let a = c.post(&platform(&format!("w-{i}")), &event);
+        assert_eq!(a.body.len(), 1024 + "Echoing request: ''".len());
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let hwm: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    server.stop();
+    eprintln!("echo (WebServer shape) VmHWM after 1000 warm 1 KB requests: {hwm} KB");
+    assert!(hwm <= 400, "peak RSS {hwm} KB > 400 KB");
+}
