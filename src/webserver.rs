@@ -11,7 +11,8 @@
 //! - Bounds: the head [`MAX_HEAD`] bytes and [`MAX_HEADERS`](crate::MAX_HEADERS) headers
 //!   (`431`), the body [`MAX_EVENT`] bytes (`413`), the head's whole arrival
 //!   [`HEAD_TIME_NS`] from its first byte and every read within a request [`STALL`] (`408`);
-//!   not HTTP: `400`. A refused connection is closed; the server goes on with the next.
+//!   not HTTP: `400`; a write that waits [`STALL`] (a client that stops reading) drops the
+//!   connection. A refused connection is closed; the server goes on with the next.
 //!
 //! Compiled always (so that tests can drive it in-process), linked into a bootstrap only with
 //! the `image` feature, which lets `lifecycle::start` reach it.
@@ -131,6 +132,8 @@ impl Server {
                     // Each answer is one write; never hold it back waiting for an ACK.
                     let _ = s.set_nodelay(true);
                     let _ = s.set_read_timeout(Some(STALL));
+                    // A client that stops reading cannot hold the server in a write.
+                    let _ = s.set_write_timeout(Some(STALL));
                     self.stream = Some(s);
                     self.filled = 0;
                     self.consumed = 0;
