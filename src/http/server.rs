@@ -374,6 +374,24 @@ mod tests {
         );
     }
 
+    /// Property: any bytes, prefixes of a valid request and mutated ones give a head or a
+    /// refusal, never a panic, never offsets outside the input, never a body over the bound.
+    #[test]
+    fn parser_never_panics() {
+        let valid = b"POST /event-invoke HTTP/1.1\r\nX-Scf-Request-Id: 1\r\nTransfer-Encoding: chunked\r\nX-Scf-Memory: 128\r\nExpect: 100-continue\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        crate::http::response::tests::mutations(valid, |input| {
+            if let Ok(Some(h)) = parse_request(input) {
+                assert!(h.len <= input.len());
+                for (s, e) in h.fields.iter().flatten() {
+                    assert!(s <= e && (*e as usize) <= input.len());
+                }
+                if let BodyFraming::Length(n) = h.body {
+                    assert!(n <= MAX_EVENT);
+                }
+            }
+        });
+    }
+
     #[test]
     fn refusals_are_whole_http_answers() {
         for r in [
