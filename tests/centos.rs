@@ -345,7 +345,8 @@ fn faults_life(bin: &Path, unwinds: bool) {
 }
 
 /// Builds `faults` for musl with the `release` profile (`panic = "unwind"`, the tools'
-/// profile; the linker flags are the deployable build's), in a target directory of its own.
+/// profile; the linker flags are the deployable build's) and the `image` feature, in a target
+/// directory of its own.
 fn unwinding_faults() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.ancestors().nth(3).unwrap().join("centos-unwind");
@@ -358,7 +359,7 @@ fn unwinding_faults() -> PathBuf {
             "--target",
             "x86_64-unknown-linux-musl",
         ])
-        .args(["--example", "faults"])
+        .args(["--example", "faults", "--features", "image"])
         .env("CARGO_TARGET_DIR", &target)
         .output()
         .unwrap();
@@ -529,6 +530,56 @@ fn image_shapes_live_under_the_3_10_table() {
         (status.code(), out.as_str()),
         (Some(0), "Echoing request: 'job'")
     );
+}
+
+/// `faults` with `panic = "unwind"` in the WebServer shape: an error and a panic are `500`s
+/// with their text, and the instance serves the next request.
+#[test]
+fn faults_under_unwind_in_the_webserver_shape() {
+    use std::io::{Read, Write};
+    let env = [
+        ("SCF_BOOTSTRAP_MODE", "webserver"),
+        ("SCF_BOOTSTRAP_PORT", "0"),
+    ];
+    let mut child = start_filtered_with(&unwinding_faults(), &env, IMAGE_SYSCALLS);
+    let Some((port, mut stderr)) = wait_listening(&mut child) else {
+        let status = child.wait().unwrap();
+        not_killed(status, "");
+        panic!("the bootstrap exited before listening: {status}");
+    };
+    let ask = |event: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let req = format!(
+            "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{event}",
+            event.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut got = String::new();
+        let _ = s.read_to_string(&mut got);
+        got
+    };
+    let got = ask("error:no cheese");
+    assert!(
+        got.starts_with("HTTP/1.1 500 ") && got.ends_with("\r\n\r\nno cheese"),
+        "{got}"
+    );
+    let got = ask("panic:out of cheese");
+    assert!(
+        got.starts_with("HTTP/1.1 500 ") && got.ends_with(": out of cheese"),
+        "{got}"
+    );
+    assert!(got.contains("panicked at "), "{got}");
+    let got = ask("still here");
+    assert!(
+        got.starts_with("HTTP/1.1 200 ") && got.ends_with("ok: still here"),
+        "{got}"
+    );
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    not_killed(status, &err);
 }
 
 /// The README's list of system calls names every entry of [`SYSCALLS`] and
