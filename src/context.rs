@@ -97,6 +97,20 @@ pub struct Context<'a> {
     /// `None`: the process's environment, read on first use.
     pub(crate) env: Option<&'a Environment>,
     pub(crate) aws: Option<AwsInvocation<'a>>,
+    /// WebServer image functions: the function's facts from the `X-Scf-*` headers, each
+    /// overriding the environment's.
+    pub(crate) facts: Facts<'a>,
+}
+
+/// A WebServer image function's facts from its request's `X-Scf-*` headers.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Facts<'a> {
+    pub name: Option<&'a str>,
+    pub version: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub appid: Option<&'a str>,
+    pub uin: Option<&'a str>,
 }
 
 /// When the invocation ends: an `Instant`, or nanoseconds on the monotonic clock (the
@@ -133,6 +147,7 @@ impl<'a> Context<'a> {
             deadline: Deadline::Instant(arrival + Duration::from_millis(time_limit_in_ms)),
             env: Some(env),
             aws: None,
+            facts: Facts::default(),
         }
     }
 
@@ -151,6 +166,7 @@ impl<'a> Context<'a> {
             deadline: Deadline::MonotonicNs(deadline_ns),
             env: None,
             aws: None,
+            facts: Facts::default(),
         }
     }
 
@@ -161,7 +177,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The invocation's request id (`request_id` header).
+    /// The invocation's request id (`request_id` header; a WebServer image function's
+    /// `X-Scf-Request-Id`, empty when not sent).
     pub fn request_id(&self) -> &'a str {
         self.request_id
     }
@@ -202,34 +219,40 @@ impl<'a> Context<'a> {
         self.env().handler.as_deref()
     }
 
-    /// `SCF_FUNCTIONNAME`.
+    /// `SCF_FUNCTIONNAME` (a WebServer image function: the `X-Scf-Name` header when sent).
     pub fn function_name(&self) -> Option<&'a str> {
-        self.env().function_name.as_deref()
+        self.facts
+            .name
+            .or_else(|| self.env().function_name.as_deref())
     }
 
-    /// `SCF_FUNCTIONVERSION`.
+    /// `SCF_FUNCTIONVERSION` (a WebServer image function: the `X-Scf-Version` header when sent).
     pub fn function_version(&self) -> Option<&'a str> {
-        self.env().function_version.as_deref()
+        self.facts
+            .version
+            .or_else(|| self.env().function_version.as_deref())
     }
 
-    /// `SCF_NAMESPACE`.
+    /// `SCF_NAMESPACE` (a WebServer image function: the `X-Scf-Namespace` header when sent).
     pub fn namespace(&self) -> Option<&'a str> {
-        self.env().namespace.as_deref()
+        self.facts
+            .namespace
+            .or_else(|| self.env().namespace.as_deref())
     }
 
-    /// `TENCENTCLOUD_REGION`.
+    /// `TENCENTCLOUD_REGION` (a WebServer image function: the `X-Scf-Region` header when sent).
     pub fn region(&self) -> Option<&'a str> {
-        self.env().region.as_deref()
+        self.facts.region.or_else(|| self.env().region.as_deref())
     }
 
-    /// `TENCENTCLOUD_APPID`.
+    /// `TENCENTCLOUD_APPID` (a WebServer image function: the `X-Scf-Appid` header when sent).
     pub fn appid(&self) -> Option<&'a str> {
-        self.env().appid.as_deref()
+        self.facts.appid.or_else(|| self.env().appid.as_deref())
     }
 
-    /// `TENCENTCLOUD_UIN`.
+    /// `TENCENTCLOUD_UIN` (a WebServer image function: the `X-Scf-Uin` header when sent).
     pub fn uin(&self) -> Option<&'a str> {
-        self.env().uin.as_deref()
+        self.facts.uin.or_else(|| self.env().uin.as_deref())
     }
 
     /// AWS Lambda: the invoked function's ARN (`Lambda-Runtime-Invoked-Function-Arn`).

@@ -18,6 +18,22 @@
 //! function through the [`main!`] macro and write no `unsafe`. The same binary speaks AWS
 //! Lambda's runtime API when started with `AWS_LAMBDA_RUNTIME_API` instead.
 //!
+//! # Deployment shapes
+//!
+//! The same handler also serves SCF's two image shapes, compiled in with the `image` feature
+//! (off by default; without it the bootstrap carries none of their code):
+//!
+//! - **WebServer image** (`SCF_BOOTSTRAP_MODE=webserver`): init, then an HTTP/1.1 server on
+//!   `0.0.0.0:9000` (`SCF_BOOTSTRAP_PORT`); each request's body is the event, its
+//!   `X-Scf-Request-Id` the request id, its other `X-Scf-*` headers the function's facts in the
+//!   [`Context`]; `Ok` is a `200` with the reply, `Err` a `500` with the error text. One
+//!   connection at a time, kept alive; heads, bodies and waits bounded (see `webserver.rs`).
+//! - **Job image** (`SCF_BOOTSTRAP_MODE=job`, or `SCF_EVENT_BODY` set): the event from
+//!   `SCF_EVENT_BODY`, the handler once, the reply on standard output and exit code 0, or the
+//!   error on standard error and exit code 1.
+//!
+//! `docs/protocol.md` ("Image shapes (runtime side)") has every variable, header and status.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -107,9 +123,13 @@
 //! # Exit codes
 //!
 //! - `2`: `SCF_RUNTIME_API` (and `AWS_LAMBDA_RUNTIME_API`) missing, `SCF_RUNTIME_API_PORT`
-//!   missing or not a port, or an address that is not an IP. One line on stderr says which.
+//!   missing or not a port, or an address that is not an IP; `SCF_BOOTSTRAP_MODE` not one of
+//!   `custom`, `aws`, `webserver`, `job`; `SCF_BOOTSTRAP_PORT` not a port; an image shape
+//!   asked of a bootstrap built without the `image` feature. One line on stderr says which.
 //! - `1`: the init phase failed, or the runtime API could not be reached (refused at start,
-//!   or gone while waiting for the next event). One line on stderr says why.
+//!   or gone while waiting for the next event), or the WebServer shape could not listen, or
+//!   the Job shape's handler returned an error. One line on stderr says why.
+//! - `0`: the Job shape's handler succeeded.
 //!
 //! # The HTTP client
 //!
@@ -126,10 +146,11 @@
 //! `// SAFETY:` comment:
 //!
 //! - `sys.rs`: every call into the C library or the kernel (`getenv`, `signal`, `recv` with
-//!   `errno`, `clock_gettime` and its system call, and under AWS the `_X_AMZN_TRACE_ID`
-//!   entry written into the environment), every fixed number from a C header, and the call
-//!   of the handler symbol the user's [`main!`] defines. Everything else calls its safe
-//!   functions.
+//!   `errno`, `clock_gettime` and its system call, `poll` for the WebServer shape's idle wait,
+//!   standard output as a `File` for the Job shape's result, and under AWS the
+//!   `_X_AMZN_TRACE_ID` entry written into the environment), every fixed number from a C
+//!   header, and the call of the handler symbol the user's [`main!`] defines. Everything else
+//!   calls its safe functions.
 //! - `slab.rs`: the static slabs, handed out once (as `&'static mut`, or as the raw storage of
 //!   the trace entry), and the block of them
 //!   placed in `.lbss` with `global_asm!`.
@@ -162,12 +183,15 @@ mod diag;
 mod error;
 mod function;
 mod http;
+mod job;
 mod lifecycle;
 #[cfg(not(panic = "immediate-abort"))]
 mod panic;
 mod reply;
+mod shape;
 mod slab;
 mod sys;
+mod webserver;
 
 pub use context::{Context, Environment};
 pub use error::Error;
@@ -272,5 +296,17 @@ pub mod __private {
             crate::lifecycle::Stop::Served => Ok(()),
             crate::lifecycle::Stop::NextFailed => Err("fetching the next event failed"),
         }
+    }
+
+    /// Runs the WebServer shape on `listener` for `count` invocations, with the function the
+    /// linked symbol returns (its init phase first). For tests that drive it in-process (the
+    /// allocation test).
+    pub fn serve_webserver_linked(
+        listener: std::net::TcpListener,
+        count: u64,
+    ) -> Result<(), &'static str> {
+        let mut f = linked().map_err(|_| "the init phase failed")?;
+        crate::webserver::Server::new(listener).serve(&mut *f, Some(count));
+        Ok(())
     }
 }

@@ -16,6 +16,7 @@ use crate::http::request::{
     HANDLER_ERROR, INIT_ERROR, INVALID_EVENT,
 };
 use crate::http::response::{parse_decimal, Field, Head};
+use crate::shape::Shape;
 use crate::sys::TraceExport;
 use crate::{Context, Error, Reply};
 
@@ -301,7 +302,7 @@ fn invocation<'a>(
 /// Runs the handler; the outcome and, for a failure, the AWS error type. A panic becomes a
 /// failure when panics unwind.
 #[inline]
-fn call(
+pub(crate) fn call(
     f: &mut dyn Function,
     event: &[u8],
     ctx: &Context<'_>,
@@ -354,6 +355,22 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
 #[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
 pub(crate) fn start(link: fn() -> Linked) -> ! {
+    match Shape::from_env() {
+        Ok(Shape::RuntimeApi) => {}
+        #[cfg(feature = "image")]
+        Ok(Shape::Job) => crate::job::start(link),
+        #[cfg(feature = "image")]
+        Ok(Shape::WebServer) => crate::webserver::start(link),
+        #[cfg(not(feature = "image"))]
+        Ok(Shape::Job | Shape::WebServer) => {
+            say(&[b"the image shapes (SCF_BOOTSTRAP_MODE=webserver or job, or SCF_EVENT_BODY) need the `image` feature of scf-bootstrap, which this bootstrap was built without"]);
+            std::process::exit(EXIT_BAD_ENVIRONMENT);
+        }
+        Err(msg) => {
+            say(&[msg]);
+            std::process::exit(EXIT_BAD_ENVIRONMENT);
+        }
+    }
     let api = match RuntimeApi::from_env() {
         Ok(api) => api,
         Err(msg) => {
@@ -366,7 +383,7 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
     }
     let mut rt = Runtime::new(&api);
     #[cfg(not(panic = "immediate-abort"))]
-    crate::panic::install(api.addr, api.dialect, api.host());
+    crate::panic::install(Some((api.addr, api.dialect, api.host())));
 
     let mut function = match link() {
         Ok(f) => f,

@@ -49,7 +49,8 @@ struct Target {
 type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Send + Sync>;
 /// The target and the previous hook, written once by [`install`] and read by the hook.
 struct Installed {
-    target: Target,
+    /// `None` in the image shapes: there is no runtime API to post to.
+    target: Option<Target>,
     previous: Hook,
 }
 /// Where [`Installed`] lives: written once while [`STATE`] is 1, read only once it is 2.
@@ -85,17 +86,22 @@ thread_local! {
 }
 
 /// Installs the hook, which posts to the runtime API at `addr` (speaking `dialect`, with
-/// `host` as `Host`); called again, does nothing. Allocates nothing: std's default hook and
+/// `host` as `Host`), or with `None` (the image shapes) only records the message for the
+/// unwinding runtime; called again, does nothing. Allocates nothing: std's default hook and
 /// our closure are zero-sized.
 #[allow(unsafe_code)]
-pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
-    let mut target = Target {
-        addr,
-        dialect,
-        host: [0; MAX_HOST],
-        host_len: host.len(),
-    };
-    target.host[..host.len()].copy_from_slice(host);
+pub(crate) fn install(to: Option<(SocketAddr, Dialect, &[u8])>) {
+    let target = to.map(|(addr, dialect, host)| {
+        let mut target = Target {
+            addr,
+            dialect,
+            host: [0; MAX_HOST],
+            host_len: host.len(),
+        };
+        target.host[..host.len()].copy_from_slice(host);
+        target
+    });
+    let dialect = target.as_ref().map_or(Dialect::Scf, |t| t.dialect);
     if STATE
         .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
@@ -118,13 +124,14 @@ pub(crate) fn install(addr: SocketAddr, dialect: Dialect, host: &[u8]) {
             return;
         };
         (installed.previous)(info);
-        let target = &installed.target;
         if cfg!(panic = "unwind") {
             if HANDLER_THREAD.with(|h| h.get()) {
                 LAST.with(|l| *l.borrow_mut() = Some(message(info)));
             }
-        } else if IN_INVOCATION.swap(false, Ordering::SeqCst) {
-            post(target, &message(info));
+        } else if let Some(target) = &installed.target {
+            if IN_INVOCATION.swap(false, Ordering::SeqCst) {
+                post(target, &message(info));
+            }
         }
     }));
 }
@@ -217,9 +224,10 @@ mod tests {
     fn installing_twice_keeps_the_first_hook_and_target() {
         let a: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let b: SocketAddr = "127.0.0.1:10".parse().unwrap();
-        install(a, Dialect::Scf, b"127.0.0.1:9");
-        install(b, Dialect::Aws, b"127.0.0.1:10");
-        let target = &installed().unwrap().target;
+        install(Some((a, Dialect::Scf, b"127.0.0.1:9")));
+        install(Some((b, Dialect::Aws, b"127.0.0.1:10")));
+        install(None);
+        let target = installed().unwrap().target.as_ref().unwrap();
         assert_eq!(target.addr, a);
         assert_eq!(&target.host[..target.host_len], b"127.0.0.1:9");
         assert!(!AWS.load(Ordering::Relaxed));

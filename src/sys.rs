@@ -25,6 +25,23 @@ const MSG_DONTWAIT: c_int = 0x40;
 #[cfg(target_os = "linux")]
 const EAGAIN: c_int = 11;
 
+/// `POLLIN`, `POLLERR`, `POLLHUP`: `<poll.h>` (Linux `asm-generic/poll.h`).
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+const POLLIN: i16 = 0x1;
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+const POLLERR: i16 = 0x8;
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+const POLLHUP: i16 = 0x10;
+
+/// `struct pollfd`: `<poll.h>`.
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
 /// `CLOCK_REALTIME`: `<time.h>` (Linux `linux/time.h`).
 pub(crate) const CLOCK_REALTIME: c_int = 0;
 /// `CLOCK_MONOTONIC`, the clock `Instant` reads on Linux: `<time.h>` (Linux `linux/time.h`).
@@ -62,6 +79,10 @@ extern "C" {
     fn __errno_location() -> *mut c_int;
     fn clock_gettime(clock: c_int, ts: *mut Timespec) -> c_int;
     fn syscall(number: core::ffi::c_long, ...) -> core::ffi::c_long;
+}
+
+extern "C" {
+    fn poll(fds: *mut PollFd, nfds: core::ffi::c_ulong, timeout: c_int) -> c_int;
 }
 
 extern "Rust" {
@@ -239,6 +260,18 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
     }
 }
 
+/// Writes `bytes` whole to standard output (file descriptor 1), unbuffered and without std's
+/// `Stdout` (its lock and line buffer are code the bootstrap would carry for one write).
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    // SAFETY: descriptor 1 is the process's standard output, open for its whole life; the
+    // `File` is never dropped (`ManuallyDrop`), so it is not closed here.
+    let mut out = core::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
+    out.write_all(bytes)
+}
+
 /// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed
 /// must be an error, not the end of the process.
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
@@ -265,6 +298,42 @@ pub(crate) fn peer_gone_or_spoke(fd: std::os::fd::BorrowedFd<'_>) -> bool {
     // 0: orderly close; > 0: bytes nobody asked for; < 0: EAGAIN means alive, anything else gone.
     // SAFETY: `__errno_location` (musl and glibc alike) returns the calling thread's errno.
     n >= 0 || unsafe { *__errno_location() } != EAGAIN
+}
+
+/// The WebServer shape's idle wait: blocks until the open connection `conn` has bytes (or
+/// was closed, or failed), or a new connection waits on `listener`. Returns whether each is
+/// ready; an error of `poll` itself counts as "the connection is ready", so that the read
+/// that follows reports it.
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+pub(crate) fn wait_readable(
+    conn: std::os::fd::BorrowedFd<'_>,
+    listener: std::os::fd::BorrowedFd<'_>,
+) -> (bool, bool) {
+    use std::os::fd::AsRawFd;
+    let mut fds = [
+        PollFd {
+            fd: conn.as_raw_fd(),
+            events: POLLIN,
+            revents: 0,
+        },
+        PollFd {
+            fd: listener.as_raw_fd(),
+            events: POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: `fds` is a valid array of two `struct pollfd` for the call's duration, both
+        // descriptors are open (borrowed), and -1 means no timeout.
+        let n = unsafe { poll(fds.as_mut_ptr(), 2, -1) };
+        if n > 0 {
+            let ready = |f: &PollFd| f.revents & (POLLIN | POLLERR | POLLHUP) != 0;
+            return (ready(&fds[0]), ready(&fds[1]));
+        }
+        if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return (true, false);
+        }
+    }
 }
 
 /// Nanoseconds on `clock` (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`): with the `clock_gettime`

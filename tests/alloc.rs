@@ -1,6 +1,7 @@
-//! Zero heap allocations per warm invocation, in SCF's dialect and in AWS's with a trace
-//! header on every event: the runtime runs in this process against an in-test runtime API on
-//! another thread, for 1000 invocations after warm-up, and two counters watch its thread:
+//! Zero heap allocations per warm invocation, in SCF's dialect, in AWS's with a trace header
+//! on every event, and in the WebServer image shape: the runtime runs in this process against
+//! an in-test runtime API (or, as a server, an in-test client) on another thread, for 1000
+//! invocations after warm-up, and two counters watch its thread:
 //!
 //! - a counting global allocator (Rust's heap);
 //! - with glibc, `malloc`, `calloc` and `realloc` themselves, defined in this binary ahead of
@@ -256,10 +257,110 @@ fn aws_event(api: &mut ScriptedApi, id: &str, i: u64, event: &[u8]) {
     api.answer(200, &headers, event, Send::Length, After::KeepAlive);
 }
 
+/// Reads one answer of the WebServer shape from `s` (into `buf`, reused): its body length.
+fn answer_len(s: &mut std::net::TcpStream, buf: &mut Vec<u8>) -> usize {
+    use std::io::Read;
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buf[..end]).unwrap();
+            assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+            let len: usize = head
+                .split("\r\n")
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .unwrap()
+                .parse()
+                .unwrap();
+            while buf.len() < end + 4 + len {
+                let n = s.read(&mut chunk).unwrap();
+                assert!(n > 0, "closed in the middle of an answer");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            assert_eq!(buf.len(), end + 4 + len, "more than one answer");
+            return len;
+        }
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed before an answer");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The WebServer shape: the same counts, with requests from a keep-alive client of varying
+/// sizes and framings, then one of 100 KB.
+fn check_webserver() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let total = WARM_UP + MEASURED + 2;
+    let big = WARM_UP + MEASURED;
+    let client = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut buf = Vec::new();
+        let mut snapshots = Vec::new();
+        for i in 0..total {
+            // The server's thread waits for this request: the count is stable here.
+            if i == WARM_UP || i == big || i == big + 1 {
+                snapshots.push((
+                    ALLOCATIONS.load(Ordering::SeqCst),
+                    C_ALLOCATIONS.load(Ordering::SeqCst),
+                ));
+            }
+            let len = match i {
+                i if i < WARM_UP => 1024,
+                i if i == big => 100 * 1024,
+                i => (i as usize * 37) % 1025,
+            };
+            let event: Vec<u8> = (0..len).map(|j| b'a' + (j % 26) as u8).collect();
+            let mut req = format!(
+                "POST /event-invoke HTTP/1.1\r\nX-Scf-Request-Id: request-{i}\r\nX-Scf-Memory: 128\r\nX-Scf-Timeout: 3\r\n"
+            )
+            .into_bytes();
+            if i % 3 == 0 && i != big {
+                req.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+                for piece in event.chunks(100) {
+                    req.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                    req.extend_from_slice(piece);
+                    req.extend_from_slice(b"\r\n");
+                }
+                req.extend_from_slice(b"0\r\n\r\n");
+            } else {
+                req.extend_from_slice(format!("Content-Length: {len}\r\n\r\n").as_bytes());
+                req.extend_from_slice(&event);
+            }
+            s.write_all(&req).unwrap();
+            assert_eq!(
+                answer_len(&mut s, &mut buf),
+                len + "Echoing request: ''".len()
+            );
+        }
+        snapshots
+    });
+
+    COUNTED.with(|c| c.set(true));
+    let served = scf_bootstrap::__private::serve_webserver_linked(listener, total);
+    COUNTED.with(|c| c.set(false));
+    served.unwrap();
+    let snapshots = client.join().unwrap();
+    let rust = snapshots[1].0 - snapshots[0].0;
+    let c = snapshots[1].1 - snapshots[0].1;
+    assert_eq!(
+        (rust, c),
+        (0, 0),
+        "webserver: (Rust, C library) allocations in {MEASURED} warm invocations"
+    );
+    assert!(
+        snapshots[2].0 > snapshots[1].0,
+        "a 100 KB event allocated nothing?"
+    );
+}
+
 #[test]
 fn warm_invocations_allocate_nothing() {
     // One after the other: the counter is shared.
     check(false);
+    // Before AWS, which leaves `_X_AMZN_TRACE_ID` set (the echo compares it with the context).
+    check_webserver();
     // AWS, with a trace header that the runtime exports as `_X_AMZN_TRACE_ID`.
     check(true);
 }

@@ -60,6 +60,18 @@ const SYSCALLS: &[(&str, u32)] = &[
     ("exit_group", 231),
 ];
 
+/// What the image shapes add to [`SYSCALLS`] (their lives run with both lists): the WebServer
+/// shape's listening socket and its waits and answers. All are in 3.10's table.
+const IMAGE_SYSCALLS: &[(&str, u32)] = &[
+    ("poll", 7),
+    ("sendto", 44),
+    ("shutdown", 48),
+    ("bind", 49),
+    ("listen", 50),
+    ("getsockname", 51),
+    ("accept4", 288),
+];
+
 /// A classic BPF instruction (`struct sock_filter`, `linux/filter.h`).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -93,11 +105,13 @@ const X32_BIT: u32 = 0x4000_0000;
 const DATA_NR: u32 = 0;
 const DATA_ARCH: u32 = 4;
 
-/// The filter: other architectures and x32 killed, 314 and up `ENOSYS`, [`SYSCALLS`] allowed,
-/// the rest killed (or allowed, with `allow_all`, for listing them with strace).
-fn filter(allow_all: bool) -> Vec<SockFilter> {
+/// The filter: other architectures and x32 killed, 314 and up `ENOSYS`, [`SYSCALLS`] and
+/// `extra` allowed, the rest killed (or allowed, with `allow_all`, for listing them with
+/// strace).
+fn filter(allow_all: bool, extra: &[(&str, u32)]) -> Vec<SockFilter> {
     let op = |code, jt, jf, k| SockFilter { code, jt, jf, k };
-    let n = SYSCALLS.len() as u8;
+    let listed: Vec<u32> = SYSCALLS.iter().chain(extra).map(|&(_, nr)| nr).collect();
+    let n = listed.len() as u8;
     // Layout: [0] ld arch, [1] jeq, [2] ld nr, [3] jge x32, [4] jge 314, [5..5+n] jeq each,
     // then [5+n] the default, [6+n] kill, [7+n] ENOSYS, [8+n] allow. A jump's offset counts
     // from the next instruction.
@@ -113,7 +127,7 @@ fn filter(allow_all: bool) -> Vec<SockFilter> {
         op(JGE_K, n + 3, 0, X32_BIT),
         op(JGE_K, n + 2, 0, FIRST_AFTER_3_10),
     ];
-    for (i, &(_, nr)) in SYSCALLS.iter().enumerate() {
+    for (i, &nr) in listed.iter().enumerate() {
         assert!(nr < FIRST_AFTER_3_10);
         prog.push(op(JEQ_K, n - i as u8 + 2, 0, nr));
     }
@@ -133,10 +147,15 @@ const SECCOMP_MODE_FILTER: u64 = 2;
 
 /// Starts `bin` with exactly `env`, under the filter.
 fn start_filtered(bin: &Path, env: &[(&str, &str)]) -> Child {
+    start_filtered_with(bin, env, &[])
+}
+
+/// Starts `bin` with exactly `env`, under the filter that also allows `extra`.
+fn start_filtered_with(bin: &Path, env: &[(&str, &str)], extra: &[(&str, u32)]) -> Child {
     assert!(bin.exists(), "{} not built", bin.display());
     let allow_all = std::env::var_os("SCF_CENTOS_ALLOW_ALL").is_some();
     // Built before the fork: the child only reads it.
-    let prog: &'static [SockFilter] = Box::leak(filter(allow_all).into_boxed_slice());
+    let prog: &'static [SockFilter] = Box::leak(filter(allow_all, extra).into_boxed_slice());
     let mut cmd = Command::new(bin);
     cmd.env_clear()
         .envs(env.iter().copied())
@@ -326,7 +345,8 @@ fn faults_life(bin: &Path, unwinds: bool) {
 }
 
 /// Builds `faults` for musl with the `release` profile (`panic = "unwind"`, the tools'
-/// profile; the linker flags are the deployable build's), in a target directory of its own.
+/// profile; the linker flags are the deployable build's) and the `image` feature, in a target
+/// directory of its own.
 fn unwinding_faults() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let target = exe.ancestors().nth(3).unwrap().join("centos-unwind");
@@ -339,7 +359,7 @@ fn unwinding_faults() -> PathBuf {
             "--target",
             "x86_64-unknown-linux-musl",
         ])
-        .args(["--example", "faults"])
+        .args(["--example", "faults", "--features", "image"])
         .env("CARGO_TARGET_DIR", &target)
         .output()
         .unwrap();
@@ -355,7 +375,7 @@ fn unwinding_faults() -> PathBuf {
 fn the_filter_returns_enosys_from_314_on() {
     // The program itself, run by a small interpreter of the five opcodes it uses: the lives
     // below show the kernel runs it; this shows what it answers for calls they never make.
-    let prog = filter(false);
+    let prog = filter(false, &[]);
     assert_eq!(prog.len(), SYSCALLS.len() + 9);
     let run = |nr: u32, arch: u32| -> u32 {
         let mut pc = 0;
@@ -450,12 +470,125 @@ fn min_size_echo_lives_under_the_3_10_table() {
     echo_life(&target.join("x86_64-unknown-linux-musl/bootstrap/examples/echo"));
 }
 
-/// The README's list of system calls names every entry of [`SYSCALLS`].
+/// The image shapes' lives with `echo` built with the `image` feature: a WebServer serving
+/// two requests on one connection, a refused one and a second connection, then killed; a Job
+/// run to its exit.
+#[test]
+fn image_shapes_live_under_the_3_10_table() {
+    use std::io::{Read, Write};
+    let bin = image_example("echo");
+    let env = [
+        ("SCF_BOOTSTRAP_MODE", "webserver"),
+        ("SCF_BOOTSTRAP_PORT", "0"),
+    ];
+    let mut child = start_filtered_with(&bin, &env, IMAGE_SYSCALLS);
+    let Some((port, mut stderr)) = wait_listening(&mut child) else {
+        let status = child.wait().unwrap();
+        not_killed(status, "");
+        panic!("the bootstrap exited before listening: {status}");
+    };
+    let exchange = |requests: &[u8], want: &[&str]| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(requests).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        let got = String::from_utf8_lossy(&got);
+        for w in want {
+            assert!(got.contains(w), "{w:?} not in {got:?}");
+        }
+    };
+    exchange(
+        b"POST / HTTP/1.1\r\nX-Scf-Request-Id: a\r\nContent-Length: 2\r\n\r\nhi\
+          POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nyo\r\n0\r\n\r\n",
+        &["Echoing request: 'hi'", "Echoing request: 'yo'"],
+    );
+    exchange(b"garbage\r\n\r\n", &["HTTP/1.1 400 "]);
+    exchange(
+        b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+        &["Echoing request: ''"],
+    );
+    let still = child.try_wait().unwrap();
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    not_killed(status, &err);
+    assert!(still.is_none(), "the server ended: {status} {err}");
+
+    let mut child = start_filtered_with(&bin, &[("SCF_EVENT_BODY", "job")], IMAGE_SYSCALLS);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let (status, err) = finish(child);
+    not_killed(status, &err);
+    assert_eq!(
+        (status.code(), out.as_str()),
+        (Some(0), "Echoing request: 'job'")
+    );
+}
+
+/// `faults` with `panic = "unwind"` in the WebServer shape: an error and a panic are `500`s
+/// with their text, and the instance serves the next request.
+#[test]
+fn faults_under_unwind_in_the_webserver_shape() {
+    use std::io::{Read, Write};
+    let env = [
+        ("SCF_BOOTSTRAP_MODE", "webserver"),
+        ("SCF_BOOTSTRAP_PORT", "0"),
+    ];
+    let mut child = start_filtered_with(&unwinding_faults(), &env, IMAGE_SYSCALLS);
+    let Some((port, mut stderr)) = wait_listening(&mut child) else {
+        let status = child.wait().unwrap();
+        not_killed(status, "");
+        panic!("the bootstrap exited before listening: {status}");
+    };
+    let ask = |event: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        let req = format!(
+            "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{event}",
+            event.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut got = String::new();
+        let _ = s.read_to_string(&mut got);
+        got
+    };
+    let got = ask("error:no cheese");
+    assert!(
+        got.starts_with("HTTP/1.1 500 ") && got.ends_with("\r\n\r\nno cheese"),
+        "{got}"
+    );
+    let got = ask("panic:out of cheese");
+    assert!(
+        got.starts_with("HTTP/1.1 500 ") && got.ends_with(": out of cheese"),
+        "{got}"
+    );
+    assert!(got.contains("panicked at "), "{got}");
+    let got = ask("still here");
+    assert!(
+        got.starts_with("HTTP/1.1 200 ") && got.ends_with("ok: still here"),
+        "{got}"
+    );
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    not_killed(status, &err);
+}
+
+/// The README's list of system calls names every entry of [`SYSCALLS`] and
+/// [`IMAGE_SYSCALLS`].
 #[test]
 fn the_readme_lists_the_system_calls() {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for &(name, nr) in SYSCALLS {
+    for &(name, nr) in SYSCALLS.iter().chain(IMAGE_SYSCALLS) {
         assert!(
             readme.contains(&format!("`{name}` ({nr}")),
             "README.md does not list `{name}` ({nr})"

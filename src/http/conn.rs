@@ -168,29 +168,7 @@ impl Conn {
 
     fn write(&mut self, parts: &[Part<'_>]) -> io::Result<()> {
         let stream = self.stream.as_mut().ok_or(io::ErrorKind::NotConnected)?;
-        let arena = self.buf.as_slice();
-        let mut slices = [IoSlice::new(&[]); MAX_PARTS];
-        let mut n = 0;
-        for p in parts {
-            let bytes = match *p {
-                Part::Bytes(b) => b,
-                Part::Arena(start, end) => &arena[start..end],
-            };
-            if !bytes.is_empty() {
-                slices[n] = IoSlice::new(bytes);
-                n += 1;
-            }
-        }
-        let mut bufs = &mut slices[..n];
-        while !bufs.is_empty() {
-            match stream.write_vectored(bufs) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(w) => IoSlice::advance_slices(&mut bufs, w),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        write_parts(stream, self.buf.as_slice(), parts)
     }
 
     /// Has the peer closed the idle connection (or sent something unasked)? One non-blocking
@@ -312,6 +290,37 @@ impl Conn {
             body: (start, end),
         })
     }
+}
+
+/// Writes `parts` (arena parts taken from `arena`) with vectored writes until all is sent.
+#[inline]
+pub(crate) fn write_parts(
+    stream: &mut TcpStream,
+    arena: &[u8],
+    parts: &[Part<'_>],
+) -> io::Result<()> {
+    let mut slices = [IoSlice::new(&[]); MAX_PARTS];
+    let mut n = 0;
+    for p in parts {
+        let bytes = match *p {
+            Part::Bytes(b) => b,
+            Part::Arena(start, end) => &arena[start..end],
+        };
+        if !bytes.is_empty() {
+            slices[n] = IoSlice::new(bytes);
+            n += 1;
+        }
+    }
+    let mut bufs = &mut slices[..n];
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(w) => IoSlice::advance_slices(&mut bufs, w),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "linux")]

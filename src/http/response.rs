@@ -86,16 +86,22 @@ const KNOWN: [(&[u8], Known); 14] = [
     ),
 ];
 
-/// The meaning of header `name`, if the runtime reads it. `name` is an HTTP token, as
-/// `httparse` checks: then comparing bytes with bit 5 set is comparing them ignoring ASCII
-/// case, for names made of lower-case letters, `-` and `_` as [`KNOWN`]'s are (the only other
-/// bytes equal to those under that mask, CR and DEL, are not token bytes). It is a third of
-/// the instructions of `eq_ignore_ascii_case`, and this runs for every header of every
-/// response.
+/// The meaning of header `name`, if the runtime reads it.
 #[inline]
 fn known(name: &[u8]) -> Option<Known> {
+    lookup(&KNOWN, name)
+}
+
+/// The meaning `table` gives header `name`, if any. `name` is an HTTP token, as `httparse`
+/// checks: then comparing bytes with bit 5 set is comparing them ignoring ASCII case, for
+/// names made of lower-case letters, digits, `-` and `_` as the tables' are (the only other
+/// bytes equal to those under that mask, CR, DEL and a few control bytes, are not token
+/// bytes). It is a third of the instructions of `eq_ignore_ascii_case`, and this runs for
+/// every header of every message.
+#[inline]
+pub(crate) fn lookup<T: Copy>(table: &[(&[u8], T)], name: &[u8]) -> Option<T> {
     let first = *name.first()? | 0x20;
-    KNOWN
+    table
         .iter()
         .find(|(n, _)| {
             n.len() == name.len()
@@ -281,7 +287,7 @@ pub fn parse_decimal(s: &[u8]) -> Option<usize> {
 /// `s` without leading and trailing spaces and tabs.
 #[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
-fn trim(s: &[u8]) -> &[u8] {
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
     let start = s
         .iter()
         .position(|b| !matches!(b, b' ' | b'\t'))
@@ -422,7 +428,7 @@ impl Chunked {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Decodes a whole chunked body fed in pieces of `step` bytes; returns the body.
@@ -694,12 +700,31 @@ mod tests {
         }
     }
 
+    /// Calls `check` on every prefix of `valid`, on 20,000 copies of it with up to four random
+    /// bytes changed, cut at a random length, and on 20,000 runs of random bytes.
+    pub(crate) fn mutations(valid: &[u8], mut check: impl FnMut(&[u8])) {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for cut in 0..valid.len() {
+            check(&valid[..cut]);
+        }
+        for _ in 0..20_000 {
+            let mut input = valid.to_vec();
+            for _ in 0..(rng.next() % 4 + 1) {
+                let i = (rng.next() as usize) % input.len();
+                input[i] = rng.next() as u8;
+            }
+            let cut = (rng.next() as usize) % (input.len() + 1);
+            check(&input[..cut]);
+            let garbage: Vec<u8> = (0..rng.next() % 200).map(|_| rng.next() as u8).collect();
+            check(&garbage);
+        }
+    }
+
     /// Property: any bytes, any prefix of a valid response, and valid responses with random
     /// bytes changed give `Ok` or an error, never a panic, and never offsets outside the input.
     #[test]
     fn parser_never_panics() {
         let valid = b"HTTP/1.1 200 OK\r\nrequest_id: 1\r\nTransfer-Encoding: chunked\r\nmemory_limit_in_mb: 128\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         let check = |input: &[u8]| {
             if let Ok(Some(h)) = parse_head(input) {
                 assert!(h.len <= input.len());
@@ -715,19 +740,6 @@ mod tests {
                 }
             }
         };
-        for cut in 0..valid.len() {
-            check(&valid[..cut]);
-        }
-        for _ in 0..20_000 {
-            let mut input = valid.to_vec();
-            for _ in 0..(rng.next() % 4 + 1) {
-                let i = (rng.next() as usize) % input.len();
-                input[i] = rng.next() as u8;
-            }
-            let cut = (rng.next() as usize) % (input.len() + 1);
-            check(&input[..cut]);
-            let garbage: Vec<u8> = (0..rng.next() % 200).map(|_| rng.next() as u8).collect();
-            check(&garbage);
-        }
+        mutations(valid, check);
     }
 }

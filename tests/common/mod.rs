@@ -34,6 +34,67 @@ pub fn musl_example(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// An example built for musl with the `bootstrap` profile and the `image` feature (the
+/// WebServer and Job shapes), in a target directory of its own, once per test binary.
+pub fn image_example(name: &str) -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap().join("image-test");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "build",
+                "--profile",
+                "bootstrap",
+                "--target",
+                "x86_64-unknown-linux-musl",
+            ])
+            .args(["--features", "image"])
+            .args([
+                "--example",
+                "echo",
+                "--example",
+                "faults",
+                "--example",
+                "json",
+            ])
+            .args(["--example", "init"])
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "musl build with the image feature failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("x86_64-unknown-linux-musl/bootstrap/examples")
+    });
+    dir.join(name)
+}
+
+/// A WebServer bootstrap's readiness: reads its stderr until the line `scf-bootstrap:
+/// listening on 0.0.0.0:<port>` (printed for `SCF_BOOTSTRAP_PORT=0`); the port and the rest
+/// of stderr, or `None` when the bootstrap closed stderr (exited) first.
+pub fn wait_listening(
+    child: &mut Child,
+) -> Option<(u16, std::io::BufReader<std::process::ChildStderr>)> {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            return None;
+        }
+        let said = line.trim();
+        if let Some(port) = said.strip_prefix("scf-bootstrap: listening on 0.0.0.0:") {
+            return Some((port.parse().unwrap(), stderr));
+        }
+    }
+}
+
 /// Starts a bootstrap against SCF's runtime API at `port` with extra environment variables,
 /// stdout and stderr piped.
 pub fn start(bin: &Path, port: u16, env: &[(&str, &str)]) -> Child {
