@@ -479,9 +479,15 @@ fn readme(name: &str, runtime: &RuntimeSource, template: Template) -> String {
             runtime.events_origin()
         ),
     };
-    let event = match template {
-        Template::Echo => r#"--event '{"key": "value"}'"#.to_owned(),
-        t => format!("--event-example {}", t.name()),
+    let (event, env) = match template {
+        Template::Echo => (
+            r#"--event '{"key": "value"}'"#.to_owned(),
+            r#"GREETING = "Hi"    # read by `init`"#,
+        ),
+        t => (
+            format!("--event-example {}", t.name()),
+            r#"MY_SETTING = "on"  # std::env::var("MY_SETTING") in the handler"#,
+        ),
     };
     format!(
         r#"# {name}
@@ -509,7 +515,7 @@ timeout = 3        # seconds
 memory = 128       # MB
 
 [package.metadata.scf.env]
-GREETING = "Hi"
+{env}
 ```
 "#
     )
