@@ -17,7 +17,7 @@ use crate::build::{self, BuildOptions};
 use crate::deploy::{self, Deployment, Settings};
 use crate::invoke;
 use crate::project::Project;
-use crate::scaffold::{self, RuntimeSource};
+use crate::scaffold::{self, RuntimeSource, Template};
 use crate::settings;
 use crate::watch::{self, WatchOptions};
 use crate::{human_size, progress, Error};
@@ -110,6 +110,16 @@ pub struct NewArgs {
     /// Depend on this crates.io version of scf-bootstrap.
     #[arg(long, group = "runtime", value_name = "VERSION")]
     pub runtime_version: Option<String>,
+    /// What src/main.rs starts from: echo (the raw event, an init phase), apigw (an API
+    /// Gateway router on `http` types), timer (a typed Timer event); apigw and timer also
+    /// depend on scf-events, from the runtime's source.
+    #[arg(long, value_name = "NAME", default_value = "echo", value_parser = template)]
+    pub template: Template,
+}
+
+/// `--template`'s value.
+fn template(name: &str) -> Result<Template, String> {
+    Template::from_name(name).map_err(|e| e.to_string())
 }
 
 /// `cargo scf build`.
@@ -327,13 +337,27 @@ fn new(a: NewArgs) -> Result<ExitCode, Error> {
         progress("Runtime", &why);
         source
     };
-    let name = scaffold::create(&a.path, a.name.as_deref(), &runtime)?;
+    let name = scaffold::create(&a.path, a.name.as_deref(), &runtime, a.template)?;
     progress(
         "Created",
-        &format!("function crate `{name}` in {}", a.path.display()),
+        &format!(
+            "function crate `{name}` ({} template) in {}",
+            a.template.name(),
+            a.path.display()
+        ),
     );
+    let first = match a.template {
+        Template::Echo => {
+            "cargo scf watch      # serve on 127.0.0.1:9000, rebuilt on save\n  cargo scf build"
+                .to_owned()
+        }
+        t => format!(
+            "cargo scf build\n  cargo scf invoke --event-example {}   # its sample event",
+            t.name()
+        ),
+    };
     out(&format!(
-        "next:\n  cd {}\n  cargo scf watch      # serve on 127.0.0.1:9000, rebuilt on save\n  cargo scf build\n  cargo scf pack\n  cargo scf deploy --name {name}",
+        "next:\n  cd {}\n  {first}\n  cargo scf pack\n  cargo scf deploy --name {name}",
         a.path.display()
     ));
     Ok(ExitCode::SUCCESS)
@@ -713,6 +737,17 @@ mod tests {
         };
         assert_eq!(n.path, Path::new("hello"));
         assert_eq!(n.runtime_path.as_deref(), Some(Path::new("../rt")));
+        assert_eq!(n.template, Template::Echo);
+        let new = |template: &str| parse(&["cargo-scf", "scf", "new", "x", "--template", template]);
+        let Command::New(n) = new("apigw").unwrap().command else {
+            panic!("not new")
+        };
+        assert_eq!(n.template, Template::Apigw);
+        let err = new("flask").unwrap_err().to_string();
+        assert!(
+            err.contains("no template called `flask`; there are: echo, apigw, timer"),
+            "{err}"
+        );
         // One source of the runtime at most.
         let err = parse(&[
             "cargo-scf",
