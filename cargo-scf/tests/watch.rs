@@ -429,6 +429,14 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
         "InvalidParameter.RequestTooLarge",
         "{answer}"
     );
+    // A client that writes the whole body before it reads gets the same answer (the server
+    // drains what it does not keep), not a reset.
+    let answer = post(&addr, "/", &invoke_action, &over);
+    assert_eq!(
+        api_error_code(&answer),
+        "InvalidParameter.RequestTooLarge",
+        "{answer}"
+    );
 
     // A call in flight on the old code.
     let held = {
