@@ -77,6 +77,7 @@ pub mod scratch;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod tree;
+mod webserver;
 
 /// The check `Invoke` makes of an event: one JSON value, else `InvalidParameterValue`. From
 /// the `scf-api` crate, shared with cargo-scf.
@@ -85,7 +86,7 @@ pub use scf_api::event;
 /// timestamp. From the `scf-api` crate, shared with cargo-scf.
 pub use scf_api::tc3;
 
-pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
+pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle, Shape};
 pub use package::{Package, PackageError};
 pub use pool::{Pool, PoolStats};
 pub use result::{InvocationResult, Status};
