@@ -106,7 +106,7 @@ pub struct FunctionArgs {
     /// With --shape image or job: the command to run instead of the code's `scf_bootstrap`
     /// or `bootstrap` (the image's Command), run in the code directory; repeat for its
     /// arguments (`--command python3 --command app.py`).
-    #[arg(long, value_name = "PROGRAM|ARG")]
+    #[arg(long, value_name = "PROGRAM|ARG", allow_hyphen_values = true)]
     pub command: Vec<String>,
     /// With --shape image: a fixed port for the function's server (one instance only); by
     /// default a free port, given to the function in $PORT.

@@ -49,6 +49,10 @@ pub(crate) const UIN: &str = "100000000001";
 /// a Job event past it cannot be handed over.
 pub(crate) const ENV_STRING_LIMIT: usize = 32 * 4096;
 
+/// How long a WebServer that dropped a connection unanswered is given to be seen exiting,
+/// which tells "it died" (439) from "it broke the connection" (430).
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
 /// How events reach the instance, by [`Shape`].
 enum Transport {
     /// The runtime API server's task.
@@ -566,8 +570,14 @@ impl Instance {
                                 "the function's HTTP server answered status {code}: {}",
                                 String::from_utf8_lossy(&body)
                             )),
-                            Answer::Unanswered(_) if exchange.is_exited() => Ended::Exited,
-                            Answer::Unanswered(reason) => Ended::Unanswered(reason),
+                            // A process closes its sockets before its exit is seen: an
+                            // exit that follows at once is why the answer never came.
+                            Answer::Unanswered(reason) => {
+                                match tokio::time::timeout(EXIT_GRACE, exchange.wait_exited()).await {
+                                    Ok(()) => Ended::Exited,
+                                    Err(_) => Ended::Unanswered(reason),
+                                }
+                            }
                         },
                         () = exchange.wait_exited() => Ended::Exited,
                     },
