@@ -58,7 +58,7 @@ pub enum Shape {
     Zip,
     /// A WebServer image function: the command starts an HTTP server; each event is an HTTP
     /// `POST` to it. The platform's port is 9000; scf-local gives the server a free port
-    /// (or [`FunctionConfig::image_port`]) in [`IMAGE_PORT_ENV`].
+    /// (or [`FunctionConfig::image_port`]) in [`IMAGE_PORT_ENVS`].
     Image,
     /// A Job image function: the command runs once per event, the event in
     /// [`JOB_EVENT_ENV`]; its exit ends the invocation.
@@ -68,13 +68,19 @@ pub enum Shape {
 /// The port the platform has a WebServer image function listen on.
 pub const PLATFORM_IMAGE_PORT: u16 = 9000;
 
-/// The variable scf-local sets to the port a WebServer image function must listen on. The
-/// platform sets none (its port is always 9000); a server that reads `PORT` with 9000 as the
-/// default runs unchanged on both.
-pub const IMAGE_PORT_ENV: &str = "PORT";
+/// The variables scf-local sets to the port a WebServer image function must listen on: our
+/// runtime's `SCF_BOOTSTRAP_PORT`, and `PORT`, which most web frameworks read. The platform
+/// sets none (its port is always 9000); a server that reads either with 9000 as the default
+/// runs unchanged on both.
+pub const IMAGE_PORT_ENVS: [&str; 2] = ["SCF_BOOTSTRAP_PORT", "PORT"];
 
 /// The variable that carries the event to a Job image function.
 pub const JOB_EVENT_ENV: &str = "SCF_EVENT_BODY";
+
+/// The variable our runtime reads its shape from (`webserver`, `job`), which an image sets
+/// in its `Dockerfile` (`cargo scf build --image` writes it); scf-local sets it in the image
+/// shapes as that `ENV` line would. A user variable of the same name replaces it.
+pub const BOOTSTRAP_MODE_ENV: &str = "SCF_BOOTSTRAP_MODE";
 
 /// The platform's limit on a WebServer image function's start: it must listen within 30 s.
 pub const IMAGE_LISTEN_TIMEOUT: Duration = Duration::from_secs(30);

@@ -28,7 +28,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
-use crate::config::{Dialect, FunctionConfig, Shape, IMAGE_PORT_ENV, JOB_EVENT_ENV};
+use crate::config::{
+    Dialect, FunctionConfig, Shape, BOOTSTRAP_MODE_ENV, IMAGE_PORT_ENVS, JOB_EVENT_ENV,
+};
 use crate::http_server::{Admit, Limits};
 use crate::invocation::{Delivery, Exchange, Posted, WaitOutcome};
 use crate::keeper::{self, Keeper};
@@ -193,13 +195,14 @@ fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, S
 impl Instance {
     /// Starts `bootstrap` (or the image's command) and waits for its ready (the runtime
     /// API's, or the WebServer's listen), within `InitTimeout`. A Job instance is ready once
-    /// started, with `job_event` in its environment. `stop` turning true (the pool shuts
+    /// started, with `job` (its request id and event) in its environment. `stop` turning
+    /// true (the pool shuts
     /// down) ends the wait with 500.
     pub(crate) async fn start(
         cfg: &FunctionConfig,
         package: &Package,
         stop: &mut watch::Receiver<bool>,
-        job_event: Option<&[u8]>,
+        job: Option<(&str, &[u8])>,
     ) -> Result<(Instance, InitReport), StartFailure> {
         let begun = Instant::now();
         let fail = |status, message: String| StartFailure {
@@ -266,9 +269,17 @@ impl Instance {
             _ => {
                 let mut env = platform_env(cfg, package.root(), tmp.path());
                 if let Some(client) = &client {
-                    env.push((IMAGE_PORT_ENV.into(), client.port().to_string()));
+                    env.push((BOOTSTRAP_MODE_ENV.into(), "webserver".into()));
+                    for name in IMAGE_PORT_ENVS {
+                        env.push((name.into(), client.port().to_string()));
+                    }
                 }
-                if let Some(event) = job_event {
+                if let Some((request_id, event)) = job {
+                    // Tencent's local runner (scf-cli) names these for a local run.
+                    env.push((BOOTSTRAP_MODE_ENV.into(), "job".into()));
+                    env.push(("SCF_REQUEST_ID".into(), request_id.into()));
+                    env.push(("SCF_FUNCTION_MEMORY_SIZE".into(), cfg.memory_mb.to_string()));
+                    env.push(("SCF_FUNCTION_TIMEOUT".into(), timeout_secs(cfg).to_string()));
                     let event = std::str::from_utf8(event)
                         .ok()
                         .filter(|e| !e.contains('\0'))
@@ -758,6 +769,11 @@ impl Drop for Instance {
             task.abort();
         }
     }
+}
+
+/// `Timeout` in whole seconds, rounded up (the unit of the function's setting), at least 1.
+pub(crate) fn timeout_secs(cfg: &FunctionConfig) -> u64 {
+    cfg.timeout.as_millis().div_ceil(1000).max(1) as u64
 }
 
 /// "3s", "0.5s".

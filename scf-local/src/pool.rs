@@ -178,9 +178,9 @@ impl Pool {
         let mut leased = match self.inner.acquire() {
             Acquired::Warm(leased) => leased,
             Acquired::Cold(slot) => {
-                let job_event = (cfg.shape == Shape::Job).then_some(&event[..]);
+                let job = (cfg.shape == Shape::Job).then_some((&request_id[..], &event[..]));
                 match self
-                    .start(slot, &request_id, &mut log, &mut stop, job_event)
+                    .start(slot, &request_id, &mut log, &mut stop, job)
                     .await
                 {
                     Ok(leased) => leased,
@@ -247,10 +247,10 @@ impl Pool {
         request_id: &str,
         log: &mut LogText,
         stop: &mut watch::Receiver<bool>,
-        job_event: Option<&[u8]>,
+        job: Option<(&str, &[u8])>,
     ) -> Result<Leased, InvocationResult> {
         let cfg = &self.inner.config;
-        match Instance::start(cfg, &self.inner.package, stop, job_event).await {
+        match Instance::start(cfg, &self.inner.package, stop, job).await {
             Ok((instance, mut report)) => {
                 if self.inner.code_pulled.swap(true, Ordering::AcqRel) {
                     report.pull_code = Duration::ZERO;

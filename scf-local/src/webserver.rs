@@ -181,7 +181,11 @@ pub(crate) fn event_headers(cfg: &FunctionConfig, request_id: &str) -> Vec<(&'st
     vec![
         ("x-scf-request-id", request_id.to_owned()),
         ("x-scf-memory", cfg.memory_mb.to_string()),
-        ("x-scf-timeout", cfg.timeout.as_millis().to_string()),
+        // Seconds, the unit of the function's `Timeout`.
+        (
+            "x-scf-timeout",
+            crate::instance::timeout_secs(cfg).to_string(),
+        ),
         ("x-scf-version", "$LATEST".to_owned()),
         ("x-scf-name", cfg.function_name.clone()),
         ("x-scf-namespace", "default".to_owned()),
@@ -194,9 +198,10 @@ pub(crate) fn event_headers(cfg: &FunctionConfig, request_id: &str) -> Vec<(&'st
 /// The platform's error when nothing listens within the limit, with the port scf-local gave.
 pub(crate) fn listen_timeout_message(limit: Duration, port: u16) -> String {
     format!(
-        "The request timed out in {}ms.Please confirm your http server have enabled listening on port {}. (scf-local gave it port {port} in ${})",
+        "The request timed out in {}ms.Please confirm your http server have enabled listening on port {}. (scf-local gave it port {port} in ${} and ${})",
         limit.as_millis(),
         crate::config::PLATFORM_IMAGE_PORT,
-        crate::config::IMAGE_PORT_ENV,
+        crate::config::IMAGE_PORT_ENVS[0],
+        crate::config::IMAGE_PORT_ENVS[1],
     )
 }

@@ -67,10 +67,13 @@ fn image_event_is_posted_with_the_platform_headers() {
     let ret = ret_json(&r);
     assert_eq!(ret["event"], json!({"key": "value"}));
     assert_eq!(ret["path"], "/event-invoke");
+    assert_eq!(ret["mode"], "webserver");
+    assert_eq!(ret["port"], ret["bootstrap_port"]);
+    assert_ne!(ret["port"], "9000", "a free port, not the platform's");
     let headers = &ret["headers"];
     assert_eq!(headers["X-Scf-Request-Id"], r["FunctionRequestId"], "{ret}");
     assert_eq!(headers["X-Scf-Memory"], "256");
-    assert_eq!(headers["X-Scf-Timeout"], "5000");
+    assert_eq!(headers["X-Scf-Timeout"], "5");
     assert_eq!(headers["X-Scf-Name"], "web-fn");
     assert_eq!(headers["X-Scf-Region"], "ap-guangzhou");
     let log = r["Log"].as_str().unwrap();
@@ -207,7 +210,11 @@ fn job_runs_once_per_event_with_the_event_in_its_environment() {
     assert_eq!(r["InvokeResult"], 0, "{r}");
     assert_eq!(r["RetMsg"], r#"{"hello":"job"}"#);
     let log = r["Log"].as_str().unwrap();
-    assert!(log.contains("job got 15 bytes"), "{log}");
+    let id = r["FunctionRequestId"].as_str().unwrap();
+    assert!(
+        log.contains(&format!("job {id} got 15 bytes (job, 128 MB, 3 s)")),
+        "{log}"
+    );
     assert!(
         !log.lines().any(|l| l == r#"{"hello":"job"}"#),
         "stdout is the result, not the log: {log}"
