@@ -44,7 +44,7 @@
 //! | [`runtime_api`] | SCF's runtime API over HTTP |
 //! | [`aws_runtime_api`] | AWS Lambda's runtime API over HTTP (`--api aws`), same lifecycle |
 //! | `webserver` | a WebServer image function's side: the wait for its listen, events POSTed with `X-Scf-*` headers |
-| [`pool`] | warm reuse, concurrency limit, idle reclaim |
+//! | [`pool`] | warm reuse, concurrency limit, idle reclaim |
 //! | [`result`] | the `Result` JSON and the status codes |
 //! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
 //! | [`event`] | the `InvalidParameterValue` check of `Invoke` (from `scf-api`) |
