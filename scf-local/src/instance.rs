@@ -318,12 +318,18 @@ impl Instance {
             let hint = match e.raw_os_error() {
                 Some(libc::EACCES) => " (is it executable? chmod 755 bootstrap)",
                 Some(libc::ENOEXEC) => " (not a program for this machine, or a script without #!)",
+                Some(libc::ENOENT) if cfg.shape != Shape::Zip && cfg.command.is_empty() => {
+                    " (the code has no scf_bootstrap or bootstrap: name the command with --command, or ImageConfig.Command)"
+                }
                 Some(libc::ENOENT) => " (missing, or its #! interpreter is missing)",
                 _ => "",
             };
             fail(
                 Status::ContainerInitError,
-                format!("cannot start {}: {e}{hint}", program.display()),
+                match cfg.shape {
+                    Shape::Zip => format!("cannot start bootstrap: {e}{hint}"),
+                    _ => format!("cannot start {}: {e}{hint}", program.display()),
+                },
             )
         })?;
         let keeper_pid = child.id().unwrap_or(0);

@@ -265,6 +265,16 @@ fn job_command_is_given_on_the_command_line() {
     let scratch = Scratch::new();
     let code = scratch.path().join("empty");
     std::fs::create_dir(&code).unwrap();
+    // Nothing to run: said so.
+    let r = result_of(&invoke_shape(&scratch, "job", &code, &["--event", "{}"]));
+    assert_eq!(r["Result"]["InvokeResult"], 445, "{r}");
+    assert!(
+        r["Result"]["ErrMsg"]
+            .as_str()
+            .unwrap()
+            .contains("no scf_bootstrap or bootstrap"),
+        "{r}"
+    );
     let out = invoke_shape(
         &scratch,
         "job",
