@@ -414,22 +414,31 @@ impl Instance {
             let exchange = instance.exchange.clone();
             let client = client.clone();
             let shape = cfg.shape;
+            let (root, main) = (instance.keeper.pid(), instance.keeper.main_pid());
             async move {
                 match (shape, client) {
-                    (Shape::Job, _) => Some(Instant::now()),
+                    (Shape::Job, _) => Ok(Instant::now()),
                     (_, Some(client)) => tokio::select! {
-                        _ = client.wait_listening() => Some(Instant::now()),
-                        exited = exchange.wait_ready() => exited,
+                        listening = client.wait_listening(root, main) => match listening {
+                            Ok(()) => Ok(Instant::now()),
+                            Err(message) => Err(Some(message)),
+                        },
+                        exited = exchange.wait_ready() => exited.ok_or(None),
                     },
-                    _ => exchange.wait_ready().await,
+                    _ => exchange.wait_ready().await.ok_or(None),
                 }
             }
         };
         tokio::pin!(became_ready);
+        // Why a WebServer's listen was refused, if it was.
+        let mut init_refusal: Option<String> = None;
         let mut next_sample = tokio::time::Instant::now() + cfg.memory_sample_interval;
         let ready = loop {
             tokio::select! {
-                ready = &mut became_ready => break ready.ok_or(Status::ContainerInitError),
+                ready = &mut became_ready => break ready.map_err(|refused| {
+                    init_refusal = refused;
+                    Status::ContainerInitError
+                }),
                 _ = sleep_until(deadline) => break Err(Status::InitTimeout),
                 Ok(_) = stop.wait_for(|stop| *stop) => break Err(Status::InternalError),
                 _ = sleep_until(next_sample) => {
@@ -456,6 +465,9 @@ impl Instance {
                 let mem_usage = instance.mem_usage(cfg);
                 let (verb, verb_ing, path) = ready_step(cfg.dialect);
                 let message = match (status, &client) {
+                    (Status::ContainerInitError, Some(_)) if init_refusal.is_some() => {
+                        init_refusal.take().unwrap_or_default()
+                    }
                     (Status::InitTimeout, Some(client)) => {
                         webserver::listen_timeout_message(cfg.init_timeout, client.port())
                     }

@@ -3,7 +3,10 @@
 //! "Image shapes (platform side)").
 //!
 //! - The listen is found by connecting to the port, as the platform's health check does;
-//!   attempts back off from 1 ms to 20 ms, and the caller bounds the whole wait.
+//!   attempts back off from 1 ms to 20 ms, and the caller bounds the whole wait. The
+//!   listening socket must be held by a process of the instance (another local process that
+//!   took the free port first would otherwise be sent the events), and on a non-loopback
+//!   address (the platform connects from outside the instance).
 //! - One connection at a time, kept alive between invocations (the platform sends one event
 //!   at a time to an instance); a connection the server closed is opened again for the next
 //!   event.
@@ -22,6 +25,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use crate::config::FunctionConfig;
+use crate::tree::{self, Listener};
 
 /// The path the platform posts events to.
 pub(crate) const EVENT_PATH: &str = "/event-invoke";
@@ -70,14 +74,30 @@ impl Client {
         self.addr.port()
     }
 
-    /// Returns once a connection to the port succeeds; keeps it for the first event. Never
-    /// returns while nothing listens: the caller bounds the wait.
-    pub(crate) async fn wait_listening(&self) {
+    /// Returns once a connection to the port succeeds and the listening socket is held by a
+    /// process of the instance (under the keeper `root`; its bootstrap `main` looked at
+    /// first): `Ok`, keeping the connection for the first event, or `Err` when the instance
+    /// listens on a loopback address only. A port another process took in the meantime counts
+    /// as not listening. Never returns while nothing listens: the caller bounds the wait.
+    pub(crate) async fn wait_listening(&self, root: u32, main: u32) -> Result<(), String> {
         let mut pause = Duration::from_millis(1);
         loop {
             if let Ok(conn) = self.connect().await {
-                *self.conn.lock().await = Some(conn);
-                return;
+                match tree::listener_on(root, main, self.port()) {
+                    Listener::Instance => {
+                        *self.conn.lock().await = Some(conn);
+                        return Ok(());
+                    }
+                    Listener::InstanceLoopbackOnly => {
+                        conn.task.abort();
+                        return Err(format!(
+                            "the server listens on a loopback address only: the platform reaches it on 0.0.0.0:{}, so listen on 0.0.0.0 (port {} here)",
+                            crate::config::PLATFORM_IMAGE_PORT,
+                            self.port()
+                        ));
+                    }
+                    Listener::Other => conn.task.abort(),
+                }
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));

@@ -114,6 +114,50 @@ fn image_that_exits_before_listening_is_a_container_init_error() {
 }
 
 #[test]
+fn image_listening_on_loopback_only_is_refused() {
+    let scratch = Scratch::new();
+    let code = scratch.path().join("loopback");
+    std::fs::create_dir(&code).unwrap();
+    write_exec(
+        &code.join("scf_bootstrap"),
+        "#!/bin/sh\nexec python3 -m http.server --bind 127.0.0.1 \"$PORT\"\n",
+    );
+    let r = result_of(&invoke_shape(&scratch, "image", &code, &["--event", "{}"]));
+    assert_eq!(r["Result"]["InvokeResult"], 445, "{r}");
+    let message = r["Result"]["ErrMsg"].as_str().unwrap();
+    assert!(message.contains("loopback address only"), "{message}");
+    assert_no_process_in(&code);
+}
+
+#[test]
+fn a_port_taken_by_another_process_gets_no_event() {
+    use std::io::Read as _;
+    // Another local process listens on the port the function was given, and the function
+    // never listens: no event may reach the intruder.
+    let intruder = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = intruder.local_addr().unwrap().port().to_string();
+    intruder.set_nonblocking(true).unwrap();
+    let (r, _s) = invoke_once(
+        "image",
+        "image-silent",
+        r#"{"secret":"s3cr3t"}"#,
+        &["--image-port", &port, "--init-timeout", "1"],
+    );
+    assert_eq!(r["InvokeResult"], 450, "{r}");
+    let mut received = Vec::new();
+    while let Ok((mut conn, _)) = intruder.accept() {
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = conn.read_to_end(&mut received);
+    }
+    assert!(
+        received.is_empty(),
+        "the intruder got {:?}",
+        String::from_utf8_lossy(&received)
+    );
+}
+
+#[test]
 fn image_error_status_is_a_user_code_exception() {
     let (r, _s) = invoke_once(
         "image",
