@@ -196,8 +196,7 @@ impl Instance {
     /// Starts `bootstrap` (or the image's command) and waits for its ready (the runtime
     /// API's, or the WebServer's listen), within `InitTimeout`. A Job instance is ready once
     /// started, with `job` (its request id and event) in its environment. `stop` turning
-    /// true (the pool shuts
-    /// down) ends the wait with 500.
+    /// true (the pool shuts down) ends the wait with 500.
     pub(crate) async fn start(
         cfg: &FunctionConfig,
         package: &Package,
