@@ -14,7 +14,7 @@ use bytes::Bytes;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scf_events::samples;
 
-use crate::config::{Dialect, FunctionConfig, HeaderStyle};
+use crate::config::{Dialect, FunctionConfig, HeaderStyle, Shape, IMAGE_LISTEN_TIMEOUT};
 use crate::event;
 use crate::local_api;
 use crate::package::{self, Package};
@@ -79,17 +79,44 @@ pub enum RuntimeApiChoice {
     Aws,
 }
 
+/// `--shape`: how the code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShapeChoice {
+    /// A Custom Runtime zip: `bootstrap` speaks the runtime API (--api).
+    Zip,
+    /// A WebServer image function: the command starts an HTTP server on the port in $PORT
+    /// (9000 on the platform); each event is a POST to it.
+    Image,
+    /// A Job image function: the command runs once per event, the event in $SCF_EVENT_BODY;
+    /// exit 0 is a success whose result is its stdout.
+    Job,
+}
+
 /// The function: its code and its configuration.
 #[derive(Debug, Args)]
 pub struct FunctionArgs {
-    /// The code: a directory or a zip with an executable `bootstrap` at its root.
+    /// The code: a directory or a zip with an executable `bootstrap` at its root (with
+    /// --shape image or job: `scf_bootstrap` or `bootstrap`, or none with --command).
     pub code: PathBuf,
+    /// How the code runs: a Custom Runtime zip, a WebServer image or a Job image.
+    #[arg(long, value_enum, default_value_t = ShapeChoice::Zip)]
+    pub shape: ShapeChoice,
+    /// With --shape image or job: the command to run instead of the code's `scf_bootstrap`
+    /// or `bootstrap` (the image's Command), run in the code directory; repeat for its
+    /// arguments (`--command python3 --command app.py`).
+    #[arg(long, value_name = "PROGRAM|ARG", allow_hyphen_values = true)]
+    pub command: Vec<String>,
+    /// With --shape image: a fixed port for the function's server (one instance only); by
+    /// default a free port, given to the function in $PORT.
+    #[arg(long)]
+    pub image_port: Option<u16>,
     /// `Timeout` in seconds, from event delivery to the result.
     #[arg(long, default_value_t = 3.0)]
     pub timeout: f64,
-    /// `InitTimeout` in seconds, from starting `bootstrap` to its ready.
-    #[arg(long, default_value_t = 65.0)]
-    pub init_timeout: f64,
+    /// `InitTimeout` in seconds, from starting `bootstrap` to its ready [default: 65; with
+    /// --shape image the platform's 30 s for the server to listen].
+    #[arg(long)]
+    pub init_timeout: Option<f64>,
     /// `MemorySize` in MB.
     #[arg(long, default_value_t = 128)]
     pub memory: u32,
@@ -288,11 +315,33 @@ impl FunctionArgs {
             RuntimeApiChoice::Scf => (Dialect::Scf { headers }, "ap-guangzhou"),
             RuntimeApiChoice::Aws => (Dialect::Aws, "us-east-1"),
         };
+        let shape = match self.shape {
+            ShapeChoice::Zip => Shape::Zip,
+            ShapeChoice::Image => Shape::Image,
+            ShapeChoice::Job => Shape::Job,
+        };
+        if shape == Shape::Zip && (!self.command.is_empty() || self.image_port.is_some()) {
+            return Err(Fatal(
+                "--command and --image-port need --shape image (or job for --command)".to_owned(),
+            ));
+        }
+        if shape == Shape::Job && self.image_port.is_some() {
+            return Err(Fatal(
+                "--image-port needs --shape image: a job listens on no port".to_owned(),
+            ));
+        }
+        let default_init = match shape {
+            Shape::Image => IMAGE_LISTEN_TIMEOUT.as_secs_f64(),
+            _ => 65.0,
+        };
         let config = FunctionConfig {
+            shape,
+            command: self.command.clone(),
+            image_port: self.image_port,
             function_name: self.function_name.clone(),
             handler: self.handler.clone(),
             timeout: seconds("--timeout", self.timeout)?,
-            init_timeout: seconds("--init-timeout", self.init_timeout)?,
+            init_timeout: seconds("--init-timeout", self.init_timeout.unwrap_or(default_init))?,
             memory_mb: self.memory,
             enforce_memory: self.enforce_memory,
             env,
@@ -310,7 +359,11 @@ impl FunctionArgs {
     }
 
     fn package(&self) -> Result<Package, Fatal> {
-        Package::open(&self.code).map_err(|e| Fatal(format!("{}: {e}", self.code.display())))
+        let package = match self.shape {
+            ShapeChoice::Zip => Package::open(&self.code),
+            ShapeChoice::Image | ShapeChoice::Job => Package::open_image(&self.code),
+        };
+        package.map_err(|e| Fatal(format!("{}: {e}", self.code.display())))
     }
 
     /// Fails early, with one line, when a fixed runtime API port is taken.

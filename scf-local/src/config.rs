@@ -50,6 +50,41 @@ impl Default for Dialect {
     }
 }
 
+/// How the platform runs a function's code (docs/protocol.md, "Image shapes (platform side)").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// The Custom Runtime zip: `bootstrap` speaks the runtime API ([`Dialect`]).
+    #[default]
+    Zip,
+    /// A WebServer image function: the command starts an HTTP server; each event is an HTTP
+    /// `POST` to it. The platform's port is 9000; scf-local gives the server a free port
+    /// (or [`FunctionConfig::image_port`]) in [`IMAGE_PORT_ENVS`].
+    Image,
+    /// A Job image function: the command runs once per event, the event in
+    /// [`JOB_EVENT_ENV`]; its exit ends the invocation.
+    Job,
+}
+
+/// The port the platform has a WebServer image function listen on.
+pub const PLATFORM_IMAGE_PORT: u16 = 9000;
+
+/// The variables scf-local sets to the port a WebServer image function must listen on: our
+/// runtime's `SCF_BOOTSTRAP_PORT`, and `PORT`, which most web frameworks read. The platform
+/// sets none (its port is always 9000); a server that reads either with 9000 as the default
+/// runs unchanged on both.
+pub const IMAGE_PORT_ENVS: [&str; 2] = ["SCF_BOOTSTRAP_PORT", "PORT"];
+
+/// The variable that carries the event to a Job image function.
+pub const JOB_EVENT_ENV: &str = "SCF_EVENT_BODY";
+
+/// The variable our runtime reads its shape from (`webserver`, `job`), which an image sets
+/// in its `Dockerfile` (`cargo scf build --image` writes it); scf-local sets it in the image
+/// shapes as that `ENV` line would. A user variable of the same name replaces it.
+pub const BOOTSTRAP_MODE_ENV: &str = "SCF_BOOTSTRAP_MODE";
+
+/// The platform's limit on a WebServer image function's start: it must listen within 30 s.
+pub const IMAGE_LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Everything that says how a function runs.
 ///
 /// The defaults are the platform's: `Timeout` 3 s, `InitTimeout` 65 s, `MemorySize` 128 MB,
@@ -91,6 +126,14 @@ pub struct FunctionConfig {
     pub runtime_api_port: Option<u16>,
     /// How often the memory of a busy instance's processes is sampled.
     pub memory_sample_interval: Duration,
+    /// How the code runs: Custom Runtime zip, WebServer image or Job image.
+    pub shape: Shape,
+    /// The image shapes' command, program first (`ImageConfig.Command` and `Args`); empty
+    /// runs the code root's `scf_bootstrap`, else its `bootstrap`. Unused by the zip shape.
+    pub command: Vec<String>,
+    /// A fixed port for a WebServer image function (one instance only); `None` picks a free
+    /// one per instance. The image shape's wait for the listen is `init_timeout`.
+    pub image_port: Option<u16>,
 }
 
 impl Default for FunctionConfig {
@@ -112,6 +155,9 @@ impl Default for FunctionConfig {
             log_limit: crate::log::CLOUD_LOG_LIMIT,
             runtime_api_port: None,
             memory_sample_interval: Duration::from_millis(100),
+            shape: Shape::Zip,
+            command: Vec::new(),
+            image_port: None,
         }
     }
 }
@@ -167,6 +213,17 @@ impl FunctionConfig {
         }
         if self.runtime_api_port.is_some() && self.max_instances != 1 {
             return err("a fixed runtime API port allows one instance only".to_owned());
+        }
+        if self.image_port.is_some() && self.max_instances != 1 {
+            return err("a fixed image port allows one instance only".to_owned());
+        }
+        if self.image_port == Some(0) {
+            return err("the image port must be 1-65535".to_owned());
+        }
+        if self.command.first().is_some_and(|c| c.is_empty())
+            || self.command.iter().any(|a| a.contains('\0'))
+        {
+            return err("the command must name a program, without NUL bytes".to_owned());
         }
         let mut total = 0;
         for (k, v) in &self.env {

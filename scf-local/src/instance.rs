@@ -28,7 +28,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
-use crate::config::{Dialect, FunctionConfig};
+use crate::config::{
+    Dialect, FunctionConfig, Shape, BOOTSTRAP_MODE_ENV, IMAGE_PORT_ENVS, JOB_EVENT_ENV,
+};
 use crate::http_server::{Admit, Limits};
 use crate::invocation::{Delivery, Exchange, Posted, WaitOutcome};
 use crate::keeper::{self, Keeper};
@@ -37,7 +39,41 @@ use crate::memory;
 use crate::output::{self, Output};
 use crate::package::Package;
 use crate::result::Status;
+use crate::webserver::{self, Answer, Client};
 use crate::{aws_runtime_api, runtime_api, tree};
+
+/// `TENCENTCLOUD_APPID` and `X-Scf-Appid`: a made-up account.
+pub(crate) const APPID: &str = "1250000000";
+/// `TENCENTCLOUD_UIN` and `X-Scf-Uin`: a made-up account.
+pub(crate) const UIN: &str = "100000000001";
+
+/// Linux's limit on one `NAME=value` string of the environment (`MAX_ARG_STRLEN`, 32 pages):
+/// a Job event past it cannot be handed over.
+pub(crate) const ENV_STRING_LIMIT: usize = 32 * 4096;
+
+/// How long a WebServer that dropped a connection unanswered is given to be seen exiting,
+/// which tells "it died" (439) from "it broke the connection" (430).
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// How events reach the instance, by [`Shape`].
+enum Transport {
+    /// The runtime API server's task.
+    RuntimeApi(JoinHandle<()>),
+    /// The client of the function's own HTTP server.
+    WebServer(Arc<Client>),
+    /// The job's standard output (its result) and the task reading it.
+    Job(Arc<Output>, JoinHandle<()>),
+}
+
+/// How an invocation ended, before it is turned into a result.
+enum Ended {
+    Posted(Posted, Instant),
+    Exited,
+    /// The WebServer answered with a status that is not 2xx: the message.
+    Failed(String),
+    /// The WebServer gave no answer while its process lives on: the reason.
+    Unanswered(String),
+}
 
 /// Connections an instance's runtime API holds at once: a runtime uses one or two; beyond
 /// the cap a connection is closed at once, so one function cannot use up the descriptors
@@ -93,8 +129,10 @@ pub(crate) struct Instance {
     exchange: Arc<Exchange>,
     output: Arc<Output>,
     exit: Arc<Mutex<Option<ExitStatus>>>,
-    api_task: JoinHandle<()>,
+    transport: Transport,
     reader_task: JoinHandle<()>,
+    /// The instance cannot take another event (a WebServer dropped a connection unanswered).
+    broken: bool,
     wait_task: Option<JoinHandle<()>>,
     peak_rss: u64,
     hwm_read: Option<Instant>,
@@ -144,8 +182,8 @@ fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, S
         ("SCF_FUNCTIONVERSION".into(), "$LATEST".into()),
         ("SCF_RUNTIME".into(), "CustomRuntime".into()),
         ("TENCENTCLOUD_REGION".into(), cfg.region.clone()),
-        ("TENCENTCLOUD_APPID".into(), "1250000000".into()),
-        ("TENCENTCLOUD_UIN".into(), "100000000001".into()),
+        ("TENCENTCLOUD_APPID".into(), APPID.into()),
+        ("TENCENTCLOUD_UIN".into(), UIN.into()),
         ("TENCENTCLOUD_TZ".into(), "UTC".into()),
         ("TENCENTCLOUD_RUNENV".into(), "SCF".into()),
         ("USER_CODE_ROOT".into(), root),
@@ -155,12 +193,15 @@ fn platform_env(cfg: &FunctionConfig, root: &Path, tmp: &Path) -> Vec<(String, S
 }
 
 impl Instance {
-    /// Starts `bootstrap` and waits for its ready, within `InitTimeout`.
-    /// `stop` turning true (the pool shuts down) ends the wait with 500.
+    /// Starts `bootstrap` (or the image's command) and waits for its ready (the runtime
+    /// API's, or the WebServer's listen), within `InitTimeout`. A Job instance is ready once
+    /// started, with `job` (its request id and event) in its environment. `stop` turning
+    /// true (the pool shuts down) ends the wait with 500.
     pub(crate) async fn start(
         cfg: &FunctionConfig,
         package: &Package,
         stop: &mut watch::Receiver<bool>,
+        job: Option<(&str, &[u8])>,
     ) -> Result<(Instance, InitReport), StartFailure> {
         let begun = Instant::now();
         let fail = |status, message: String| StartFailure {
@@ -172,35 +213,98 @@ impl Instance {
         let internal =
             |what: &str, e: std::io::Error| fail(Status::InternalError, format!("{what}: {e}"));
 
-        let listener = runtime_api::bind(cfg.runtime_api_port)
-            .await
-            .map_err(|e| internal("cannot open the runtime API port", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| internal("runtime API port", e))?;
+        let listener = match cfg.shape {
+            Shape::Zip => Some(
+                runtime_api::bind(cfg.runtime_api_port)
+                    .await
+                    .map_err(|e| internal("cannot open the runtime API port", e))?,
+            ),
+            Shape::Image | Shape::Job => None,
+        };
+        let addr = match &listener {
+            Some(l) => Some(
+                l.local_addr()
+                    .map_err(|e| internal("runtime API port", e))?,
+            ),
+            None => None,
+        };
+        let client = match (cfg.shape, cfg.image_port) {
+            (Shape::Image, Some(port)) => Some(Arc::new(Client::new(port))),
+            (Shape::Image, None) => {
+                let port = webserver::free_port()
+                    .map_err(|e| internal("cannot find a free port for the server", e))?;
+                Some(Arc::new(Client::new(port)))
+            }
+            _ => None,
+        };
         let tmp = crate::scratch::tempdir("tmp")
             .map_err(|e| internal("cannot create the instance's TMPDIR", e))?;
         let (read, write) = output::pipe().map_err(|e| internal("cannot create a pipe", e))?;
-        let write2 = write
-            .try_clone()
-            .map_err(|e| internal("cannot create a pipe", e))?;
-
-        let platform = match cfg.dialect {
-            Dialect::Scf { .. } => {
-                let mut env = platform_env(cfg, package.root(), tmp.path());
-                env.extend(runtime_api::runtime_env(addr));
-                env
-            }
-            Dialect::Aws => aws_runtime_api::environment(cfg, addr, package.root(), tmp.path()),
+        // A job's standard output is its result, in a pipe of its own; its stderr is the log.
+        let (stdout, stderr, job_result) = if cfg.shape == Shape::Job {
+            let (read, result) = output::pipe().map_err(|e| internal("cannot create a pipe", e))?;
+            (result, write, Some(read))
+        } else {
+            let write2 = write
+                .try_clone()
+                .map_err(|e| internal("cannot create a pipe", e))?;
+            (write, write2, None)
         };
-        let mut cmd = tokio::process::Command::new(package.bootstrap());
-        cmd.current_dir(package.root())
+
+        let (program, args, platform) = match (cfg.shape, addr) {
+            (Shape::Zip, Some(addr)) => {
+                let env = match cfg.dialect {
+                    Dialect::Scf { .. } => {
+                        let mut env = platform_env(cfg, package.root(), tmp.path());
+                        env.extend(runtime_api::runtime_env(addr));
+                        env
+                    }
+                    Dialect::Aws => {
+                        aws_runtime_api::environment(cfg, addr, package.root(), tmp.path())
+                    }
+                };
+                (package.bootstrap(), &[][..], env)
+            }
+            _ => {
+                let mut env = platform_env(cfg, package.root(), tmp.path());
+                if let Some(client) = &client {
+                    env.push((BOOTSTRAP_MODE_ENV.into(), "webserver".into()));
+                    for name in IMAGE_PORT_ENVS {
+                        env.push((name.into(), client.port().to_string()));
+                    }
+                }
+                if let Some((request_id, event)) = job {
+                    // Tencent's local runner (scf-cli) names these for a local run.
+                    env.push((BOOTSTRAP_MODE_ENV.into(), "job".into()));
+                    env.push(("SCF_REQUEST_ID".into(), request_id.into()));
+                    env.push(("SCF_FUNCTION_MEMORY_SIZE".into(), cfg.memory_mb.to_string()));
+                    env.push(("SCF_FUNCTION_TIMEOUT".into(), timeout_secs(cfg).to_string()));
+                    let event = std::str::from_utf8(event)
+                        .ok()
+                        .filter(|e| !e.contains('\0'))
+                        .ok_or_else(|| {
+                            fail(
+                                Status::InternalError,
+                                "a Job event must be UTF-8 text without NUL bytes: it travels in an environment variable".to_owned(),
+                            )
+                        })?;
+                    env.push((JOB_EVENT_ENV.into(), event.to_owned()));
+                }
+                match cfg.command.split_first() {
+                    Some((program, args)) => (program.into(), args, env),
+                    None => (package.image_command(), &[][..], env),
+                }
+            }
+        };
+        let mut cmd = tokio::process::Command::new(&program);
+        cmd.args(args)
+            .current_dir(package.root())
             .env_clear()
             .envs(platform)
             .envs(cfg.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
-            .stdout(Stdio::from(write))
-            .stderr(Stdio::from(write2))
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr))
             // The keeper's own group: a Ctrl-C at the terminal is scf-local's to handle.
             .process_group(0);
         let pid_pipe =
@@ -213,12 +317,18 @@ impl Instance {
             let hint = match e.raw_os_error() {
                 Some(libc::EACCES) => " (is it executable? chmod 755 bootstrap)",
                 Some(libc::ENOEXEC) => " (not a program for this machine, or a script without #!)",
+                Some(libc::ENOENT) if cfg.shape != Shape::Zip && cfg.command.is_empty() => {
+                    " (the code has no scf_bootstrap or bootstrap: name the command with --command, or ImageConfig.Command)"
+                }
                 Some(libc::ENOENT) => " (missing, or its #! interpreter is missing)",
                 _ => "",
             };
             fail(
                 Status::ContainerInitError,
-                format!("cannot start bootstrap: {e}{hint}"),
+                match cfg.shape {
+                    Shape::Zip => format!("cannot start bootstrap: {e}{hint}"),
+                    _ => format!("cannot start {}: {e}{hint}", program.display()),
+                },
             )
         })?;
         let keeper_pid = child.id().unwrap_or(0);
@@ -254,28 +364,40 @@ impl Instance {
         };
         let limits = api_limits(cfg);
         let admit = admit_instance(keeper.pid(), keeper.main_pid());
-        let api_task = match cfg.dialect {
-            Dialect::Scf { headers } => {
-                let settings = Arc::new(runtime_api::Settings::new(
-                    headers,
-                    cfg.memory_mb,
-                    cfg.timeout_ms(),
-                    cfg.response_limit,
-                ));
-                runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
-            }
-            Dialect::Aws => {
-                let settings = Arc::new(aws_runtime_api::Settings::new(cfg));
-                aws_runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
-            }
+        let transport = match (listener, &client, job_result) {
+            (_, Some(client), _) => Transport::WebServer(client.clone()),
+            (_, _, Some(read)) => match Output::start(read, cfg.response_limit + 1) {
+                Ok((out, task)) => Transport::Job(out, task),
+                Err(e) => {
+                    keeper.stop();
+                    return Err(internal("cannot read the job's output", e));
+                }
+            },
+            (Some(listener), _, _) => Transport::RuntimeApi(match cfg.dialect {
+                Dialect::Scf { headers } => {
+                    let settings = Arc::new(runtime_api::Settings::new(
+                        headers,
+                        cfg.memory_mb,
+                        cfg.timeout_ms(),
+                        cfg.response_limit,
+                    ));
+                    runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
+                }
+                Dialect::Aws => {
+                    let settings = Arc::new(aws_runtime_api::Settings::new(cfg));
+                    aws_runtime_api::serve(listener, limits, admit, exchange.clone(), settings)
+                }
+            }),
+            (None, None, None) => unreachable!("every shape has a transport"),
         };
         let mut instance = Instance {
             keeper,
             exchange,
             output,
             exit,
-            api_task,
+            transport,
             reader_task,
+            broken: false,
             wait_task: Some(wait_task),
             peak_rss: 0,
             hwm_read: None,
@@ -284,12 +406,38 @@ impl Instance {
             _tmp: tmp,
         };
 
-        // Init: until the first ready, the process's exit, or InitTimeout.
+        // Init: until the first ready (the runtime API's, or the server's listen; a job is
+        // ready once started), the process's exit, or InitTimeout.
         let deadline = tokio::time::Instant::from_std(spawned_at + cfg.init_timeout);
+        let became_ready = {
+            let exchange = instance.exchange.clone();
+            let client = client.clone();
+            let shape = cfg.shape;
+            let (root, main) = (instance.keeper.pid(), instance.keeper.main_pid());
+            async move {
+                match (shape, client) {
+                    (Shape::Job, _) => Ok(Instant::now()),
+                    (_, Some(client)) => tokio::select! {
+                        listening = client.wait_listening(root, main) => match listening {
+                            Ok(()) => Ok(Instant::now()),
+                            Err(message) => Err(Some(message)),
+                        },
+                        exited = exchange.wait_ready() => exited.ok_or(None),
+                    },
+                    _ => exchange.wait_ready().await.ok_or(None),
+                }
+            }
+        };
+        tokio::pin!(became_ready);
+        // Why a WebServer's listen was refused, if it was.
+        let mut init_refusal: Option<String> = None;
         let mut next_sample = tokio::time::Instant::now() + cfg.memory_sample_interval;
         let ready = loop {
             tokio::select! {
-                ready = instance.exchange.wait_ready() => break ready.ok_or(Status::ContainerInitError),
+                ready = &mut became_ready => break ready.map_err(|refused| {
+                    init_refusal = refused;
+                    Status::ContainerInitError
+                }),
                 _ = sleep_until(deadline) => break Err(Status::InitTimeout),
                 Ok(_) = stop.wait_for(|stop| *stop) => break Err(Status::InternalError),
                 _ = sleep_until(next_sample) => {
@@ -315,20 +463,35 @@ impl Instance {
             Err(status) => {
                 let mem_usage = instance.mem_usage(cfg);
                 let (verb, verb_ing, path) = ready_step(cfg.dialect);
-                let message = match status {
-                    Status::InitTimeout => format!(
-                        "init timeout: bootstrap did not {verb} {path} within InitTimeout {}",
-                        secs(cfg.init_timeout)
+                let message = match (status, &client) {
+                    (Status::ContainerInitError, Some(_)) if init_refusal.is_some() => {
+                        init_refusal.take().unwrap_or_default()
+                    }
+                    (Status::InitTimeout, Some(client)) => {
+                        webserver::listen_timeout_message(cfg.init_timeout, client.port())
+                    }
+                    (Status::ContainerInitError, Some(client)) => format!(
+                        "the server exited during init ({}) before listening on port {}",
+                        describe_exit(instance.exit_status()),
+                        client.port()
                     ),
-                    Status::MemoryLimitReached => instance.memory_message(cfg),
-                    Status::InternalError => "the function was shut down during init".to_owned(),
-                    // AWS's /runtime/init/error: the posted error is the message.
-                    _ => match instance.exchange.init_failure() {
-                        Some(error) => String::from_utf8_lossy(&error).into_owned(),
-                        None => format!(
-                            "bootstrap exited during init ({}) before {verb_ing} {path}",
-                            describe_exit(instance.exit_status()),
+                    (status, _) => match status {
+                        Status::InitTimeout => format!(
+                            "init timeout: bootstrap did not {verb} {path} within InitTimeout {}",
+                            secs(cfg.init_timeout)
                         ),
+                        Status::MemoryLimitReached => instance.memory_message(cfg),
+                        Status::InternalError => {
+                            "the function was shut down during init".to_owned()
+                        }
+                        // AWS's /runtime/init/error: the posted error is the message.
+                        _ => match instance.exchange.init_failure() {
+                            Some(error) => String::from_utf8_lossy(&error).into_owned(),
+                            None => format!(
+                                "bootstrap exited during init ({}) before {verb_ing} {path}",
+                                describe_exit(instance.exit_status()),
+                            ),
+                        },
                     },
                 };
                 let output = instance.discard().await;
@@ -414,6 +577,47 @@ impl Instance {
     ) -> Ran {
         let delivered = Instant::now();
         self.invocations += 1;
+        let ended = {
+            let exchange = self.exchange.clone();
+            let client = match &self.transport {
+                Transport::WebServer(client) => Some((
+                    client.clone(),
+                    webserver::event_headers(cfg, &request_id),
+                    event.clone(),
+                )),
+                _ => None,
+            };
+            let limit = cfg.response_limit;
+            async move {
+                match client {
+                    Some((client, headers, event)) => tokio::select! {
+                        answer = client.post(&headers, event, limit) => match answer {
+                            Answer::Ok(body) => Ended::Posted(Posted::Response(body), Instant::now()),
+                            Answer::TooLarge => Ended::Posted(Posted::ResponseTooLarge, Instant::now()),
+                            Answer::Failed(code, body) => Ended::Failed(format!(
+                                "the function's HTTP server answered status {code}: {}",
+                                String::from_utf8_lossy(&body)
+                            )),
+                            // A process closes its sockets before its exit is seen: an
+                            // exit that follows at once is why the answer never came.
+                            Answer::Unanswered(reason) => {
+                                match tokio::time::timeout(EXIT_GRACE, exchange.wait_exited()).await {
+                                    Ok(()) => Ended::Exited,
+                                    Err(_) => Ended::Unanswered(reason),
+                                }
+                            }
+                        },
+                        () = exchange.wait_exited() => Ended::Exited,
+                    },
+                    // The runtime API's result; a job's (and anyone's) exit.
+                    None => match exchange.wait_outcome().await {
+                        WaitOutcome::Posted(posted, at) => Ended::Posted(posted, at),
+                        WaitOutcome::Exited => Ended::Exited,
+                    },
+                }
+            }
+        };
+        tokio::pin!(ended);
         self.exchange.begin(Delivery {
             request_id,
             event,
@@ -427,23 +631,32 @@ impl Instance {
         let (status, ret_msg, err_msg, ended) = loop {
             tokio::select! {
                 biased;
-                outcome = self.exchange.wait_outcome() => break match outcome {
-                    WaitOutcome::Posted(Posted::Response(body), at) => {
+                outcome = &mut ended => break match outcome {
+                    Ended::Posted(Posted::Response(body), at) => {
                         (Status::Success, String::from_utf8_lossy(&body).into_owned(), String::new(), at)
                     }
-                    WaitOutcome::Posted(Posted::Error(body), at) => {
+                    Ended::Posted(Posted::Error(body), at) => {
                         (Status::UserCodeException, String::new(), String::from_utf8_lossy(&body).into_owned(), at)
                     }
-                    WaitOutcome::Posted(Posted::ResponseTooLarge, at) => (
+                    Ended::Failed(message) => (Status::UserCodeException, String::new(), message, Instant::now()),
+                    Ended::Unanswered(reason) => {
+                        // A server that drops an event unanswered is in no state for another.
+                        self.broken = true;
+                        self.kill();
+                        let message = format!("the function's HTTP server gave no answer ({reason}); the instance is recycled");
+                        (Status::UserCodeException, String::new(), message, Instant::now())
+                    }
+                    Ended::Posted(Posted::ResponseTooLarge, at) => (
                         Status::ResponseTooLarge,
                         String::new(),
                         format!("the response is over the {} byte limit", cfg.response_limit),
                         at,
                     ),
-                    WaitOutcome::Exited if memory_exceeded => {
+                    Ended::Exited if memory_exceeded => {
                         (Status::MemoryLimitReached, String::new(), self.memory_message(cfg), Instant::now())
                     }
-                    WaitOutcome::Exited => (
+                    Ended::Exited if cfg.shape == Shape::Job => self.job_result(cfg),
+                    Ended::Exited => (
                         Status::ProcessExited,
                         String::new(),
                         format!(
@@ -456,7 +669,14 @@ impl Instance {
                 _ = sleep_until(deadline) => {
                     self.kill();
                     self.exchange.finish();
-                    let message = if self.exchange.fetched() {
+                    let message = if cfg.shape == Shape::Image {
+                        format!(
+                            "execution timeout: the function's HTTP server did not answer within Timeout {}",
+                            secs(cfg.timeout)
+                        )
+                    } else if cfg.shape == Shape::Job {
+                        format!("execution timeout: the job did not exit within Timeout {}", secs(cfg.timeout))
+                    } else if self.exchange.fetched() {
                         format!(
                             "execution timeout: the runtime fetched the event but posted no result within Timeout {}",
                             secs(cfg.timeout)
@@ -496,6 +716,41 @@ impl Instance {
         }
     }
 
+    /// The result of a job that exited: exit code 0 is a success whose `RetMsg` is what it
+    /// wrote to stdout; any other end is a failure.
+    fn job_result(&self, cfg: &FunctionConfig) -> (Status, String, String, Instant) {
+        let now = Instant::now();
+        let Transport::Job(stdout, _) = &self.transport else {
+            return (
+                Status::InternalError,
+                String::new(),
+                "not a job".to_owned(),
+                now,
+            );
+        };
+        let status = self.exit_status();
+        if status.and_then(|s| s.code()) != Some(0) {
+            let message = format!("the job failed: {}", describe_exit(status));
+            return (Status::UserCodeException, String::new(), message, now);
+        }
+        let result = stdout.take();
+        if result.len() > cfg.response_limit {
+            let message = format!(
+                "the job's output (its result) is over the {} byte limit",
+                cfg.response_limit
+            );
+            return (Status::ResponseTooLarge, String::new(), message, now);
+        }
+        let text = String::from_utf8_lossy(&result).into_owned();
+        (Status::Success, text, String::new(), now)
+    }
+
+    /// Whether the instance can take no further event: its process exited, or it is a job
+    /// (one event each), or its server dropped an event unanswered.
+    pub(crate) fn spent(&self) -> bool {
+        self.is_exited() || self.broken || matches!(self.transport, Transport::Job(..))
+    }
+
     /// Kills every process of the instance, waits for the keeper to be reaped, and returns
     /// the output not yet taken.
     pub(crate) async fn discard(mut self) -> Vec<u8> {
@@ -521,13 +776,21 @@ impl Drop for Instance {
         }
         // The function may have left read-only directories in its TMPDIR.
         crate::scratch::make_writable(self._tmp.path());
-        self.api_task.abort();
+        match &self.transport {
+            Transport::RuntimeApi(task) | Transport::Job(_, task) => task.abort(),
+            Transport::WebServer(_) => {}
+        }
         self.reader_task.abort();
         if let Some(task) = self.wait_task.take() {
             // Still running: the kill above makes the child exit; tokio reaps it.
             task.abort();
         }
     }
+}
+
+/// `Timeout` in whole seconds, rounded up (the unit of the function's setting), at least 1.
+pub(crate) fn timeout_secs(cfg: &FunctionConfig) -> u64 {
+    cfg.timeout.as_millis().div_ceil(1000).max(1) as u64
 }
 
 /// "3s", "0.5s".

@@ -235,6 +235,19 @@ impl Exchange {
         self.lock().exited
     }
 
+    /// Waits for the process's exit.
+    pub(crate) async fn wait_exited(&self) {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().exited {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits for the first ready (`Some(time)`), or the process's exit or an init error
     /// (`None`; [`Exchange::init_failure`] tells which).
     pub(crate) async fn wait_ready(&self) -> Option<Instant> {

@@ -5,7 +5,9 @@
 //! `/runtime/invocation/error`), with the platform's lifecycle, limits, status codes, log
 //! lines and result JSON. Any language works: the bootstrap only needs HTTP. With
 //! [`Dialect::Aws`] an instance serves AWS Lambda's runtime API instead
-//! ([`aws_runtime_api`]), over the same lifecycle and with the same results.
+//! ([`aws_runtime_api`]), over the same lifecycle and with the same results. With
+//! [`Shape::Image`] or [`Shape::Job`] it runs a function the way SCF runs an image instead: an
+//! HTTP server the events are POSTed to, or a command run once per event.
 //!
 //! The library is what the `scf-local` binary and any other front end (the cloud API, another
 //! runtime API dialect) share:
@@ -41,6 +43,7 @@
 //! | `invocation` | the lifecycle shared by an instance and its runtime API (no HTTP) |
 //! | [`runtime_api`] | SCF's runtime API over HTTP |
 //! | [`aws_runtime_api`] | AWS Lambda's runtime API over HTTP (`--api aws`), same lifecycle |
+//! | `webserver` | a WebServer image function's side: the wait for its listen, events POSTed with `X-Scf-*` headers |
 //! | [`pool`] | warm reuse, concurrency limit, idle reclaim |
 //! | [`result`] | the `Result` JSON and the status codes |
 //! | [`log`] | `START` / `Init Report` / `END` / `Report` lines and the 4 KB tail |
@@ -77,6 +80,7 @@ pub mod scratch;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod tree;
+mod webserver;
 
 /// The check `Invoke` makes of an event: one JSON value, else `InvalidParameterValue`. From
 /// the `scf-api` crate, shared with cargo-scf.
@@ -85,7 +89,7 @@ pub use scf_api::event;
 /// timestamp. From the `scf-api` crate, shared with cargo-scf.
 pub use scf_api::tc3;
 
-pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle};
+pub use config::{ConfigError, Dialect, FunctionConfig, HeaderStyle, Shape};
 pub use package::{Package, PackageError};
 pub use pool::{Pool, PoolStats, ReplaceablePool};
 pub use result::{InvocationResult, Status};

@@ -25,6 +25,10 @@ use crate::result::Status;
 /// The file the platform starts.
 pub const BOOTSTRAP: &str = "bootstrap";
 
+/// The start file of a web function, which an image shape runs before `bootstrap` when no
+/// command is given.
+pub const SCF_BOOTSTRAP: &str = "scf_bootstrap";
+
 /// The platform's limit on unpacked code: 500 MB.
 ///
 /// The quota page (cloud.tencent.com/document/product/583/11637) gives "maximum code size
@@ -175,15 +179,46 @@ impl Package {
             });
         }
         let file = fs::File::open(path).map_err(|e| PackageError::Unreadable(path.into(), e))?;
-        Package::unzip(io::BufReader::new(file))
+        Package::unzip(io::BufReader::new(file), true)
+    }
+
+    /// Opens the code of an image shape ([`crate::Shape::Image`], [`crate::Shape::Job`]):
+    /// a directory in place, or a zip unpacked, with no `bootstrap` required (an image
+    /// names its command; see [`Package::image_command`]).
+    pub fn open_image(path: &Path) -> Result<Package, PackageError> {
+        let meta = fs::metadata(path).map_err(|e| PackageError::Unreadable(path.into(), e))?;
+        if !meta.is_dir() {
+            let file =
+                fs::File::open(path).map_err(|e| PackageError::Unreadable(path.into(), e))?;
+            return Package::unzip(io::BufReader::new(file), false);
+        }
+        let root = path
+            .canonicalize()
+            .map_err(|e| PackageError::Unreadable(path.into(), e))?;
+        Ok(Package {
+            root,
+            unpack_time: Duration::ZERO,
+            _unpacked: None,
+        })
+    }
+
+    /// The program an image shape runs when its configuration names none: the code root's
+    /// `scf_bootstrap` (the web function's start file), else its `bootstrap`.
+    pub fn image_command(&self) -> PathBuf {
+        let scf_bootstrap = self.root.join(SCF_BOOTSTRAP);
+        if scf_bootstrap.is_file() {
+            scf_bootstrap
+        } else {
+            self.bootstrap()
+        }
     }
 
     /// Unpacks a zip held in memory (the `Code.ZipFile` of the cloud API).
     pub fn from_zip_bytes(bytes: &[u8]) -> Result<Package, PackageError> {
-        Package::unzip(io::Cursor::new(bytes))
+        Package::unzip(io::Cursor::new(bytes), true)
     }
 
-    fn unzip<R: Read + io::Seek>(reader: R) -> Result<Package, PackageError> {
+    fn unzip<R: Read + io::Seek>(reader: R, need_bootstrap: bool) -> Result<Package, PackageError> {
         let started = Instant::now();
         let archive =
             zip::ZipArchive::new(reader).map_err(|e| PackageError::InvalidZip(e.to_string()))?;
@@ -198,7 +233,9 @@ impl Package {
         let dir = crate::scratch::tempdir("code").map_err(PackageError::Io)?;
         let root = dir.path().canonicalize().map_err(PackageError::Io)?;
         extract(&mut archive, &root)?;
-        check_bootstrap(&root)?;
+        if need_bootstrap {
+            check_bootstrap(&root)?;
+        }
         Ok(Package {
             root,
             unpack_time: started.elapsed(),

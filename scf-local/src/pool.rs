@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use crate::config::{ConfigError, FunctionConfig};
-use crate::instance::Instance;
+use crate::config::{ConfigError, FunctionConfig, Shape, JOB_EVENT_ENV};
+use crate::instance::{Instance, ENV_STRING_LIMIT};
 use crate::log::LogText;
 use crate::package::Package;
 use crate::result::{bill_duration_ms, duration_ms, InvocationResult, Status};
@@ -190,12 +190,31 @@ impl Pool {
                 String::new(),
             );
         }
+        // A job's event travels as one environment string, which Linux bounds.
+        let env_string = event.len() + JOB_EVENT_ENV.len() + 2;
+        if cfg.shape == Shape::Job && env_string > ENV_STRING_LIMIT {
+            let msg = format!(
+                "the event is {} bytes: a Job function's event travels in {JOB_EVENT_ENV}, which Linux bounds to {} bytes",
+                event.len(),
+                ENV_STRING_LIMIT - JOB_EVENT_ENV.len() - 2
+            );
+            return InvocationResult::failed(
+                Status::RequestTooLarge,
+                request_id,
+                msg,
+                String::new(),
+            );
+        }
         let mut log = LogText::start(&request_id);
         let mut stop = self.inner.stop.subscribe();
         let mut leased = match self.inner.acquire() {
             Acquired::Warm(leased) => leased,
             Acquired::Cold(slot) => {
-                match self.start(slot, &request_id, &mut log, &mut stop).await {
+                let job = (cfg.shape == Shape::Job).then_some((&request_id[..], &event[..]));
+                match self
+                    .start(slot, &request_id, &mut log, &mut stop, job)
+                    .await
+                {
                     Ok(leased) => leased,
                     Err(result) => return result,
                 }
@@ -260,9 +279,10 @@ impl Pool {
         request_id: &str,
         log: &mut LogText,
         stop: &mut watch::Receiver<bool>,
+        job: Option<(&str, &[u8])>,
     ) -> Result<Leased, InvocationResult> {
         let cfg = &self.inner.config;
-        match Instance::start(cfg, &self.inner.package, stop).await {
+        match Instance::start(cfg, &self.inner.package, stop, job).await {
             Ok((instance, mut report)) => {
                 if self.inner.code_pulled.swap(true, Ordering::AcqRel) {
                     report.pull_code = Duration::ZERO;
@@ -299,7 +319,7 @@ impl Pool {
     }
 
     async fn release(&self, leased: Leased, status: Status) {
-        if status.recycles_instance() || leased.instance.is_exited() {
+        if status.recycles_instance() || leased.instance.spent() {
             leased.instance.discard().await;
             return;
         }
@@ -348,7 +368,7 @@ impl Inner {
         }
         // Most recently used first: it is the warmest, and the others can age out.
         while let Some(leased) = state.idle.pop() {
-            if !leased.instance.is_exited() {
+            if !leased.instance.spent() {
                 return Acquired::Warm(leased);
             }
             // Died while idle: drop it (its processes are already killed) and look further.

@@ -83,6 +83,12 @@ pub(crate) fn holds_client_socket(
     let Some(socket) = client_socket(peer, local) else {
         return false;
     };
+    held_under(root, likely, socket)
+}
+
+/// Whether `socket` was made by this process's user and a process under `root` holds it
+/// (`likely` looked at first).
+fn held_under(root: u32, likely: u32, socket: ClientSocket) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if socket.uid != unsafe { libc::geteuid() } {
         return false;
@@ -102,6 +108,47 @@ pub(crate) fn holds_client_socket(
         return true;
     }
     descendants(root).into_iter().any(holds)
+}
+
+/// Who listens on TCP `port`, for a WebServer image function's instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// A process under the instance's keeper, on every address (or on a non-loopback one).
+    Instance,
+    /// A process under the keeper, but on a loopback address only: the platform, which
+    /// connects from outside the instance, would not reach it.
+    InstanceLoopbackOnly,
+    /// Nobody, or a process that is not the instance's.
+    Other,
+}
+
+/// Who listens on `port` (see [`Listener`]), by `/proc/net/tcp{,6}`; a listening socket is
+/// one bound to `port` with no remote end.
+pub(crate) fn listener_on(root: u32, likely: u32, port: u16) -> Listener {
+    let mut loopback_only = None;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        let listening = text.lines().skip(1).filter_map(parse_tcp_line).filter(|s| {
+            s.local.port() == port && s.remote.port() == 0 && s.remote.ip().is_unspecified()
+        });
+        for s in listening {
+            let socket = ClientSocket {
+                inode: s.inode,
+                uid: s.uid,
+            };
+            if s.inode != 0 && held_under(root, likely, socket) {
+                let loopback = s.local.ip().is_loopback();
+                loopback_only = Some(loopback_only.unwrap_or(true) && loopback);
+            }
+        }
+    }
+    match loopback_only {
+        Some(false) => Listener::Instance,
+        Some(true) => Listener::InstanceLoopbackOnly,
+        None => Listener::Other,
+    }
 }
 
 /// Whether the parent of `pid` is `parent`.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::code::{code, sha256_hex};
+use super::code::{code, image_config, sha256_hex, JOB_IMAGE_PORT};
 use super::datetime::datetime;
 use super::dispatch::Reply;
 use super::error::ApiError;
@@ -16,6 +16,7 @@ use super::validation::{
     runtime, timeout, CUSTOM_RUNTIME,
 };
 use super::{now_secs, Server};
+use crate::config::IMAGE_LISTEN_TIMEOUT;
 
 pub(super) async fn create_function(
     server: &Arc<Server>,
@@ -25,7 +26,9 @@ pub(super) async fn create_function(
     let name = p.required_str("FunctionName")?.to_owned();
     check_function_name(&name)?;
     let namespace = namespace(&p)?;
-    runtime(&p, true)?;
+    // An image names its command: no Runtime is needed.
+    let image = image_config(&p)?;
+    runtime(&p, image.is_none())?;
     if let Some(t) = p.str("Type")? {
         if !t.is_empty() && t != "Event" {
             return Err(ApiError::new(
@@ -46,12 +49,16 @@ pub(super) async fn create_function(
             "Code is required: {\"ZipFile\": \"<base64 zip>\"}",
         ));
     }
-    let zip = code(&p, false).await?.ok_or_else(|| {
-        ApiError::new(
-            "MissingParameter.Code",
-            "Code.ZipFile (a base64 zip) is required",
-        )
-    })?;
+    // An image function's code is its image (a local directory or zip): nothing is stored.
+    let zip = match image {
+        Some(_) => Vec::new(),
+        None => code(&p, false).await?.ok_or_else(|| {
+            ApiError::new(
+                "MissingParameter.Code",
+                "Code.ZipFile (a base64 zip) is required",
+            )
+        })?,
+    };
     let now = now_secs();
     let defaults = crate::config::FunctionConfig::default();
     let record = FunctionRecord {
@@ -62,7 +69,11 @@ pub(super) async fn create_function(
         handler: handler.unwrap_or(&defaults.handler).to_owned(),
         runtime: CUSTOM_RUNTIME.to_owned(),
         timeout: timeout.unwrap_or(defaults.timeout.as_secs() as u32),
-        init_timeout: init_timeout.unwrap_or(defaults.init_timeout.as_secs() as u32),
+        init_timeout: init_timeout.unwrap_or(match &image {
+            // The platform's limit on a WebServer image's listen.
+            Some(i) if i.port != JOB_IMAGE_PORT => IMAGE_LISTEN_TIMEOUT.as_secs() as u32,
+            _ => defaults.init_timeout.as_secs() as u32,
+        }),
         memory_size: memory.unwrap_or(defaults.memory_mb),
         environment: env.unwrap_or_default(),
         region: region.to_owned(),
@@ -71,6 +82,7 @@ pub(super) async fn create_function(
         add_time: now,
         mod_time: now,
         revision: 1,
+        image,
     };
     validate(server, &record)?;
     server.registry.create(record, zip).await?;
@@ -96,7 +108,29 @@ pub(super) async fn update_function_code(
         .str("Handler")?
         .filter(|h| !h.is_empty())
         .map(str::to_owned);
-    server.registry.get(&namespace, &name)?;
+    let current = server.registry.get(&namespace, &name)?;
+    if let Some(image) = image_config(&p)? {
+        if current.image.is_none() {
+            return Err(ApiError::new(
+                "UnsupportedOperation",
+                "a zip function cannot become an image function: create a new function",
+            ));
+        }
+        server
+            .registry
+            .update(&namespace, &name, None, |r| {
+                r.image = Some(image);
+                Ok(())
+            })
+            .await?;
+        return Ok(Reply::empty());
+    }
+    if current.image.is_some() {
+        return Err(ApiError::new(
+            "UnsupportedOperation",
+            "an image function's code is its Code.ImageConfig, not a zip",
+        ));
+    }
     let zip = code(&p, true).await?.ok_or_else(|| {
         ApiError::new(
             "MissingParameter.Code",
@@ -193,6 +227,7 @@ pub(super) fn get_function(server: &Arc<Server>, p: Params) -> Result<Reply, Api
         "StatusReasons": [],
         "AvailableStatus": "Available",
         "Type": "Event",
+        "ImageConfig": image_json(&r),
         "Triggers": [],
         "Tags": [],
         "Layers": [],
@@ -295,4 +330,24 @@ pub(super) async fn delete_function(server: &Arc<Server>, p: Params) -> Result<R
     qualifier(&p, "$LATEST")?;
     server.registry.delete(&namespace, name).await?;
     Ok(Reply::empty())
+}
+
+/// `ImageConfig` as `GetFunction` shows it; `null` for a zip function.
+fn image_json(r: &FunctionRecord) -> Value {
+    match &r.image {
+        Some(i) => {
+            let (command, args) = match i.command.split_first() {
+                Some((c, rest)) => (c.clone(), rest.join(" ")),
+                None => (String::new(), String::new()),
+            };
+            json!({
+                "ImageType": i.image_type,
+                "ImageUri": i.uri,
+                "Command": command,
+                "Args": args,
+                "ImagePort": i.port,
+            })
+        }
+        None => Value::Null,
+    }
 }

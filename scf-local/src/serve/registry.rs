@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use super::code::JOB_IMAGE_PORT;
 use super::error::ApiError;
 use super::store::{FunctionRecord, Store};
-use crate::config::FunctionConfig;
+use crate::config::{FunctionConfig, Shape};
 use crate::package::Package;
 use crate::pool::Pool;
 use crate::result::Status;
@@ -252,7 +253,11 @@ impl Registry {
     async fn deploy(&self, record: &FunctionRecord) -> Result<Deployed, ApiError> {
         let store = self.store.clone();
         let (ns, name) = (record.namespace.clone(), record.name.clone());
+        let image = record.image.as_ref().map(|i| i.path.clone());
         let package = blocking(move || {
+            if let Some(path) = image {
+                return Ok(Package::open_image(std::path::Path::new(&path)));
+            }
             let code = store
                 .code(&ns, &name)?
                 .ok_or_else(|| not_found(&ns, &name))?;
@@ -290,6 +295,16 @@ impl Registry {
             region: r.region.clone(),
             max_instances: self.settings.max_instances,
             idle_timeout: self.settings.idle_timeout,
+            shape: match &r.image {
+                None => Shape::Zip,
+                Some(i) if i.port == JOB_IMAGE_PORT => Shape::Job,
+                Some(_) => Shape::Image,
+            },
+            command: r
+                .image
+                .as_ref()
+                .map(|i| i.command.clone())
+                .unwrap_or_default(),
             ..FunctionConfig::default()
         }
     }

@@ -72,6 +72,26 @@ pub struct FunctionRecord {
     pub mod_time: u64,
     /// Grows by one with every change of code or configuration.
     pub revision: u64,
+    /// `Code.ImageConfig` of an image function; `None` for a zip function. Records written
+    /// before image functions existed read as zip functions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRecord>,
+}
+
+/// An image function's `Code.ImageConfig`, with its image a local directory or zip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// `ImageType` (`personal`, `enterprise`), kept to be shown back.
+    pub image_type: String,
+    /// `ImageUri` as given: a local path, or `file://` and a local path.
+    pub uri: String,
+    /// The local path `uri` names.
+    pub path: String,
+    /// `Command` then `Args`, split at spaces; empty runs the image's `scf_bootstrap` or
+    /// `bootstrap`.
+    pub command: Vec<String>,
+    /// `ImagePort`: 9000 for a WebServer image, -1 for a Job image.
+    pub port: i32,
 }
 
 /// A failure of the database (disk full, unreadable file, …).
@@ -514,6 +534,7 @@ mod tests {
             add_time: 1,
             mod_time: 1,
             revision: 1,
+            image: None,
         }
     }
 
