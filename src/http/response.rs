@@ -197,42 +197,21 @@ fn parse_with<'b>(
         return Err(Error::HeadTooLarge);
     }
     let status = res.code.ok_or(Error::Malformed)?;
-    let mut close = res.version == Some(0);
-    let mut length: Option<usize> = None;
-    let mut chunked = false;
+    let mut framing = FramingHeaders::new(res.version == Some(0));
     let mut fields = [None; FIELDS];
     let base = buf.as_ptr() as usize;
 
     for h in res.headers.iter() {
+        let value = trim(h.value);
         match known(h.name.as_bytes()) {
-            Some(Known::ContentLength) => {
-                let n = parse_decimal(trim(h.value)).ok_or(Error::BadContentLength)?;
-                if length.is_some_and(|m| m != n) {
-                    return Err(Error::BadContentLength);
-                }
-                length = Some(n);
-            }
-            Some(Known::TransferEncoding) => {
-                // Only `chunked` alone is understood; any other coding would leave the body
-                // unreadable, so it is an error rather than a silent misread.
-                if trim(h.value).eq_ignore_ascii_case(b"chunked") && !chunked {
-                    chunked = true;
-                } else {
-                    return Err(Error::UnsupportedTransferEncoding);
-                }
-            }
-            Some(Known::Connection) => {
-                for token in h.value.split(|&b| b == b',') {
-                    let token = trim(token);
-                    if token.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") && res.version == Some(0) {
-                        close = false;
-                    }
-                }
-            }
+            Some(Known::ContentLength) => framing
+                .content_length(value)
+                .map_err(|_| Error::BadContentLength)?,
+            Some(Known::TransferEncoding) => framing
+                .transfer_encoding(value)
+                .map_err(|_| Error::UnsupportedTransferEncoding)?,
+            Some(Known::Connection) => framing.connection(value),
             Some(Known::Field(f)) => {
-                let value = trim(h.value);
                 let start = value.as_ptr() as usize - base;
                 // `len <= MAX_HEAD`, so offsets fit in u32.
                 fields[f as usize] = Some((start as u32, (start + value.len()) as u32));
@@ -240,6 +219,12 @@ fn parse_with<'b>(
             None => {}
         }
     }
+    let FramingHeaders {
+        length,
+        chunked,
+        mut close,
+        ..
+    } = framing;
 
     let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
         Framing::Length(0)
@@ -266,6 +251,79 @@ fn parse_with<'b>(
         close,
         fields,
     }))
+}
+
+/// What a head's framing headers say (`Content-Length`, `Transfer-Encoding`, `Connection`),
+/// gathered one header at a time: the same rules for the responses the client reads and the
+/// requests the WebServer shape reads. Values come trimmed.
+pub(crate) struct FramingHeaders {
+    /// The `Content-Length`, if one was sent.
+    pub(crate) length: Option<usize>,
+    /// `Transfer-Encoding: chunked` was sent.
+    pub(crate) chunked: bool,
+    /// The connection closes after this message: HTTP/1.0 without `keep-alive`, or
+    /// `Connection: close`.
+    pub(crate) close: bool,
+    http10: bool,
+}
+
+/// A framing header that cannot be honoured.
+#[derive(Debug)]
+pub(crate) enum FramingFault {
+    /// A `Content-Length` that is not a number, or two that differ (RFC 9112 §6.3: the
+    /// message cannot be delimited).
+    BadLength,
+    /// A transfer coding other than `chunked` alone, which would leave the body unreadable:
+    /// an error rather than a silent misread.
+    Unsupported,
+}
+
+impl FramingHeaders {
+    /// Nothing seen yet, for a message of HTTP/1.0 (`http10`, closing by default) or 1.1.
+    #[inline(always)]
+    pub(crate) fn new(http10: bool) -> FramingHeaders {
+        FramingHeaders {
+            length: None,
+            chunked: false,
+            close: http10,
+            http10,
+        }
+    }
+
+    /// A `Content-Length` value.
+    #[inline(always)]
+    pub(crate) fn content_length(&mut self, value: &[u8]) -> Result<(), FramingFault> {
+        let n = parse_decimal(value).ok_or(FramingFault::BadLength)?;
+        if self.length.is_some_and(|m| m != n) {
+            return Err(FramingFault::BadLength);
+        }
+        self.length = Some(n);
+        Ok(())
+    }
+
+    /// A `Transfer-Encoding` value: only `chunked`, once.
+    #[inline(always)]
+    pub(crate) fn transfer_encoding(&mut self, value: &[u8]) -> Result<(), FramingFault> {
+        if value.eq_ignore_ascii_case(b"chunked") && !self.chunked {
+            self.chunked = true;
+            Ok(())
+        } else {
+            Err(FramingFault::Unsupported)
+        }
+    }
+
+    /// A `Connection` value: `close` closes; `keep-alive` keeps an HTTP/1.0 connection open.
+    #[inline(always)]
+    pub(crate) fn connection(&mut self, value: &[u8]) {
+        for token in value.split(|&b| b == b',') {
+            let token = trim(token);
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") && self.http10 {
+                self.close = false;
+            }
+        }
+    }
 }
 
 /// Parses an unsigned decimal number with no sign and no spaces; `None` on anything else or

@@ -13,7 +13,7 @@
 
 use core::mem::MaybeUninit;
 
-use super::response::{lookup, parse_decimal, trim, MAX_HEAD, MAX_HEADERS};
+use super::response::{lookup, trim, FramingHeaders, MAX_HEAD, MAX_HEADERS};
 
 /// Largest request body (event) accepted, in bytes: above the platform's 6 MB limit on a
 /// synchronous invocation's event, far below any function's memory.
@@ -196,40 +196,20 @@ fn parse_with<'b>(
     if len > MAX_HEAD {
         return Err(Refusal::HeadTooLarge);
     }
-    let mut close = req.version == Some(0);
-    let mut length: Option<usize> = None;
-    let mut chunked = false;
+    let mut framing = FramingHeaders::new(req.version == Some(0));
     let mut expect_continue = false;
     let mut fields = [None; SCF_HEADERS];
     let base = buf.as_ptr() as usize;
     for h in req.headers.iter() {
         let value = trim(h.value);
         match lookup(&KNOWN, h.name.as_bytes()) {
-            Some(Known::ContentLength) => {
-                // RFC 9112 §6.3: an invalid or repeated, differing length is unrecoverable.
-                let n = parse_decimal(value).ok_or(Refusal::BadRequest)?;
-                if length.is_some_and(|m| m != n) {
-                    return Err(Refusal::BadRequest);
-                }
-                length = Some(n);
-            }
-            Some(Known::TransferEncoding) => {
-                if value.eq_ignore_ascii_case(b"chunked") && !chunked {
-                    chunked = true;
-                } else {
-                    return Err(Refusal::Unsupported);
-                }
-            }
-            Some(Known::Connection) => {
-                for token in value.split(|&b| b == b',') {
-                    let token = trim(token);
-                    if token.eq_ignore_ascii_case(b"close") {
-                        close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") && req.version == Some(0) {
-                        close = false;
-                    }
-                }
-            }
+            Some(Known::ContentLength) => framing
+                .content_length(value)
+                .map_err(|_| Refusal::BadRequest)?,
+            Some(Known::TransferEncoding) => framing
+                .transfer_encoding(value)
+                .map_err(|_| Refusal::Unsupported)?,
+            Some(Known::Connection) => framing.connection(value),
             Some(Known::Expect) => expect_continue = value.eq_ignore_ascii_case(b"100-continue"),
             Some(Known::Scf(f)) => {
                 let start = value.as_ptr() as usize - base;
@@ -239,6 +219,12 @@ fn parse_with<'b>(
             None => {}
         }
     }
+    let FramingHeaders {
+        length,
+        chunked,
+        close,
+        ..
+    } = framing;
     let body = match (chunked, length) {
         // Both present is a request-smuggling vector (RFC 9112 §6.3): refused.
         (true, Some(_)) => return Err(Refusal::BadRequest),
