@@ -41,15 +41,7 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
     let timeout_s = with_env(c"SCF_FUNCTION_TIMEOUT", |v| v.and_then(parse_decimal))
         .map_or(DEFAULT_TIMEOUT_S, |s| s as u64);
 
-    #[cfg(not(panic = "immediate-abort"))]
-    crate::panic::install(None);
-    let mut function = match link() {
-        Ok(f) => f,
-        Err(msg) => {
-            say(&[b"init failed: ", msg.as_bytes()]);
-            std::process::exit(EXIT_FAILURE);
-        }
-    };
+    let mut function = crate::lifecycle::init_standalone(link);
     // A request id that is not UTF-8 is dropped, as a missing one.
     let id = core::str::from_utf8(&id).unwrap_or("");
     let arrival = crate::clock::monotonic_ns(crate::clock::Via::Vdso);

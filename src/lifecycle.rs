@@ -354,6 +354,22 @@ fn refused(what: &[u8], status: u16, id: &[u8], body: &[u8]) {
 /// use, and the panic hook is a zero-sized closure.
 #[allow(unsafe_code)] // `link_section` only (see the crate docs, "Unsafe code")
 #[cfg_attr(target_os = "linux", unsafe(link_section = ".text.hot.scf_bootstrap"))]
+/// The init phase of a shape without a runtime API to report to (WebServer, Job): the panic
+/// hook, then `link`; a failed init is said on standard error and exits with
+/// [`EXIT_FAILURE`].
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+pub(crate) fn init_standalone(link: fn() -> Linked) -> Box<dyn crate::function::Function> {
+    #[cfg(not(panic = "immediate-abort"))]
+    crate::panic::install(None);
+    match link() {
+        Ok(f) => f,
+        Err(msg) => {
+            say(&[b"init failed: ", msg.as_bytes()]);
+            std::process::exit(EXIT_FAILURE);
+        }
+    }
+}
+
 pub(crate) fn start(link: fn() -> Linked) -> ! {
     match Shape::from_env() {
         Ok(Shape::RuntimeApi) => {}

@@ -184,15 +184,11 @@ impl Server {
     /// Reads the next request whole: head and body.
     fn next_request(&mut self) -> Got {
         // Forget the previous request; keep what came after it.
-        if self.consumed > 0 {
-            if self.consumed < self.filled {
-                self.buf
-                    .as_mut_slice()
-                    .copy_within(self.consumed..self.filled, 0);
-            }
-            self.filled -= self.consumed;
-            self.consumed = 0;
-        }
+        crate::http::forget_consumed(
+            self.buf.as_mut_slice(),
+            &mut self.consumed,
+            &mut self.filled,
+        );
         self.connection();
         let mut first_byte: Option<u64> = None;
         let head = loop {
@@ -368,15 +364,7 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
             std::process::exit(EXIT_BAD_ENVIRONMENT);
         }
     };
-    #[cfg(not(panic = "immediate-abort"))]
-    crate::panic::install(None);
-    let mut function = match link() {
-        Ok(f) => f,
-        Err(msg) => {
-            say(&[b"init failed: ", msg.as_bytes()]);
-            std::process::exit(EXIT_FAILURE);
-        }
-    };
+    let mut function = crate::lifecycle::init_standalone(link);
     let listener = match TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))) {
         Ok(l) => l,
         Err(e) => {

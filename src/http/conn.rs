@@ -207,16 +207,11 @@ impl Conn {
 
     fn read_response(&mut self) -> Result<Response, Error> {
         // Forget the previous response; keep anything that arrived after it.
-        if self.consumed > 0 {
-            // Usually nothing arrived after it: no copy (and no call to the copy's code).
-            if self.consumed < self.filled {
-                self.buf
-                    .as_mut_slice()
-                    .copy_within(self.consumed..self.filled, 0);
-            }
-            self.filled -= self.consumed;
-            self.consumed = 0;
-        }
+        super::forget_consumed(
+            self.buf.as_mut_slice(),
+            &mut self.consumed,
+            &mut self.filled,
+        );
         let head = loop {
             if self.filled > 0 {
                 if let Some(h) = parse_head(&self.buf.as_slice()[..self.filled])? {

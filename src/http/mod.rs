@@ -12,3 +12,18 @@ pub(crate) mod conn;
 pub(crate) mod request;
 pub mod response;
 pub(crate) mod server;
+
+/// Forgets the message in the first `*consumed` bytes of `buf[..*filled]`, keeping anything
+/// that arrived after it at the start of `buf`: what the client does before each response
+/// and the WebServer shape before each request.
+#[inline(always)]
+pub(crate) fn forget_consumed(buf: &mut [u8], consumed: &mut usize, filled: &mut usize) {
+    if *consumed > 0 {
+        // Usually nothing arrived after it: no copy (and no call to the copy's code).
+        if *consumed < *filled {
+            buf.copy_within(*consumed..*filled, 0);
+        }
+        *filled -= *consumed;
+        *consumed = 0;
+    }
+}
