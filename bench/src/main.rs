@@ -257,14 +257,17 @@ fn run(opts: Options) -> Result<(), String> {
             return Err(format!("--skip/--only: no built-in contender `{id}`"));
         }
     }
-    let dialects: Vec<scf_local::Dialect> = opts.contenders.iter().map(|s| s.dialect).collect();
-    let mut contenders = contenders::build_all(&ws, &keep, &dialects)?;
+    // The outside contenders first: a wrong path is reported before minutes of builds.
     if !opts.contenders.is_empty() {
         eprintln!("== preparing the outside contenders");
     }
+    let mut yours = Vec::new();
     for spec in &opts.contenders {
-        contenders.push(outside::prepare(&ws, spec)?);
+        yours.push(outside::prepare(&ws, spec)?);
     }
+    let dialects: Vec<scf_local::Dialect> = opts.contenders.iter().map(|s| s.dialect).collect();
+    let mut contenders = contenders::build_all(&ws, &keep, &dialects)?;
+    contenders.extend(yours);
     let emulator_bin = if !opts.no_emulator {
         emulator::build(&ws)
     } else {

@@ -598,6 +598,23 @@ mod tests {
     }
 
     #[test]
+    fn accepting_any_takes_any_response_but_not_an_error() {
+        for (path, fails) in [
+            ("/runtime/invocation/response", false),
+            ("/runtime/invocation/error", true),
+        ] {
+            let server = ApiServer::start(SCF).unwrap();
+            server.begin(Arc::new(Plan::accepting_any(b"{}", SCF)), 1);
+            let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+            roundtrip(&mut s, &post("/runtime/init/ready", b" "));
+            roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
+            roundtrip(&mut s, &post(path, b"not an echo"));
+            let t = one_result(&server);
+            assert_eq!(t.failure.is_some(), fails, "{path}: {:?}", t.failure);
+        }
+    }
+
+    #[test]
     fn the_other_dialect_is_not_found() {
         let scf = ApiServer::start(SCF).unwrap();
         scf.begin(Arc::new(Plan::new(b"x", SCF)), 1);
