@@ -110,8 +110,8 @@ impl Contender {
 /// Builds every contender, printing what it runs. Only a missing floor is an error: without
 /// it no ratio means anything.
 ///
-/// `keep` decides which of them are built (the others are skipped, "left out"); the floors
-/// of the dialects in `need_floors` are built whatever `keep` says.
+/// `keep` decides which of them are built (the others are left out of the run and its
+/// report); the floors of the dialects in `need_floors` are built whatever `keep` says.
 pub fn build_all(
     ws: &Workspace,
     keep: &dyn Fn(&str) -> bool,
@@ -122,12 +122,12 @@ pub fn build_all(
     let mut all = Vec::new();
     for &(id, name, dialect) in ALL {
         let floor_needed = id == "floor" || need_floors.iter().any(|&d| floor_id(d) == id);
-        let (how, state) = if !keep(id) && !floor_needed {
-            (
-                String::new(),
-                State::Skipped("left out with --skip or --only".into()),
-            )
-        } else {
+        // Left out with --skip or --only: not in the run, nor in its report.
+        if !keep(id) && !floor_needed {
+            eprintln!("   {id}: left out");
+            continue;
+        }
+        let (how, state) = {
             eprintln!("== building {name}");
             let (how, result) = build(ws, id);
             let state = match result {
@@ -246,15 +246,19 @@ fn cargo(ws: &Workspace) -> Command {
 fn build_ours(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how =
         format!("cargo bootstrap --example echo (cargo build --profile bootstrap --target {MUSL})");
-    let result = run(cargo(ws).args([
-        "build",
-        "--profile",
-        "bootstrap",
-        "--target",
-        MUSL,
-        "--example",
-        "echo",
-    ]))
+    let result = run(cargo(ws)
+        .args([
+            "build",
+            "--profile",
+            "bootstrap",
+            "--target",
+            MUSL,
+            "--example",
+            "echo",
+            // Where `cargo metadata` said (CARGO_TARGET_DIR is taken out of the environment).
+            "--target-dir",
+        ])
+        .arg(&ws.target))
     .map(|()| {
         let bin = ws.target.join(MUSL).join("bootstrap/examples/echo");
         vec![("bootstrap", bin, true)]

@@ -10,7 +10,6 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// A fresh scratch directory for one test.
@@ -48,30 +47,15 @@ fn executable(path: &Path, text: &str) {
 /// the test if it has not ended within three minutes. Exit success, and the report.
 fn bench(dir: &Path, args: &[String]) -> (bool, String, String) {
     let out = dir.join("out");
-    let child = Command::new(env!("CARGO_BIN_EXE_scf-bench"))
-        .args(["--quick", "--runs", "1", "--no-emulator", "--no-nice"])
-        .args(["--only", "floor", "--out"])
-        .arg(&out)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(Duration::from_secs(180)) {
-        Ok(o) => o.unwrap(),
-        Err(_) => {
-            // SAFETY: kill has no memory-safety preconditions; the child is not reaped yet
-            // (its waiting thread has not returned), so the pid is still ours.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            panic!("scf-bench did not end within three minutes");
-        }
-    };
+    let output = scf_testkit::process::run_bounded(
+        Command::new(env!("CARGO_BIN_EXE_scf-bench"))
+            .args(["--quick", "--runs", "1", "--no-emulator", "--no-nice"])
+            .args(["--only", "floor", "--out"])
+            .arg(&out)
+            .args(args)
+            .stdin(Stdio::null()),
+        Duration::from_secs(180),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let report = fs::read_dir(&out)
         .unwrap()
