@@ -453,8 +453,18 @@ pub fn aws_comparison(o: &RunResults) -> Vec<Versus> {
 }
 
 fn aws_table(out: &mut String, o: &RunResults) {
+    // A comparison one side of which was not measured (left out with --only or --skip, or
+    // failed) is left out.
+    let rows: Vec<Versus> = aws_comparison(o)
+        .into_iter()
+        .filter(|v| v.ratio != "—")
+        .collect();
+    if rows.is_empty() {
+        out.push_str("Not measured: no contender of AWS's runtime API in this run.\n");
+        return;
+    }
     out.push_str("| figure: a / b | a | b | a / b |\n|---|---:|---:|---:|\n");
-    for v in aws_comparison(o) {
+    for v in rows {
         let _ = writeln!(out, "| {} | {} | {} | {} |", v.what, v.a, v.b, v.ratio);
     }
 }
