@@ -14,7 +14,8 @@
 //!   `/next` never waits for the harness thread, which sleeps until the window ends.
 //! - Each result is checked: its length and its last bytes always, its whole content for the
 //!   first result of every plan (a full compare of every 1 MB result would be the server's
-//!   largest cost).
+//!   largest cost); a plan made with [`Plan::accepting_any`] (a user's function, which does
+//!   not echo) checks only that the result is not a posted error.
 //!
 //! Under AWS's dialect there is no ready call: a bootstrap is ready when it first asks for an
 //! event, so the first `GET /2018-06-01/runtime/invocation/next` of a generation is its ready
