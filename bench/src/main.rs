@@ -649,11 +649,42 @@ mod tests {
         assert_eq!(o.skip, ["bash", "ours-min", "ours"]);
         assert_eq!(o.out, Some(PathBuf::from("x")));
         assert!(o.no_emulator && o.no_nice);
+        let o = parse(&[
+            "--only",
+            "ours,floor",
+            "--contender",
+            "a=x",
+            "--contender=b=y.zip,api=aws,check=echo",
+            "--event-example",
+            "apigw",
+            "--set",
+            "path=/x",
+            "--timeout",
+            "5",
+        ])
+        .unwrap()
+        .options;
+        assert_eq!(o.only, ["ours", "floor"]);
+        assert_eq!(
+            o.contenders
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(o.contenders[1].dialect, scf_local::Dialect::Aws);
+        assert_eq!(
+            (o.event_example.as_deref(), o.set.len(), o.timeout),
+            (Some("apigw"), 1, Some(5))
+        );
         for bad in [
             &["--runs", "0"][..],
             &["--runs", "x"],
             &["--bogus"],
             &["--runs"],
+            &["--event", "e.json", "--event-example", "apigw"],
+            &["--contender", "ours=x"],
+            &["--timeout", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
