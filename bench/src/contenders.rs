@@ -42,6 +42,9 @@ pub struct Contender {
     pub dialect: Dialect,
     /// How it is built, for the report.
     pub how: String,
+    /// Its answers are checked against the echo contract (`Echoing request: '<event>'`);
+    /// otherwise any response is accepted (an outside contender's, by default).
+    pub echo: bool,
     /// Built or skipped.
     pub state: State,
 }
@@ -62,6 +65,9 @@ pub struct Built {
     pub size: u64,
     /// Size of the deploy zip.
     pub zip_size: u64,
+    /// The unpacked package an outside contender runs from (its temporary directory lives
+    /// as long as this).
+    pub package: Option<scf_local::Package>,
 }
 
 /// The id of the floor that contenders of `dialect` are compared with: the same C bootstrap,
@@ -103,14 +109,25 @@ impl Contender {
 
 /// Builds every contender, printing what it runs. Only a missing floor is an error: without
 /// it no ratio means anything.
-pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, String> {
+///
+/// `keep` decides which of them are built (the others are left out of the run and its
+/// report); the floors of the dialects in `need_floors` are built whatever `keep` says.
+pub fn build_all(
+    ws: &Workspace,
+    keep: &dyn Fn(&str) -> bool,
+    need_floors: &[Dialect],
+) -> Result<Vec<Contender>, String> {
     let bench_dir = ws.target.join("bench");
     fs::create_dir_all(&bench_dir).map_err(|e| format!("{}: {e}", bench_dir.display()))?;
     let mut all = Vec::new();
     for &(id, name, dialect) in ALL {
-        let (how, state) = if skip.iter().any(|s| s == id) && id != "floor" {
-            (String::new(), State::Skipped("left out with --skip".into()))
-        } else {
+        let floor_needed = id == "floor" || need_floors.iter().any(|&d| floor_id(d) == id);
+        // Left out with --skip or --only: not in the run, nor in its report.
+        if !keep(id) && !floor_needed {
+            eprintln!("   {id}: left out");
+            continue;
+        }
+        let (how, state) = {
             eprintln!("== building {name}");
             let (how, result) = build(ws, id);
             let state = match result {
@@ -136,6 +153,7 @@ pub fn build_all(ws: &Workspace, skip: &[String]) -> Result<Vec<Contender>, Stri
             name,
             dialect,
             how,
+            echo: true,
             state,
         });
     }
@@ -228,15 +246,19 @@ fn cargo(ws: &Workspace) -> Command {
 fn build_ours(ws: &Workspace) -> (String, Result<Files, NotBuilt>) {
     let how =
         format!("cargo bootstrap --example echo (cargo build --profile bootstrap --target {MUSL})");
-    let result = run(cargo(ws).args([
-        "build",
-        "--profile",
-        "bootstrap",
-        "--target",
-        MUSL,
-        "--example",
-        "echo",
-    ]))
+    let result = run(cargo(ws)
+        .args([
+            "build",
+            "--profile",
+            "bootstrap",
+            "--target",
+            MUSL,
+            "--example",
+            "echo",
+            // Where `cargo metadata` said (CARGO_TARGET_DIR is taken out of the environment).
+            "--target-dir",
+        ])
+        .arg(&ws.target))
     .map(|()| {
         let bin = ws.target.join(MUSL).join("bootstrap/examples/echo");
         vec![("bootstrap", bin, true)]
@@ -407,10 +429,11 @@ fn finish(ws: &Workspace, id: &str, files: &Files) -> Result<Built, String> {
         dir,
         size,
         zip_size: file_size(&zip)?,
+        package: None,
     })
 }
 
-fn file_size(path: &Path) -> Result<u64, String> {
+pub fn file_size(path: &Path) -> Result<u64, String> {
     fs::metadata(path)
         .map(|m| m.len())
         .map_err(|e| format!("{}: {e}", path.display()))
@@ -418,7 +441,7 @@ fn file_size(path: &Path) -> Result<u64, String> {
 
 /// Size after `strip --strip-all` of a copy (the size of the file if `strip` is missing;
 /// every compiled contender is built stripped anyway).
-fn stripped_size(bin: &Path) -> Result<u64, String> {
+pub fn stripped_size(bin: &Path) -> Result<u64, String> {
     let copy = bin.with_extension("stripped");
     let ok = Command::new("strip")
         .arg("--strip-all")

@@ -9,8 +9,10 @@
 //!
 //! ```text
 //! cargo run -p scf-bench --release -- [--quick] [--runs N] [--window-ms MS]
-//!                                      [--out DIR] [--skip ID[,ID...]] [--no-emulator]
-//!                                      [--no-nice]
+//!                                      [--out DIR] [--skip ID[,ID...]] [--only ID[,ID...]]
+//!                                      [--contender NAME=PATH[,api=scf|aws][,check=any|echo]]...
+//!                                      [--event FILE | --event-example NAME] [--set PATH=VALUE]...
+//!                                      [--timeout SECS] [--no-emulator] [--no-nice]
 //! cargo run -p scf-bench --release -- profile [--api scf|aws] [--events N] [--size BYTES]
 //!                                              -- COMMAND ...
 //! cargo run -p scf-bench --release -- pool [--api scf|aws] [--iterations N] [--warmup N]
@@ -26,6 +28,7 @@ mod chart;
 mod contenders;
 mod emulator;
 mod measure;
+mod outside;
 mod pool;
 mod profile;
 mod report;
@@ -127,6 +130,32 @@ struct Options {
     /// lambda_runtime, lambda_runtime-ct (never floor).
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     skip: Vec<String>,
+    /// Measure only these built-in contenders (and the floors, always measured); outside
+    /// contenders given with --contender are measured either way.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    only: Vec<String>,
+    /// An outside contender: NAME=PATH[,api=scf|aws][,check=any|echo]. PATH is a bootstrap
+    /// file, a code directory or a deploy zip (unpacked as the platform would); api: the
+    /// runtime API it speaks (default scf); check=echo holds its answers to the echo
+    /// contract, check=any (default) accepts any response. Repeatable, at most 8.
+    #[arg(long = "contender", value_name = "NAME=PATH[,..]", value_parser = outside::parse)]
+    contenders: Vec<outside::Spec>,
+    /// The event every contender gets (cold start and both warm windows), a JSON file of at
+    /// most 6 MiB, instead of the built-in 1 KB and 1 MB ones.
+    #[arg(long, value_name = "FILE", conflicts_with = "event_example")]
+    event: Option<PathBuf>,
+    /// The event every contender gets: a trigger's sample event (apigw, timer, cos, …), as
+    /// `scf-local invoke --event-example` sends it.
+    #[arg(long, value_name = "NAME")]
+    event_example: Option<String>,
+    /// Change a field of the event: PATH=VALUE (as `scf-local event --set`); repeatable.
+    #[arg(long, value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Longest wait for a cold start's first response, in seconds (default 30); warm
+    /// windows wait at most four times as long. A contender that does not answer in time
+    /// is reported as failed.
+    #[arg(long, value_name = "SECS", value_parser = at_least_one)]
+    timeout: Option<usize>,
     /// Measure against the in-harness server only.
     #[arg(long)]
     no_emulator: bool,
@@ -213,7 +242,32 @@ fn run(opts: Options) -> Result<(), String> {
     // Before the builds: the commit measured is the one the bootstraps are built from, even
     // if someone commits while the run goes on.
     let mut machine = report::machine(&ws.root);
-    let contenders = contenders::build_all(&ws, &opts.skip)?;
+    outside::check_all(&opts.contenders)?;
+    let user_event = outside::load_event(
+        opts.event.as_deref(),
+        opts.event_example.as_deref(),
+        &opts.set,
+    )?;
+    let keep = |id: &str| {
+        !opts.skip.iter().any(|s| s == id)
+            && (opts.only.is_empty() || opts.only.iter().any(|s| s == id))
+    };
+    for id in opts.skip.iter().chain(&opts.only) {
+        if !contenders::ALL.iter().any(|c| c.0 == id) {
+            return Err(format!("--skip/--only: no built-in contender `{id}`"));
+        }
+    }
+    // The outside contenders first: a wrong path is reported before minutes of builds.
+    if !opts.contenders.is_empty() {
+        eprintln!("== preparing the outside contenders");
+    }
+    let mut yours = Vec::new();
+    for spec in &opts.contenders {
+        yours.push(outside::prepare(&ws, spec)?);
+    }
+    let dialects: Vec<scf_local::Dialect> = opts.contenders.iter().map(|s| s.dialect).collect();
+    let mut contenders = contenders::build_all(&ws, &keep, &dialects)?;
+    contenders.extend(yours);
     let emulator_bin = if !opts.no_emulator {
         emulator::build(&ws)
     } else {
@@ -228,13 +282,18 @@ fn run(opts: Options) -> Result<(), String> {
     } else {
         (1024, 1024 * 1024)
     };
+    let (small, large) = match &user_event {
+        Some(e) => (e.clone(), e.clone()),
+        None => (event(small), event(large)),
+    };
     let config = Config {
+        timeout: Duration::from_secs(opts.timeout.unwrap_or(30) as u64),
         runs: opts.runs(),
         cold_extra: if opts.quick { 0 } else { 4 },
         slices: if opts.quick { 2 } else { 10 },
         window: opts.window(),
-        small: event(small),
-        large: event(large),
+        small,
+        large,
         warmup_small: if opts.quick { 5 } else { 50 },
         warmup_large: 2,
     };
@@ -295,7 +354,7 @@ fn run(opts: Options) -> Result<(), String> {
                     continue;
                 };
                 let log = logs.join(format!("{}.log", c.id));
-                match measure::start(server, &built.dir, &config, &log) {
+                match measure::start(server, &built.dir, &config, &log, c.echo) {
                     Ok((s, instance)) => {
                         if !warm {
                             progress(run, config.runs, "api", c.id, &s);
@@ -310,7 +369,7 @@ fn run(opts: Options) -> Result<(), String> {
                             c.id,
                             log.display()
                         );
-                        failures[i].push(format!("in-harness server: {e}"));
+                        failures[i].push(with_tail(format!("in-harness server: {e}"), &log));
                     }
                 }
             }
@@ -324,6 +383,7 @@ fn run(opts: Options) -> Result<(), String> {
             lives,
             &mut harness,
             &mut failures,
+            Some(&logs),
         );
 
         let Ok(bin) = &emulator_bin else { continue };
@@ -337,7 +397,7 @@ fn run(opts: Options) -> Result<(), String> {
                 let Some(built) = c.built() else {
                     continue;
                 };
-                match emulator::start(bin, &built.dir, &config, c.dialect) {
+                match emulator::start(bin, &built.dir, &config, c.dialect, c.echo) {
                     Ok((s, instance)) => {
                         if !warm {
                             progress(run, config.runs, "scf-local", c.id, &s);
@@ -361,6 +421,7 @@ fn run(opts: Options) -> Result<(), String> {
             lives,
             &mut under_emulator,
             &mut failures,
+            None,
         );
     }
 
@@ -421,6 +482,7 @@ fn finish_round(
     mut lives: Vec<Option<Box<dyn Live + '_>>>,
     samples: &mut [Vec<Sample>],
     failures: &mut [Vec<String>],
+    logs: Option<&std::path::Path>,
 ) {
     let n = lives.len();
     let mut errors: Vec<Option<String>> = vec![None; n];
@@ -467,7 +529,11 @@ fn finish_round(
         let id = contenders[i].id;
         if let Some(e) = errors[i].take() {
             eprintln!("[{run}/{}] {server:<9} {id:<14} FAILED: {e}", config.runs);
-            failures[i].push(format!("{server}: {e}"));
+            let failure = format!("{server}: {e}");
+            failures[i].push(match logs {
+                Some(dir) => with_tail(failure, &dir.join(format!("{id}.log"))),
+                None => failure,
+            });
             continue;
         }
         let (Some(s), Some(l)) = (small[i], large[i]) else {
@@ -482,6 +548,14 @@ fn finish_round(
             });
             progress(run, config.runs, server, id, sample);
         }
+    }
+}
+
+/// A failure, with the last lines of the bootstrap's log when there are any.
+fn with_tail(failure: String, log: &std::path::Path) -> String {
+    match outside::log_tail(log) {
+        t if t.is_empty() => failure,
+        t => format!("{failure}; log tail: {t}"),
     }
 }
 
@@ -575,11 +649,42 @@ mod tests {
         assert_eq!(o.skip, ["bash", "ours-min", "ours"]);
         assert_eq!(o.out, Some(PathBuf::from("x")));
         assert!(o.no_emulator && o.no_nice);
+        let o = parse(&[
+            "--only",
+            "ours,floor",
+            "--contender",
+            "a=x",
+            "--contender=b=y.zip,api=aws,check=echo",
+            "--event-example",
+            "apigw",
+            "--set",
+            "path=/x",
+            "--timeout",
+            "5",
+        ])
+        .unwrap()
+        .options;
+        assert_eq!(o.only, ["ours", "floor"]);
+        assert_eq!(
+            o.contenders
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(o.contenders[1].dialect, scf_local::Dialect::Aws);
+        assert_eq!(
+            (o.event_example.as_deref(), o.set.len(), o.timeout),
+            (Some("apigw"), 1, Some(5))
+        );
         for bad in [
             &["--runs", "0"][..],
             &["--runs", "x"],
             &["--bogus"],
             &["--runs"],
+            &["--event", "e.json", "--event-example", "apigw"],
+            &["--contender", "ours=x"],
+            &["--timeout", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -17,6 +17,8 @@ use scf_testkit::runtime_api::{ApiServer, Plan, Tally};
 
 /// What the run is asked to do, the same for every contender.
 pub struct Config {
+    /// Longest wait for a cold start's first response; warm windows wait four times as long.
+    pub timeout: Duration,
     /// Samples per contender.
     pub runs: usize,
     /// Extra cold-only starts per contender and run (the cold figures are cheap and the
@@ -245,6 +247,8 @@ pub trait Live {
 pub struct Instance<'a> {
     server: &'a ApiServer,
     proc: Running,
+    /// Longest wait in a warm window.
+    timeout: Duration,
     small: Arc<Plan>,
     large: Arc<Plan>,
 }
@@ -256,11 +260,19 @@ pub fn start<'a>(
     code_dir: &Path,
     cfg: &Config,
     log: &Path,
+    echo: bool,
 ) -> Result<(Sample, Instance<'a>), String> {
     use std::os::unix::process::CommandExt;
 
-    let small = Arc::new(Plan::new(&cfg.small, server.dialect()));
-    let large = Arc::new(Plan::new(&cfg.large, server.dialect()));
+    let plan = |event: &[u8]| {
+        Arc::new(if echo {
+            Plan::new(event, server.dialect())
+        } else {
+            Plan::accepting_any(event, server.dialect())
+        })
+    };
+    let small = plan(&cfg.small);
+    let large = plan(&cfg.large);
     let log = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(code_dir.join("bootstrap"));
@@ -279,9 +291,7 @@ pub fn start<'a>(
         .spawn()
         .map_err(|e| format!("cannot start bootstrap: {e}"))?;
     let mut proc = Running::new(child, true);
-    let t = wait(server, &mut proc, Duration::from_secs(30), |t| {
-        t.results >= 1
-    })?;
+    let t = wait(server, &mut proc, cfg.timeout, |t| t.results >= 1)?;
     let ready = t
         .ready_at
         .ok_or("a result arrived before ready")?
@@ -294,7 +304,7 @@ pub fn start<'a>(
     let pid = proc.pid();
     // Its CPU time once it has asked for the second event (for bash: once the curl that
     // posted the first result has been reaped and counts).
-    wait(server, &mut proc, Duration::from_secs(30), |t| t.polls >= 2)?;
+    wait(server, &mut proc, cfg.timeout, |t| t.polls >= 2)?;
     let cold_cpu = Cpu::read(pid).map(|c| c.total());
     let cold_wait = procfs::run_delay(pid);
     let sample = Sample {
@@ -309,6 +319,7 @@ pub fn start<'a>(
         Instance {
             server,
             proc,
+            timeout: cfg.timeout * 4,
             small,
             large,
         },
@@ -322,7 +333,7 @@ impl Live for Instance<'_> {
         }
         let plan = if large { &self.large } else { &self.small };
         self.server.window(Arc::clone(plan), count);
-        wait(self.server, &mut self.proc, Duration::from_secs(120), |t| {
+        wait(self.server, &mut self.proc, self.timeout, |t| {
             t.results >= count
         })?;
         Ok(())
@@ -331,7 +342,7 @@ impl Live for Instance<'_> {
     fn window(&mut self, large: bool, length: Duration) -> Result<Warm, String> {
         let (server, proc) = (self.server, &mut self.proc);
         let plan = if large { &self.large } else { &self.small };
-        let timeout = length + Duration::from_secs(120);
+        let timeout = length + self.timeout;
         let pid = proc.pid();
         let c0 = Cpu::read(pid).ok_or("the bootstrap is gone")?;
         let start = Instant::now();

@@ -163,7 +163,7 @@ fn table_head(out: &mut String, cols: &[(Figure, String)]) {
 fn not_measured(c: &Contender, failures: &[String]) -> Option<String> {
     match &c.state {
         State::Ready(_) if failures.is_empty() => None,
-        State::Ready(_) => Some(format!("failed: {}", failures[0])),
+        State::Ready(_) => Some(format!("failed: {}", failures[0].replace('|', "\\|"))),
         State::Skipped(why) => Some(format!("skipped: {why}")),
     }
 }
@@ -453,9 +453,86 @@ pub fn aws_comparison(o: &RunResults) -> Vec<Versus> {
 }
 
 fn aws_table(out: &mut String, o: &RunResults) {
+    // A comparison one side of which was not measured (left out with --only or --skip, or
+    // failed) is left out.
+    let rows: Vec<Versus> = aws_comparison(o)
+        .into_iter()
+        .filter(|v| v.ratio != "—")
+        .collect();
+    if rows.is_empty() {
+        out.push_str("Not measured: no contender of AWS's runtime API in this run.\n");
+        return;
+    }
     out.push_str("| figure: a / b | a | b | a / b |\n|---|---:|---:|---:|\n");
-    for v in aws_comparison(o) {
+    for v in rows {
         let _ = writeln!(out, "| {} | {} | {} | {} |", v.what, v.a, v.b, v.ratio);
+    }
+}
+
+/// "Your function's own cost": for each outside contender, its cold and warm figures next to
+/// our echo's of the same runtime API (`ours` or `ours-aws`) and the floor's, against the
+/// in-harness server; what the handler added is the difference to our echo. Empty when
+/// there is no outside contender.
+fn own_cost(out: &mut String, o: &RunResults) {
+    use crate::stats::Unit;
+    let outside: Vec<usize> = (0..o.contenders.len())
+        .filter(|&i| crate::outside::is_outside(o.contenders[i].id))
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    let med = |i: Option<usize>, fig: Figure| {
+        i.and_then(|i| fig.summary(&o.harness[i]).map(|s| s.median))
+    };
+    let secs = |v: Option<f64>| v.map(|v| format(Unit::Seconds, v)).unwrap_or("—".into());
+    let added = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if a >= b => format!("+{}", format(Unit::Seconds, a - b)),
+        (Some(a), Some(b)) => format!("−{}", format(Unit::Seconds, b - a)),
+        _ => "—".into(),
+    };
+    let x_floor = |a: Option<f64>, f: Option<f64>| match (a, f) {
+        (Some(a), Some(f)) => ratio(a, f),
+        _ => "—".into(),
+    };
+    out.push_str(
+        "| contender | vs | exec → ready | exec → first response | handler added (first − \
+         echo's) | warm CPU/inv | handler added (CPU − echo's) | CPU × floor |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for i in outside {
+        let c = &o.contenders[i];
+        let echo_id = if is_aws(c.dialect) {
+            "ours-aws"
+        } else {
+            "ours"
+        };
+        let echo = o.contenders.iter().position(|x| x.id == echo_id);
+        let floor = floor_of(o, i);
+        if o.harness[i].is_empty() {
+            let why = not_measured(c, &o.failures[i]).unwrap_or_else(|| "no samples".into());
+            let _ = writeln!(out, "| {} | | {why} | | | | | |", c.name);
+            continue;
+        }
+        let echo_first = med(echo, Figure::First);
+        let first = med(Some(i), Figure::First);
+        let cpu = med(Some(i), Figure::SmallCpu);
+        let echo_cpu = med(echo, Figure::SmallCpu);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.name,
+            if echo_first.is_some() {
+                echo_id
+            } else {
+                "— (echo not measured)"
+            },
+            secs(med(Some(i), Figure::Ready)),
+            secs(first),
+            added(first, echo_first),
+            secs(cpu),
+            added(cpu, echo_cpu),
+            x_floor(cpu, med(floor, Figure::SmallCpu)),
+        );
     }
 }
 
@@ -464,6 +541,12 @@ pub fn summary_table(o: &RunResults) -> String {
     let mut out = String::new();
     out.push_str("\nIn-harness runtime API server:\n\n");
     server_tables(&mut out, o, &o.harness, false);
+    let mut own = String::new();
+    own_cost(&mut own, o);
+    if !own.is_empty() {
+        out.push_str("\nYour function's own cost (in-harness server):\n\n");
+        out.push_str(&own);
+    }
     if let Ok(emu) = &o.emulator {
         out.push_str("\nUnder scf-local run:\n\n");
         server_tables(&mut out, o, emu, true);
@@ -570,6 +653,21 @@ pub fn markdown(o: &RunResults, svg_name: &str) -> String {
          window, divided by the invocations in it.\n\n",
     );
     server_tables(&mut out, o, &o.harness, false);
+
+    let mut own = String::new();
+    own_cost(&mut own, o);
+    if !own.is_empty() {
+        out.push_str("\n## Your function's own cost\n\n");
+        out.push_str(
+            "Each outside contender against our echo bootstrap of the same runtime API, \
+             on the same event, in the same run (medians, in-harness server). Our echo does \
+             nothing but copy the event into its answer, so the difference is what the \
+             function itself adds: its handler, its parsing and its size's load time. \
+             A negative difference is within the noise or a function that does less than \
+             an echo (a short answer to a large event).\n\n",
+        );
+        out.push_str(&own);
+    }
 
     out.push_str("\n## Under `scf-local run`\n\n");
     match &o.emulator {

@@ -47,6 +47,8 @@ pub enum Command {
     Invoke(InvokeArgs),
     /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change.
     Watch(WatchArgs),
+    /// Build, then measure the bootstrap against the floor and the runtime's echo.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// The runtime API the bootstrap speaks.
@@ -297,6 +299,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Deploy(a) => deploy_cmd(a),
         Command::Invoke(a) => invoke_cmd(a),
         Command::Watch(a) => watch_cmd(a),
+        Command::Bench(a) => crate::bench::bench(a),
     }
 }
 

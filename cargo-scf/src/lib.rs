@@ -33,6 +33,7 @@
 //! | [`deploy`] | create or update, then wait for `Active` |
 //! | [`invoke`] | one event, local or remote |
 //! | [`watch`] | `watch`: build, serve, rebuild on change, swap between invocations |
+//! | [`bench`] | `bench`: build, then run the benchmark harness against the floor and our echo |
 //! | [`cli`] | the command line |
 
 #![deny(missing_docs)]
@@ -42,6 +43,7 @@ use std::fmt;
 use std::io::IsTerminal;
 
 pub mod api;
+pub mod bench;
 pub mod build;
 pub mod cli;
 pub mod deploy;

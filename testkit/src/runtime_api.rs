@@ -14,7 +14,8 @@
 //!   `/next` never waits for the harness thread, which sleeps until the window ends.
 //! - Each result is checked: its length and its last bytes always, its whole content for the
 //!   first result of every plan (a full compare of every 1 MB result would be the server's
-//!   largest cost).
+//!   largest cost); a plan made with [`Plan::accepting_any`] (a user's function, which does
+//!   not echo) checks only that the result is not a posted error.
 //!
 //! Under AWS's dialect there is no ready call: a bootstrap is ready when it first asks for an
 //! event, so the first `GET /2018-06-01/runtime/invocation/next` of a generation is its ready
@@ -61,8 +62,9 @@ fn accepted(dialect: Dialect) -> &'static [u8] {
 pub struct Plan {
     /// The whole `/next` answer: head and event.
     next_answer: Vec<u8>,
-    /// `Echoing request: '<event>'`.
-    expected: Vec<u8>,
+    /// `Echoing request: '<event>'`, or `None`: any response is accepted (a posted error
+    /// still fails).
+    expected: Option<Vec<u8>>,
 }
 
 impl Plan {
@@ -78,7 +80,17 @@ impl Plan {
         next_answer.extend_from_slice(event);
         Plan {
             next_answer,
-            expected: echo_reply(event),
+            expected: Some(echo_reply(event)),
+        }
+    }
+
+    /// A plan that hands out `event` in `dialect` and accepts any response to it: for a
+    /// function that does not keep the echo contract (a user's own). A posted error, a
+    /// result for another request id, or an exited bootstrap still fail the sample.
+    pub fn accepting_any(event: &[u8], dialect: Dialect) -> Plan {
+        Plan {
+            expected: None,
+            ..Plan::new(event, dialect)
         }
     }
 }
@@ -362,7 +374,8 @@ fn serve(stream: TcpStream, shared: &Shared, generation: u64) {
                     s.check_fully = false;
                     s.plan
                         .as_ref()
-                        .and_then(|p| check(&p.expected, conn.body(&msg), full))
+                        .and_then(|p| p.expected.as_ref())
+                        .and_then(|e| check(e, conn.body(&msg), full))
                 };
                 let t = &mut s.tally;
                 t.results += 1;
@@ -583,6 +596,23 @@ mod tests {
         assert_eq!(status, Start::Response(400));
         let t = one_result(&server);
         assert!(t.failure.unwrap().contains("unknown request id"));
+    }
+
+    #[test]
+    fn accepting_any_takes_any_response_but_not_an_error() {
+        for (path, fails) in [
+            ("/runtime/invocation/response", false),
+            ("/runtime/invocation/error", true),
+        ] {
+            let server = ApiServer::start(SCF).unwrap();
+            server.begin(Arc::new(Plan::accepting_any(b"{}", SCF)), 1);
+            let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+            roundtrip(&mut s, &post("/runtime/init/ready", b" "));
+            roundtrip(&mut s, b"GET /runtime/invocation/next HTTP/1.1\r\n\r\n");
+            roundtrip(&mut s, &post(path, b"not an echo"));
+            let t = one_result(&server);
+            assert_eq!(t.failure.is_some(), fails, "{path}: {:?}", t.failure);
+        }
     }
 
     #[test]
