@@ -409,8 +409,7 @@ fn image_cmd(built: &build::Built, shape: ImageShape) -> Result<(), Error> {
     let dir = built.bootstrap.parent().unwrap_or(Path::new("."));
     let dockerfile = image::write_definition(dir, shape)?;
     out(&format!(
-        "image shape: {}
-dockerfile: {}",
+        "image shape: {}\ndockerfile: {}",
         shape.name(),
         dockerfile.display()
     ));
@@ -419,25 +418,35 @@ dockerfile: {}",
         ImageOutcome::Built { tool, tag } => {
             out(&format!("image: {tag} (built with {})", tool.display()));
         }
+        ImageOutcome::Failed { tool, status } => {
+            out(&format!(
+                "image: not built ({} build failed: {status})",
+                tool.display()
+            ));
+            image_hint(dir, shape, &tag);
+        }
         ImageOutcome::NoTool => {
             out("image: not built (neither docker nor podman is on the PATH)");
-            progress(
-                "Note",
-                &format!(
-                    "build the image elsewhere with `docker build -t {tag} {}`; \
-                     `scf-local invoke --shape {} {}` runs it here",
-                    dir.display(),
-                    if shape == ImageShape::Job {
-                        "job"
-                    } else {
-                        "image"
-                    },
-                    dir.display()
-                ),
-            );
+            image_hint(dir, shape, &tag);
         }
     }
     Ok(())
+}
+
+/// How to build the image elsewhere, and run its directory here.
+fn image_hint(dir: &Path, shape: ImageShape, tag: &str) {
+    let local_shape = match shape {
+        ImageShape::WebServer => "image",
+        ImageShape::Job => "job",
+    };
+    progress(
+        "Note",
+        &format!(
+            "build the image where docker runs with `docker build -t {tag} {dir}`; \
+             `scf-local invoke --shape {local_shape} {dir}` runs it here",
+            dir = dir.display()
+        ),
+    );
 }
 
 fn pack(a: PackArgs) -> Result<ExitCode, Error> {

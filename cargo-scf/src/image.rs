@@ -14,7 +14,8 @@
 //! image, sets `SCF_BOOTSTRAP_MODE`, declares port 9000 for a WebServer image, and makes
 //! the bootstrap the entry point, plus a `.dockerignore` that keeps anything else out of
 //! the build context. When `docker` or `podman` is on the `PATH` the image is built and
-//! tagged `<package>:latest`; otherwise the command says so and how to build it later.
+//! tagged `<package>:latest` (if the tool fails, say for want of a daemon, that is reported
+//! and the rest stands); otherwise the command says so and how to build it later.
 //! The same directory runs locally with `scf-local invoke --shape image|job <dir>`.
 
 use std::path::{Path, PathBuf};
@@ -125,13 +126,23 @@ pub enum ImageOutcome {
         /// The image's tag.
         tag: String,
     },
+    /// The tool ran and failed (a Docker client without a running daemon, for one); its
+    /// messages went to stderr. The definition stays written.
+    Failed {
+        /// `docker` or `podman`.
+        tool: PathBuf,
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
     /// Neither `docker` nor `podman` is on the `PATH`: only the definition was written.
     NoTool,
 }
 
 /// Builds the image defined in `dir` as `tag` with the container tool on the `PATH`, its
-/// output on stderr; [`ImageOutcome::NoTool`] when there is none. A tool that fails is an
-/// error (the definition stays written).
+/// output on stderr; [`ImageOutcome::NoTool`] when there is none. A tool that runs and
+/// fails is [`ImageOutcome::Failed`], not an error: the bootstrap and its definition are
+/// built, and the image can be built where a daemon runs. A tool that cannot be started is
+/// an error.
 pub fn build_image(dir: &Path, tag: &str) -> Result<ImageOutcome, Error> {
     let Some(tool) = container_tool(std::env::var_os("PATH").as_deref()) else {
         return Ok(ImageOutcome::NoTool);
@@ -145,11 +156,7 @@ pub fn build_image(dir: &Path, tag: &str) -> Result<ImageOutcome, Error> {
         .status()
         .map_err(|e| Error::new(format!("cannot run {}: {e}", tool.display())))?;
     if !status.success() {
-        return Err(Error::new(format!(
-            "`{} build -t {tag} {}` failed ({status}); the Dockerfile is written, its messages are above",
-            tool.display(),
-            dir.display()
-        )));
+        return Ok(ImageOutcome::Failed { tool, status });
     }
     Ok(ImageOutcome::Built {
         tool,
