@@ -245,3 +245,44 @@ fn a_job_event_too_large_for_the_environment_is_406_before_anything_starts() {
     assert_failed(&r, &out, 406);
     assert!(!log(&r).contains("Echoing"), "{}", log(&r));
 }
+
+#[test]
+fn a_warm_webserver_behind_run_takes_a_5_mb_event_and_outlives_hostile_clients() {
+    use std::io::{Read as _, Write as _};
+    let scratch = Scratch::new();
+    let code = example_code(&scratch, "init");
+    let mut cmd = scratch.cmd();
+    cmd.args(["run", "--shape", "image"])
+        .arg(&code)
+        .args(["--port", "0", "--log-limit", "0"]);
+    let (mut child, addr) = spawn_server(cmd);
+    let invoke = |event: &[u8]| {
+        let (status, body) = http(&addr, "POST", "/invoke", event);
+        assert_eq!(status, 200, "{}", &body[..body.len().min(500)]);
+        let r: Value = serde_json::from_str(&body).unwrap();
+        r["Result"].clone()
+    };
+    // A 5 MB event reaches the WebServer whole (its own limit is 16 MiB) and comes back.
+    let big = format!("\"{}\"", "b".repeat(5 * 1024 * 1024));
+    let r = invoke(big.as_bytes());
+    assert_eq!(r["InvokeResult"], 0, "{}", r["ErrMsg"]);
+    assert_eq!(r["RetMsg"], format!("Hello #1: {big}"));
+    // Not HTTP: refused by scf-local, nothing reaches the function.
+    let mut garbage = std::net::TcpStream::connect(&addr).unwrap();
+    garbage.set_read_timeout(Some(BOUND)).unwrap();
+    garbage.write_all(b"\x00\x01 NOT HTTP\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = garbage.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    // Over the platform's 6 MB event limit: 406, and the function never sees it.
+    let over = format!("\"{}\"", "o".repeat(6 * 1024 * 1024));
+    let r = invoke(over.as_bytes());
+    assert_eq!(r["InvokeResult"], 406, "{}", r["ErrMsg"]);
+    // The same warm server answers the next event: its second, not a fresh instance's first.
+    assert_eq!(invoke(b"{}")["RetMsg"], "Hello #2: {}");
+    let status = signal_and_wait(&mut child, libc::SIGTERM);
+    assert!(status.success(), "run exited with {status}");
+    assert_no_process_in(scratch.path());
+    scratch.assert_tmp_clean();
+}
