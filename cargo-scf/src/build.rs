@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::elf::{self, Linkage};
+use crate::image::{ImageShape, IMAGE_DIR, RUNTIME_FEATURE};
 use crate::profile::{self, Recipe, MIN_SIZE_BUILD_STD, MIN_SIZE_TARGET_SUBDIR, TARGET};
 use crate::project::{self, Project};
 use crate::{progress, toolchain, Error};
@@ -30,6 +31,9 @@ pub struct BuildOptions {
     pub min_size: bool,
     /// The binary target; by default the package's only one.
     pub bin: Option<String>,
+    /// Build for an image function of this shape ([`crate::image`]): the runtime's `image`
+    /// feature on, the bootstrap installed in `<target-dir>/scf/<package>/image/`.
+    pub image: Option<ImageShape>,
     /// Lets another thread stop the build (`watch` on Ctrl-C): cargo then runs in a process
     /// group of its own, which [`Stopper::stop`] ends.
     pub stopper: Option<Stopper>,
@@ -145,13 +149,15 @@ pub struct Built {
 
 /// The Cargo command line of a recipe, without the program: `cargo rustc` for the one
 /// binary, so `link_args` (the runtime's declared linker arguments) reach its link alone and
-/// the dependencies' fingerprints stay the same.
+/// the dependencies' fingerprints stay the same; `features` (e.g.
+/// [`RUNTIME_FEATURE`]) are turned on.
 pub fn cargo_args(
     recipe: Recipe,
     manifest: &Path,
     bin: &str,
     target_dir: &Path,
     link_args: &[String],
+    features: &[&str],
 ) -> Vec<String> {
     let mut args: Vec<String> = [
         "rustc",
@@ -167,6 +173,10 @@ pub fn cargo_args(
     .map(|s| (*s).to_owned())
     .collect();
     args.push(manifest.display().to_string());
+    if !features.is_empty() {
+        args.push("--features".to_owned());
+        args.push(features.join(","));
+    }
     if recipe == Recipe::MinSize {
         args.push(MIN_SIZE_BUILD_STD.to_owned());
         args.push("--target-dir".to_owned());
@@ -248,6 +258,11 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
         &bin,
         &project.target_dir,
         &link_args,
+        if options.image.is_some() {
+            &[RUNTIME_FEATURE]
+        } else {
+            &[]
+        },
     ))
     .envs(profile::build_env(recipe))
     .current_dir(&dir)
@@ -294,7 +309,10 @@ pub fn build(options: &BuildOptions) -> Result<Built, Error> {
     }
     let artifact = executable_from_messages(&messages, &bin)
         .ok_or_else(|| Error::new(format!("cargo built no executable named {bin}")))?;
-    let bootstrap = project.bootstrap();
+    let bootstrap = match options.image {
+        Some(_) => project.out_dir().join(IMAGE_DIR).join("bootstrap"),
+        None => project.bootstrap(),
+    };
     install(&artifact, &bootstrap)?;
     let bytes = std::fs::read(&bootstrap)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", bootstrap.display())))?;
@@ -336,19 +354,41 @@ mod tests {
     fn the_command_line_of_each_recipe() {
         let m = Path::new("/w/f/Cargo.toml");
         let t = Path::new("/w/target");
-        let release = cargo_args(Recipe::Release, m, "f", t, &[]).join(" ");
+        let release = cargo_args(Recipe::Release, m, "f", t, &[], &[]).join(" ");
         assert_eq!(
             release,
             "rustc --release --target x86_64-unknown-linux-musl --message-format=json-render-diagnostics --bin f --manifest-path /w/f/Cargo.toml"
         );
-        let wrapped = cargo_args(Recipe::Release, m, "f", t, &["-Wl,--wrap=main".to_owned()]);
+        let wrapped = cargo_args(
+            Recipe::Release,
+            m,
+            "f",
+            t,
+            &["-Wl,--wrap=main".to_owned()],
+            &[],
+        );
         assert!(
             wrapped
                 .join(" ")
                 .ends_with("/w/f/Cargo.toml -- -C link-arg=-Wl,--wrap=main"),
             "{wrapped:?}"
         );
-        let min = cargo_args(Recipe::MinSize, m, "f", t, &[]).join(" ");
+        let image = cargo_args(
+            Recipe::Release,
+            m,
+            "f",
+            t,
+            &["-Wl,--wrap=main".to_owned()],
+            &[RUNTIME_FEATURE],
+        )
+        .join(" ");
+        assert!(
+            image.ends_with(
+                "/w/f/Cargo.toml --features scf-bootstrap/image -- -C link-arg=-Wl,--wrap=main"
+            ),
+            "{image}"
+        );
+        let min = cargo_args(Recipe::MinSize, m, "f", t, &[], &[]).join(" ");
         assert!(
             min.ends_with(" -Zbuild-std=std,panic_abort --target-dir /w/target/min-size"),
             "{min}"

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::{self, Client, Endpoint};
 use crate::build::{self, BuildOptions};
 use crate::deploy::{self, Deployment, Settings};
+use crate::image::{self, ImageOutcome, ImageShape};
 use crate::invoke;
 use crate::project::Project;
 use crate::scaffold::{self, RuntimeSource, Template};
@@ -136,6 +137,18 @@ pub struct BuildArgs {
     /// The binary to build, when the package has several.
     #[arg(long, value_name = "NAME")]
     pub bin: Option<String>,
+    /// Build for an SCF image function instead (webserver: an HTTP server on port 9000, the
+    /// default; job: one run per event): the runtime's `image` feature, a Dockerfile beside
+    /// the bootstrap in target/scf/<package>/image/, and the image itself when docker or
+    /// podman is on the PATH.
+    #[arg(
+        long,
+        value_name = "SHAPE",
+        num_args = 0..=1,
+        default_missing_value = "webserver",
+        value_parser = ImageShape::from_name
+    )]
+    pub image: Option<ImageShape>,
 }
 
 /// `cargo scf pack`.
@@ -371,6 +384,7 @@ fn build_cmd(a: BuildArgs) -> Result<ExitCode, Error> {
         manifest_path: a.manifest_path,
         min_size: a.min_size,
         bin: a.bin,
+        image: a.image,
         stopper: None,
     })?;
     progress("Built", &format!("{}", built.artifact.display()));
@@ -386,7 +400,56 @@ fn build_cmd(a: BuildArgs) -> Result<ExitCode, Error> {
             "the bootstrap is not static: SCF's CentOS 7.6 may lack its loader or libraries",
         );
     }
+    if let Some(shape) = a.image {
+        image_cmd(&built, shape)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The image half of `build --image`: the definition beside the bootstrap, then the image
+/// when a container tool is there.
+fn image_cmd(built: &build::Built, shape: ImageShape) -> Result<(), Error> {
+    let dir = built.bootstrap.parent().unwrap_or(Path::new("."));
+    let dockerfile = image::write_definition(dir, shape)?;
+    out(&format!(
+        "image shape: {}\ndockerfile: {}",
+        shape.name(),
+        dockerfile.display()
+    ));
+    let tag = image::tag(&built.project.package);
+    match image::build_image(dir, &tag)? {
+        ImageOutcome::Built { tool, tag } => {
+            out(&format!("image: {tag} (built with {})", tool.display()));
+        }
+        ImageOutcome::Failed { tool, status } => {
+            out(&format!(
+                "image: not built ({} build failed: {status})",
+                tool.display()
+            ));
+            image_hint(dir, shape, &tag);
+        }
+        ImageOutcome::NoTool => {
+            out("image: not built (neither docker nor podman is on the PATH)");
+            image_hint(dir, shape, &tag);
+        }
+    }
+    Ok(())
+}
+
+/// How to build the image elsewhere, and run its directory here.
+fn image_hint(dir: &Path, shape: ImageShape, tag: &str) {
+    let local_shape = match shape {
+        ImageShape::WebServer => "image",
+        ImageShape::Job => "job",
+    };
+    progress(
+        "Note",
+        &format!(
+            "build the image where docker runs with `docker build -t {tag} {dir}`; \
+             `scf-local invoke --shape {local_shape} {dir}` runs it here",
+            dir = dir.display()
+        ),
+    );
 }
 
 fn pack(a: PackArgs) -> Result<ExitCode, Error> {
@@ -660,6 +723,25 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn build_image_defaults_to_the_webserver_shape_and_refuses_others() {
+        let image = |args: &[&str]| match parse(args).unwrap().command {
+            Command::Build(b) => b.image,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(image(&["cargo-scf", "build"]), None);
+        assert_eq!(
+            image(&["cargo-scf", "build", "--image"]),
+            Some(ImageShape::WebServer)
+        );
+        assert_eq!(
+            image(&["cargo-scf", "build", "--image", "job"]),
+            Some(ImageShape::Job)
+        );
+        let err = parse(&["cargo-scf", "build", "--image", "zip"]).unwrap_err();
+        assert!(err.to_string().contains("webserver or job"), "{err}");
     }
 
     #[test]

@@ -26,6 +26,7 @@
 //! | [`profile`] | the build settings, one place (mirrors the repository's own) |
 //! | [`toolchain`] | is the musl target / nightly with `rust-src` installed? |
 //! | [`build`] | `build`: cargo with those settings, the copy to `target/scf/<package>/` |
+//! | [`image`] | `build --image`: the `Dockerfile` of a WebServer or Job image function |
 //! | [`elf`] | static or not, from the ELF program headers |
 //! | [`project`] | the crate as Cargo sees it; where `build` and `pack` put their output |
 //! | [`settings`] | `[package.metadata.scf]`, env files and flags: timeout, memory, variables |
@@ -48,6 +49,7 @@ pub mod build;
 pub mod cli;
 pub mod deploy;
 pub mod elf;
+pub mod image;
 pub mod invoke;
 pub mod profile;
 pub mod project;

@@ -195,6 +195,7 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         manifest_path: options.manifest_path.clone(),
         min_size: false,
         bin: options.bin.clone(),
+        image: None,
         stopper: Some(stopper.clone()),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
