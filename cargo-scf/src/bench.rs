@@ -225,6 +225,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode, Error> {
         min_size: false,
         bin: a.bin.clone(),
         stopper: None,
+        image: None,
     })?;
     let scf_dir = built
         .bootstrap
@@ -266,6 +267,7 @@ pub fn bench(a: BenchArgs) -> Result<ExitCode, Error> {
                 min_size: true,
                 bin: a.bin.clone(),
                 stopper: None,
+                image: None,
             })?;
             contenders.push((
                 format!("{name}-min"),
