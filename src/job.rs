@@ -7,7 +7,9 @@
 //! - the event is `SCF_EVENT_BODY` (empty when unset), the request id `SCF_REQUEST_ID`, the
 //!   memory limit `SCF_FUNCTION_MEMORY_SIZE` (MB) and the time limit `SCF_FUNCTION_TIMEOUT`
 //!   (seconds, 900 when unset), all read before the init phase;
-//! - `Ok`: the reply is written to standard output as is, exit code 0;
+//! - `Ok`: the reply is written to standard output as is, exit code 0; standard output is
+//!   set aside for it at start, and descriptor 1 points at standard error meanwhile, so what
+//!   the init phase and the handler print goes to the log, not into the result;
 //! - `Err` (or a caught panic): `scf-bootstrap: invocation failed: <text>` on standard
 //!   error, exit code 1; an init failure also exits with 1.
 //!
@@ -41,6 +43,8 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
     let timeout_s = with_env(c"SCF_FUNCTION_TIMEOUT", |v| v.and_then(parse_decimal))
         .map_or(DEFAULT_TIMEOUT_S, |s| s as u64);
 
+    // Standard output is the result: what init and the handler print goes to the log.
+    let out = crate::sys::set_stdout_aside();
     let mut function = crate::lifecycle::init_standalone(link);
     // A request id that is not UTF-8 is dropped, as a missing one.
     let id = core::str::from_utf8(&id).unwrap_or("");
@@ -52,7 +56,9 @@ pub(crate) fn start(link: fn() -> Linked) -> ! {
     let (outcome, _) = call(&mut *function, &event, &ctx, &mut reply);
     match outcome {
         Outcome::Success => {
-            if crate::sys::write_stdout(reply.as_bytes()).is_err() {
+            // What std buffered for the old descriptor 1 goes to the log first.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            if crate::sys::write_result(out.as_ref(), reply.as_bytes()).is_err() {
                 say(&[b"cannot write the result to standard output"]);
                 std::process::exit(EXIT_FAILURE);
             }

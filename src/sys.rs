@@ -83,7 +83,12 @@ extern "C" {
 
 extern "C" {
     fn poll(fds: *mut PollFd, nfds: core::ffi::c_ulong, timeout: c_int) -> c_int;
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn dup2(old: c_int, new: c_int) -> c_int;
 }
+
+/// `F_DUPFD_CLOEXEC` (`<fcntl.h>`, Linux 2.6.24): a copy of a descriptor, closed on exec.
+const F_DUPFD_CLOEXEC: c_int = 1030;
 
 extern "Rust" {
     /// Defined by [`main!`](crate::main) / [`function!`](crate::function) in the user's crate.
@@ -260,16 +265,43 @@ unsafe fn install_entry(slot: &crate::slab::TraceSlab, entry: *mut u8) {
     }
 }
 
-/// Writes `bytes` whole to standard output (file descriptor 1), unbuffered and without std's
-/// `Stdout` (its lock and line buffer are code the bootstrap would carry for one write).
+/// Standard output set aside for one result (the Job shape): what was descriptor 1, while 1
+/// itself points at standard error, so that whatever the init phase and the handler print
+/// (a `println!`, a child process's output) goes to the log and not into the result.
 #[cfg_attr(not(feature = "image"), allow(dead_code))]
-pub(crate) fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) struct ResultOut(c_int);
+
+/// Sets standard output aside ([`ResultOut`]); `None` (nothing changed) if a descriptor
+/// call fails. The copy is closed on exec, so child processes cannot write into the result.
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+pub(crate) fn set_stdout_aside() -> Option<ResultOut> {
+    // SAFETY: `fcntl` and `dup2` on the process's own standard descriptors, at start, before
+    // any other thread of the runtime exists; the copy is a new descriptor of ours.
+    unsafe {
+        let copy = fcntl(1, F_DUPFD_CLOEXEC, 3);
+        if copy < 0 {
+            return None;
+        }
+        if dup2(2, 1) < 0 {
+            let _ = dup2(copy, 1);
+            return None;
+        }
+        Some(ResultOut(copy))
+    }
+}
+
+/// Writes `bytes` whole to `out` (the standard output set aside, or descriptor 1 itself
+/// without one), unbuffered and without std's `Stdout` (its lock and line buffer are code
+/// the bootstrap would carry for one write).
+#[cfg_attr(not(feature = "image"), allow(dead_code))]
+pub(crate) fn write_result(out: Option<&ResultOut>, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::fd::FromRawFd;
-    // SAFETY: descriptor 1 is the process's standard output, open for its whole life; the
+    let fd = out.map_or(1, |o| o.0);
+    // SAFETY: `fd` is standard output or its copy, open for the process's whole life; the
     // `File` is never dropped (`ManuallyDrop`), so it is not closed here.
-    let mut out = core::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(1) });
-    out.write_all(bytes)
+    let mut file = core::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    file.write_all(bytes)
 }
 
 /// Ignores `SIGPIPE`, as std's runtime set-up does: a write to a connection the peer closed

@@ -70,6 +70,8 @@ const IMAGE_SYSCALLS: &[(&str, u32)] = &[
     ("listen", 50),
     ("getsockname", 51),
     ("accept4", 288),
+    ("dup2", 33),
+    ("fcntl", 72),
 ];
 
 /// A classic BPF instruction (`struct sock_filter`, `linux/filter.h`).
