@@ -379,9 +379,9 @@ fn medians(runs: &[Run]) -> [f64; 4] {
 /// The Markdown table: one row per measured setup, then scf-local ÷ RIE for each scf-local
 /// setup when RIE was measured.
 fn table(rows: &[(Kind, [f64; 4])], runs: usize) -> String {
-    let mut t = format!(
+    let mut t = String::from(
         "| emulator | runtime API | cold invoke (ms) | warm invocations/s | emulator CPU per \
-         invocation (µs) | emulator peak RSS (MiB) |\n|---|---|--:|--:|--:|--:|\n"
+         invocation (µs) | emulator peak RSS (MiB) |\n|---|---|--:|--:|--:|--:|\n",
     );
     for (kind, m) in rows {
         t += &format!(
