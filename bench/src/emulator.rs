@@ -60,13 +60,14 @@ pub fn build(ws: &Workspace) -> Result<PathBuf, String> {
 }
 
 /// A started `scf-local run` with its address.
-struct Emulator {
-    proc: Running,
-    addr: String,
+pub(crate) struct Emulator {
+    pub(crate) proc: Running,
+    pub(crate) addr: String,
 }
 
 impl Emulator {
-    fn start(bin: &Path, code_dir: &Path, dialect: Dialect) -> Result<Emulator, String> {
+    /// Starts `scf-local run` on `code_dir` (port 0) and waits until it names its address.
+    pub(crate) fn start(bin: &Path, code_dir: &Path, dialect: Dialect) -> Result<Emulator, String> {
         use std::os::unix::process::CommandExt;
 
         let mut cmd = Command::new(bin);
@@ -104,7 +105,7 @@ impl Emulator {
     }
 
     /// Ends the emulator the way a user does (Ctrl-C), so it shuts its instance down.
-    fn stop(mut self, bootstrap: Option<u32>) {
+    pub(crate) fn stop(mut self, bootstrap: Option<u32>) {
         self.proc.signal(libc::SIGINT);
         if !self.proc.wait_for(Duration::from_secs(5)) {
             self.proc.signal(libc::SIGKILL);
@@ -152,7 +153,7 @@ impl Client {
     }
 }
 
-fn check_result(
+pub(crate) fn check_result(
     start: &Start,
     body: &[u8],
     expected: Option<&str>,
@@ -181,9 +182,15 @@ fn check_result(
     Ok(())
 }
 
-fn invoke_request(event: &[u8]) -> Vec<u8> {
+/// `POST /invoke` with `event` as its body, head and body in one buffer.
+pub(crate) fn invoke_request(event: &[u8]) -> Vec<u8> {
+    post_request("/invoke", event)
+}
+
+/// `POST path` with `event` as its JSON body, head and body in one buffer.
+pub(crate) fn post_request(path: &str, event: &[u8]) -> Vec<u8> {
     let mut req = format!(
-        "POST /invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\n\r\n",
         event.len()
     )

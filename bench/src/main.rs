@@ -27,6 +27,7 @@
 mod chart;
 mod contenders;
 mod emulator;
+mod emulators;
 mod measure;
 mod outside;
 mod pool;
@@ -108,6 +109,9 @@ enum Sub {
     /// Measures the emulator's own cost per warm invocation through scf-local's Pool, in
     /// this process: latency and CPU time per invocation.
     Pool(pool::Args),
+    /// scf-local (`run`, `run --api aws`) against AWS's RIE on our echo: cold invoke, warm
+    /// invocations per second, the emulator's CPU per invocation and RSS (Markdown table).
+    Emulators(emulators::Args),
 }
 
 /// Command-line options of the benchmark.
@@ -223,6 +227,12 @@ fn main() -> ExitCode {
         Some(Sub::Pool(args)) => {
             return pool::main(args).unwrap_or_else(|e| {
                 eprintln!("scf-bench pool: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Some(Sub::Emulators(args)) => {
+            return emulators::main(args).unwrap_or_else(|e| {
+                eprintln!("scf-bench emulators: {e}");
                 ExitCode::FAILURE
             })
         }
