@@ -17,6 +17,8 @@
 //!                                              -- COMMAND ...
 //! cargo run -p scf-bench --release -- pool [--api scf|aws] [--iterations N] [--warmup N]
 //!                                           [--size BYTES] [CODE]
+//! cargo run -p scf-bench --release -- webserver [--quick] [--runs N] [--window-ms MS]
+//!                                                [--size BYTES]
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -33,6 +35,7 @@ mod pool;
 mod profile;
 mod report;
 mod stats;
+mod webserver;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -108,6 +111,9 @@ enum Sub {
     /// Measures the emulator's own cost per warm invocation through scf-local's Pool, in
     /// this process: latency and CPU time per invocation.
     Pool(pool::Args),
+    /// The echo in the WebServer image shape beside the zip shape and the floor: exec →
+    /// listening, exec → first response, warm CPU, peak RSS (ratios to the zip shape).
+    Webserver(webserver::Args),
 }
 
 /// Command-line options of the benchmark.
@@ -223,6 +229,12 @@ fn main() -> ExitCode {
         Some(Sub::Pool(args)) => {
             return pool::main(args).unwrap_or_else(|e| {
                 eprintln!("scf-bench pool: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Some(Sub::Webserver(args)) => {
+            return webserver::main(args).unwrap_or_else(|e| {
+                eprintln!("scf-bench webserver: {e}");
                 ExitCode::FAILURE
             })
         }
