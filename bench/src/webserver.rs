@@ -272,9 +272,14 @@ fn web_sample(bin: &Path, cfg: &Config, log: &Path) -> Result<Obs, String> {
             let _ = writeln!(log, "{line}");
         }
     });
-    let (listening, port) = rx
-        .recv_timeout(cfg.timeout)
-        .map_err(|_| format!("no `{LISTENING}<port>` line within {:?}", cfg.timeout))?;
+    let (listening, port) = rx.recv_timeout(cfg.timeout).map_err(|e| match e {
+        mpsc::RecvTimeoutError::Timeout => {
+            format!("no `{LISTENING}<port>` line within {:?}", cfg.timeout)
+        }
+        mpsc::RecvTimeoutError::Disconnected => {
+            format!("the bootstrap closed its stderr (exited?) before `{LISTENING}<port>`")
+        }
+    })?;
     let stream = TcpStream::connect(format!("127.0.0.1:{port}"))
         .map_err(|e| format!("connect to port {port}: {e}"))?;
     stream
