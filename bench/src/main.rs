@@ -17,6 +17,8 @@
 //!                                              -- COMMAND ...
 //! cargo run -p scf-bench --release -- pool [--api scf|aws] [--iterations N] [--warmup N]
 //!                                           [--size BYTES] [CODE]
+//! cargo run -p scf-bench --release -- webserver [--quick] [--runs N] [--window-ms MS]
+//!                                                [--size BYTES]
 //! ```
 //!
 //! See `bench/README.md` for what each figure means and how it is taken.
@@ -34,6 +36,7 @@ mod pool;
 mod profile;
 mod report;
 mod stats;
+mod webserver;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -112,6 +115,9 @@ enum Sub {
     /// scf-local (`run`, `run --api aws`) against AWS's RIE on our echo: cold invoke, warm
     /// invocations per second, the emulator's CPU per invocation and RSS (Markdown table).
     Emulators(emulators::Args),
+    /// The echo in the WebServer image shape beside the zip shape and the floor: exec →
+    /// listening, exec → first response, warm CPU, peak RSS (ratios to the zip shape).
+    Webserver(webserver::Args),
 }
 
 /// Command-line options of the benchmark.
@@ -233,6 +239,12 @@ fn main() -> ExitCode {
         Some(Sub::Emulators(args)) => {
             return emulators::main(args).unwrap_or_else(|e| {
                 eprintln!("scf-bench emulators: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Some(Sub::Webserver(args)) => {
+            return webserver::main(args).unwrap_or_else(|e| {
+                eprintln!("scf-bench webserver: {e}");
                 ExitCode::FAILURE
             })
         }
