@@ -42,9 +42,11 @@ pub enum Command {
     Build(BuildArgs),
     /// Zip the last build: bootstrap (0755) at the root, plus the files named.
     Pack(PackArgs),
-    /// Create the function, or update its code (and settings) when it exists.
+    /// Create the function, or update its code (and settings) when it exists; on update, the
+    /// environment given replaces the function's.
     Deploy(DeployArgs),
-    /// Invoke the last build locally, or the deployed function with --remote.
+    /// Invoke the last build locally, or the deployed function with --remote (the settings
+    /// options are for a local run only).
     Invoke(InvokeArgs),
     /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change.
     Watch(WatchArgs),
@@ -70,21 +72,9 @@ pub struct WatchArgs {
     /// FunctionName (default: the package's name).
     #[arg(long)]
     pub name: Option<String>,
-    /// An environment variable K=V (repeatable; over --env-file and the crate's metadata).
-    #[arg(long, value_name = "K=V", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    /// Variables from a file of KEY=VALUE lines (over the crate's metadata).
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-    /// Timeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub timeout: Option<u32>,
-    /// InitTimeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub init_timeout: Option<u32>,
-    /// MemorySize in MB.
-    #[arg(long, value_name = "MB")]
-    pub memory: Option<u32>,
+    /// The function's settings, over the crate's `[package.metadata.scf]`.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// The runtime API the instances serve.
     #[arg(long, value_enum, default_value_t = ApiChoice::Scf)]
     pub api: ApiChoice,
@@ -195,21 +185,10 @@ pub struct DeployArgs {
     /// Where and how to call the API.
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Timeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub timeout: Option<u32>,
-    /// InitTimeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub init_timeout: Option<u32>,
-    /// MemorySize in MB.
-    #[arg(long, value_name = "MB")]
-    pub memory: Option<u32>,
-    /// An environment variable K=V (repeatable; on update, the list replaces the function's).
-    #[arg(long, value_name = "K=V", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    /// Variables from a file of KEY=VALUE lines (under --env, over the crate's metadata).
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
+    /// The function's settings, over the crate's `[package.metadata.scf]`; on update, the
+    /// environment given replaces the function's.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// The zip to upload (default: the last `cargo scf pack`).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -245,21 +224,10 @@ pub struct InvokeArgs {
     /// Where and how to call the API (with --remote).
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Local run: Timeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub timeout: Option<u32>,
-    /// Local run: InitTimeout in seconds.
-    #[arg(long, value_name = "S")]
-    pub init_timeout: Option<u32>,
-    /// Local run: MemorySize in MB.
-    #[arg(long, value_name = "MB")]
-    pub memory: Option<u32>,
-    /// Local run: an environment variable K=V (repeatable).
-    #[arg(long, value_name = "K=V", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    /// Local run: variables from a file of KEY=VALUE lines (under --env).
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
+    /// Local run: the function's settings, over the crate's `[package.metadata.scf]` (a
+    /// deployed function's are `cargo scf deploy`'s).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Local run: the code to run, a zip or a folder (default: the last build).
     #[arg(long, value_name = "ZIP")]
     pub zip: Option<PathBuf>,
@@ -269,6 +237,53 @@ pub struct InvokeArgs {
     /// Print the Result indented.
     #[arg(long)]
     pub pretty: bool,
+}
+
+/// The function settings `watch`, `deploy` and a local `invoke` take, over the crate's
+/// `[package.metadata.scf]`.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Timeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u32>,
+    /// InitTimeout in seconds.
+    #[arg(long, value_name = "S")]
+    pub init_timeout: Option<u32>,
+    /// MemorySize in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u32>,
+    /// An environment variable K=V (repeatable; over --env-file).
+    #[arg(long, value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Variables from a file of KEY=VALUE lines (under --env, over the crate's metadata).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+impl SettingsArgs {
+    /// The env file, and the settings the flags give.
+    pub fn split(self) -> (Option<PathBuf>, Settings) {
+        let flags = Settings {
+            timeout: self.timeout,
+            init_timeout: self.init_timeout,
+            memory_mb: self.memory,
+            env: self.env,
+        };
+        (self.env_file, flags)
+    }
+
+    /// The first setting flag given, if any.
+    fn first_given(&self) -> Option<&'static str> {
+        [
+            ("--timeout", self.timeout.is_some()),
+            ("--init-timeout", self.init_timeout.is_some()),
+            ("--memory", self.memory.is_some()),
+            ("--env", !self.env.is_empty()),
+            ("--env-file", self.env_file.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
 }
 
 /// Parses `K=V`.
@@ -317,6 +332,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
+    let (env_file, flags) = a.settings.split();
     watch::watch(WatchOptions {
         manifest_path: a.manifest_path,
         bin: a.bin,
@@ -326,13 +342,8 @@ fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
             ApiChoice::Scf => scf_local::Dialect::default(),
             ApiChoice::Aws => scf_local::Dialect::Aws,
         },
-        env_file: a.env_file,
-        flags: Settings {
-            timeout: a.timeout,
-            init_timeout: a.init_timeout,
-            memory_mb: a.memory,
-            env: a.env,
-        },
+        env_file,
+        flags,
     })
 }
 
@@ -551,16 +562,8 @@ fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
         Err(e) => return Err(e),
     };
     let zip = zip_to_upload(&a, project.as_ref())?;
-    let settings = crate_settings(
-        project.as_ref(),
-        a.env_file.as_deref(),
-        Settings {
-            timeout: a.timeout,
-            init_timeout: a.init_timeout,
-            memory_mb: a.memory,
-            env: a.env,
-        },
-    )?;
+    let (env_file, flags) = a.settings.split();
+    let settings = crate_settings(project.as_ref(), env_file.as_deref(), flags)?;
     let bytes = std::fs::read(&zip)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", zip.display())))?;
     let deployment = Deployment {
@@ -612,15 +615,11 @@ pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
     if a.name.is_none() {
         return Err(Error::new("--remote needs --name FUNCTION"));
     }
-    let local_only = [
-        ("--timeout", a.timeout.is_some()),
-        ("--init-timeout", a.init_timeout.is_some()),
-        ("--memory", a.memory.is_some()),
-        ("--env", !a.env.is_empty()),
-        ("--env-file", a.env_file.is_some()),
-        ("--zip", a.zip.is_some()),
-    ];
-    if let Some((flag, _)) = local_only.iter().find(|(_, given)| *given) {
+    let local_only = a
+        .settings
+        .first_given()
+        .or(a.zip.is_some().then_some("--zip"));
+    if let Some(flag) = local_only {
         return Err(Error::new(format!(
             "{flag} is for a local run; a deployed function's settings are given to `cargo scf deploy`"
         )));
@@ -669,16 +668,8 @@ fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
             (project.out_dir(), Some(project))
         }
     };
-    let settings = crate_settings(
-        project.as_ref(),
-        a.env_file.as_deref(),
-        Settings {
-            timeout: a.timeout,
-            init_timeout: a.init_timeout,
-            memory_mb: a.memory,
-            env: a.env,
-        },
-    )?;
+    let (env_file, flags) = a.settings.split();
+    let settings = crate_settings(project.as_ref(), env_file.as_deref(), flags)?;
     let mut config = settings.function_config();
     if let Some(n) = &a.name {
         config.function_name = n.clone();
@@ -772,11 +763,15 @@ mod tests {
         assert_eq!(d.api.namespace, "default");
         assert_eq!(d.api.region, None);
         assert_eq!(
-            (d.memory, d.init_timeout, d.timeout),
+            (
+                d.settings.memory,
+                d.settings.init_timeout,
+                d.settings.timeout
+            ),
             (Some(256), Some(20), None)
         );
         assert_eq!(
-            d.env,
+            d.settings.env,
             [
                 ("A".to_owned(), "1".to_owned()),
                 ("B".to_owned(), "x=y".to_owned())
@@ -986,7 +981,10 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let w = watch(&["cargo-scf", "scf", "watch"]);
-        assert_eq!((w.port, w.api, w.env_file), (9000, ApiChoice::Scf, None));
+        assert_eq!(
+            (w.port, w.api, w.settings.env_file),
+            (9000, ApiChoice::Scf, None)
+        );
         let w = watch(&[
             "cargo-scf",
             "scf",
@@ -1002,9 +1000,12 @@ mod tests {
             "--api",
             "aws",
         ]);
-        assert_eq!((w.port, w.api, w.memory), (0, ApiChoice::Aws, Some(256)));
-        assert_eq!(w.env, [("A".to_owned(), "1".to_owned())]);
-        assert_eq!(w.env_file.as_deref(), Some(Path::new(".env")));
+        assert_eq!(
+            (w.port, w.api, w.settings.memory),
+            (0, ApiChoice::Aws, Some(256))
+        );
+        assert_eq!(w.settings.env, [("A".to_owned(), "1".to_owned())]);
+        assert_eq!(w.settings.env_file.as_deref(), Some(Path::new(".env")));
         let err = parse(&["cargo-scf", "watch", "--api", "gcp"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
     }
