@@ -20,10 +20,12 @@
 //! | MPS (media processing) | [`mps::Mps`] | `mps` |
 //! | CLB, request | [`clb::Request`] | `clb` |
 //! | CLB, integration response | [`clb::IntegrationResponse`] | `clb-response` |
+//! | EventBridge (any source; `data` as the source's) | [`eventbridge::EventBridge`] | `eventbridge` |
 //!
 //! The TencentCloud API trigger (the `Invoke` call) has no structure of its own: its event is
 //! the caller's `ClientContext`, JSON of the caller's choosing. The MQTT and Apache Kafka
-//! triggers are not covered yet (see the crate's README).
+//! triggers have pages of their own but no section on the summary page, and no type here (the
+//! crate's README says why).
 //!
 //! The types borrow their strings from the event ([`Str`]: borrowed unless the JSON escapes
 //! something), keep what depends on more than the trigger (an MPS task's output, a CLB
@@ -93,6 +95,8 @@ pub mod cls;
 pub mod cmq;
 #[cfg(feature = "types")]
 pub mod cos;
+#[cfg(feature = "types")]
+pub mod eventbridge;
 #[cfg(feature = "types")]
 pub mod mps;
 #[cfg(feature = "types")]

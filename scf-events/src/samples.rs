@@ -40,6 +40,7 @@ samples! {
     "mps" => "MPS (media processing) trigger: a workflow task",
     "clb" => "CLB trigger: request",
     "clb-response" => "CLB trigger: integration response (what the function returns)",
+    "eventbridge" => "EventBridge: an event from the TDMQ connector",
 }
 
 /// The sample called `name`, if there is one.

@@ -394,3 +394,61 @@ fn handlers_of_mps_and_clb_events_get_their_samples_and_fail_on_bad_ones() {
         "{text}"
     );
 }
+
+#[test]
+fn eventbridge_sample_round_trips_and_its_data_reads_as_tdmq() {
+    use scf_events::eventbridge::{EventBridge, Tdmq};
+
+    let json = sample("eventbridge");
+    let e = round_trip::<EventBridge>("eventbridge", json);
+    assert_eq!(e.r#type, "connector:tdmq");
+    assert!(e.source.is_borrowed());
+    assert_eq!(e.millis(), Some(1_615_430_559_146));
+    assert!(e.subject.as_ref().unwrap().starts_with("qcs::tdmq:"));
+    let m: Tdmq = e.data_as().unwrap();
+    assert_eq!(m.msg_body, "Hello from TDMQ!");
+    assert!(m.msg_body.is_borrowed());
+    assert_eq!(m.topic_type.as_deref(), Some("0"));
+    assert_eq!(m.topic, "persistent://appid/namespace/topic-1");
+}
+
+#[test]
+fn eventbridge_reads_the_pages_spelling_and_batches() {
+    use scf_events::eventbridge::{EventBridge, Tdmq};
+
+    // The page's sample spells `subject` as `subjuect`; written back as `subject`.
+    let e = parse::<EventBridge>(
+        br#"{"id":"1","type":"t","source":"s","subjuect":"qcs::x","time":"soon"}"#,
+    )
+    .unwrap();
+    assert_eq!(e.subject.as_deref(), Some("qcs::x"));
+    assert_eq!(e.millis(), None);
+    assert!(serde_json::to_string(&e)
+        .unwrap()
+        .contains(r#""subject":"qcs::x""#));
+    // No data: `data_as` sees `null`.
+    assert_eq!(e.data_as::<Option<Tdmq>>().unwrap(), None);
+    let err = e.data_as::<Tdmq>().unwrap_err();
+    assert_eq!(err.path(), "data");
+
+    // Batch delivery: an array of envelopes; the error path names the element.
+    let batch = format!("[{0},{0}]", samples::find("eventbridge").unwrap().json);
+    let events = parse::<Vec<EventBridge>>(batch.as_bytes()).unwrap();
+    assert_eq!(events.len(), 2);
+    let err =
+        parse::<Vec<EventBridge>>(br#"[{"id":"1","type":"t","source":"s"},{"id":2}]"#).unwrap_err();
+    assert_eq!((err.trigger(), err.path()), ("eventbridge", "[1].id"));
+
+    // A bad field inside `data` is named with its path under `data`.
+    let e = parse::<EventBridge>(
+        br#"{"id":"1","type":"t","source":"s","data":{"topic":"a","msgBody":7}}"#,
+    )
+    .unwrap();
+    let err = e.data_as::<Tdmq>().unwrap_err();
+    assert_eq!(err.path(), "data.msgBody");
+    assert!(
+        err.to_string()
+            .starts_with("bad eventbridge event at `data.msgBody`"),
+        "{err}"
+    );
+}

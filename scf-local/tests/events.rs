@@ -178,6 +178,7 @@ fn event_prints_lists_and_edits_the_samples() {
         "mps",
         "clb",
         "clb-response",
+        "eventbridge",
     ] {
         assert!(list.lines().any(|l| l.starts_with(name)), "{list}");
     }
