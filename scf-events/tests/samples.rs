@@ -452,3 +452,42 @@ fn eventbridge_reads_the_pages_spelling_and_batches() {
         "{err}"
     );
 }
+
+#[test]
+fn a_handler_of_an_eventbridge_batch_gets_every_message() {
+    use scf_bootstrap::{Context, Environment, IntoOutcome as _, Outcome, Reply};
+    use scf_events::eventbridge::{EventBridge, Tdmq};
+    use std::time::Instant;
+
+    fn bodies(
+        events: Vec<EventBridge<'_>>,
+        _: &Context<'_>,
+        reply: &mut Reply,
+    ) -> Result<(), String> {
+        for e in events {
+            let m: Tdmq = e.data_as().map_err(|e| e.to_string())?;
+            reply.push_str(&m.msg_body);
+            reply.push_str(";");
+        }
+        Ok(())
+    }
+
+    let env = Environment::default();
+    let ctx = Context::new("req-1", 128, 3000, Instant::now(), &env);
+    let mut reply = Reply::default();
+    let mut h = scf_events::handler::<Vec<EventBridge>, _, _>(bodies);
+    let batch = format!("[{0},{0}]", samples::find("eventbridge").unwrap().json);
+    let outcome = h(batch.as_bytes(), &ctx, &mut reply).into_outcome(&mut reply);
+    assert_eq!(outcome, Outcome::Success);
+    assert_eq!(reply.as_bytes(), b"Hello from TDMQ!;Hello from TDMQ!;");
+
+    reply.clear();
+    let bad = br#"[{"id":"1","type":"t","source":"s","data":{"topic":"a"}}]"#;
+    let outcome = h(bad, &ctx, &mut reply).into_outcome(&mut reply);
+    assert_eq!(outcome, Outcome::Failure);
+    let text = String::from_utf8(reply.as_bytes().to_vec()).unwrap();
+    assert!(
+        text.starts_with("bad eventbridge event at `data`: missing field `msgBody`"),
+        "{text}"
+    );
+}
