@@ -84,6 +84,10 @@ pub struct WatchArgs {
     /// The crate's Cargo.toml (default: found from the current folder).
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
+    /// Invoke every build that starts serving once with this event (none by default); the
+    /// Result JSON goes to stdout.
+    #[command(flatten)]
+    pub event: EventArgs,
 }
 
 /// `cargo scf new`.
@@ -206,21 +210,9 @@ pub struct InvokeArgs {
     /// FunctionName (required with --remote).
     #[arg(long)]
     pub name: Option<String>,
-    /// The event, JSON (default: {}).
-    #[arg(long, value_name = "JSON", conflicts_with_all = ["event_file", "event_example"])]
-    pub event: Option<String>,
-    /// Read the event from a file.
-    #[arg(long, value_name = "FILE", conflicts_with = "event_example")]
-    pub event_file: Option<PathBuf>,
-    /// Send a trigger's documented sample event: apigw, timer, cos, cls, ckafka, cmq-topic,
-    /// cmq-queue, … (`scf-local event --list` describes them).
-    #[arg(long, value_name = "NAME")]
-    pub event_example: Option<String>,
-    /// Change a field of the event: `path=value` (`path=/hello/SCF`,
-    /// `Records[0].CMQ.msgBody=hi`); the value is JSON when it parses, a string otherwise;
-    /// repeatable.
-    #[arg(long, value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    /// The event (default: {}).
+    #[command(flatten)]
+    pub event: EventArgs,
     /// Where and how to call the API (with --remote).
     #[command(flatten)]
     pub api: ApiArgs,
@@ -237,6 +229,50 @@ pub struct InvokeArgs {
     /// Print the Result indented.
     #[arg(long)]
     pub pretty: bool,
+}
+
+/// The event of `invoke`, and of `watch`'s invocation after every build.
+#[derive(Debug, Args)]
+pub struct EventArgs {
+    /// The event, JSON.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["event_file", "event_example"])]
+    pub event: Option<String>,
+    /// Read the event from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "event_example")]
+    pub event_file: Option<PathBuf>,
+    /// A trigger's documented sample event: apigw, timer, cos, cls, ckafka, cmq-topic,
+    /// cmq-queue, … (`scf-local event --list` describes them).
+    #[arg(long, value_name = "NAME")]
+    pub event_example: Option<String>,
+    /// Change a field of the event: `path=value` (`path=/hello/SCF`,
+    /// `Records[0].CMQ.msgBody=hi`); the value is JSON when it parses, a string otherwise;
+    /// repeatable.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl EventArgs {
+    /// Whether any of the event flags is given.
+    pub fn given(&self) -> bool {
+        self.event.is_some()
+            || self.event_file.is_some()
+            || self.event_example.is_some()
+            || !self.set.is_empty()
+    }
+
+    /// The event of `--event`, `--event-file`, `--event-example`, or `{}`, changed by
+    /// `--set`; checked to be JSON.
+    pub fn text(&self) -> Result<String, Error> {
+        let text = match (&self.event, &self.event_file, &self.event_example) {
+            (Some(e), _, _) => e.clone(),
+            (None, Some(f), _) => std::fs::read_to_string(f)
+                .map_err(|e| Error::new(format!("cannot read {}: {e}", f.display())))?,
+            (None, None, Some(name)) => invoke::example_event(name)?.to_owned(),
+            (None, None, None) => invoke::DEFAULT_EVENT.to_owned(),
+        };
+        invoke::check_event(&text)?;
+        invoke::edit_event(text, &self.set)
+    }
 }
 
 /// The function settings `watch`, `deploy` and a local `invoke` take, over the crate's
@@ -332,6 +368,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
 }
 
 fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
+    // The event is read and checked before anything is built.
+    let event = a.event.given().then(|| a.event.text()).transpose()?;
     let (env_file, flags) = a.settings.split();
     watch::watch(WatchOptions {
         manifest_path: a.manifest_path,
@@ -344,6 +382,7 @@ fn watch_cmd(a: WatchArgs) -> Result<ExitCode, Error> {
         },
         env_file,
         flags,
+        event,
     })
 }
 
@@ -593,20 +632,6 @@ fn deploy_cmd(a: DeployArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The event of `--event`, `--event-file`, `--event-example`, or `{}`, changed by `--set`;
-/// checked to be JSON.
-fn event(a: &InvokeArgs) -> Result<String, Error> {
-    let text = match (&a.event, &a.event_file, &a.event_example) {
-        (Some(e), _, _) => e.clone(),
-        (None, Some(f), _) => std::fs::read_to_string(f)
-            .map_err(|e| Error::new(format!("cannot read {}: {e}", f.display())))?,
-        (None, None, Some(name)) => invoke::example_event(name)?.to_owned(),
-        (None, None, None) => invoke::DEFAULT_EVENT.to_owned(),
-    };
-    invoke::check_event(&text)?;
-    invoke::edit_event(text, &a.set)
-}
-
 /// Refuses local-run options with `--remote`, and `--remote` without `--name`.
 pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
     if !a.remote {
@@ -629,7 +654,7 @@ pub fn check_invoke_args(a: &InvokeArgs) -> Result<(), Error> {
 
 fn invoke_cmd(a: InvokeArgs) -> Result<ExitCode, Error> {
     check_invoke_args(&a)?;
-    let event = event(&a)?;
+    let event = a.event.text()?;
     if a.remote {
         let client = client(&a.api)?;
         let name = a.name.as_deref().unwrap_or_default();
@@ -934,7 +959,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         let i = invoke(&["cargo-scf", "scf", "invoke", "--event-example", "timer"]);
-        let v: serde_json::Value = serde_json::from_str(&event(&i).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&i.event.text().unwrap()).unwrap();
         assert_eq!(v["TriggerName"], "EveryDay");
 
         let i = invoke(&[
@@ -946,19 +971,19 @@ mod tests {
             "--set",
             "path=/hello/SCF",
         ]);
-        let v: serde_json::Value = serde_json::from_str(&event(&i).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&i.event.text().unwrap()).unwrap();
         assert_eq!(v["path"], "/hello/SCF");
         assert_eq!(v["httpMethod"], "POST");
 
         let i = invoke(&["cargo-scf", "scf", "invoke", "--event-example", "sqs"]);
-        let err = event(&i).unwrap_err().to_string();
+        let err = i.event.text().unwrap_err().to_string();
         assert!(
             err.starts_with("--event-example: no sample event called `sqs`; there are: apigw,"),
             "{err}"
         );
         let i = invoke(&["cargo-scf", "scf", "invoke", "--set", "a[1]=2"]);
         assert_eq!(
-            event(&i).unwrap_err().to_string(),
+            i.event.text().unwrap_err().to_string(),
             "--set `a[1]`: cannot take index 1 of null"
         );
 
@@ -1008,6 +1033,30 @@ mod tests {
         assert_eq!(w.settings.env_file.as_deref(), Some(Path::new(".env")));
         let err = parse(&["cargo-scf", "watch", "--api", "gcp"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+
+        // No event flag: no invocation after a build. A sample with a change: that event.
+        assert!(!w.event.given());
+        let w = watch(&[
+            "cargo-scf",
+            "watch",
+            "--event-example",
+            "timer",
+            "--set",
+            "Message=hi",
+        ]);
+        assert!(w.event.given());
+        let v: serde_json::Value = serde_json::from_str(&w.event.text().unwrap()).unwrap();
+        assert_eq!((&v["Type"], &v["Message"]), (&"Timer".into(), &"hi".into()));
+        let err = parse(&[
+            "cargo-scf",
+            "watch",
+            "--event",
+            "{}",
+            "--event-file",
+            "e.json",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]

@@ -19,7 +19,12 @@
 //! - **Settings**: `[package.metadata.scf]`, the env file and the flags
 //!   ([`function_config`]), read again for every build.
 //! - **Build errors**: cargo's diagnostics go to the terminal as usual, and the previous
-//!   build keeps serving until a build succeeds.
+//!   build keeps serving until a build succeeds. When the first build fails, the watch
+//!   waits for the next change all the same; until a build succeeds nothing is served (the
+//!   port is taken, and a client's connection waits).
+//! - **An event after every build** (`--event`, `--event-file`, `--event-example`,
+//!   `--set`): each build that starts serving is invoked once with it; the `Result` JSON
+//!   goes to stdout, as `cargo scf invoke` prints it, and the log to stderr.
 //! - **Stopping**: `SIGINT` (Ctrl-C), `SIGTERM` or `SIGHUP` stops the server, ends a build
 //!   under way (cargo runs in a process group of its own, which gets `SIGTERM`) and stops
 //!   every instance (scf-local's keepers take each instance's whole process tree down).
@@ -29,6 +34,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use scf_local::{Dialect, FunctionConfig, Package, Pool, ReplaceablePool};
 use tokio::sync::mpsc;
@@ -61,6 +67,8 @@ pub struct WatchOptions {
     pub env_file: Option<PathBuf>,
     /// The settings of the command line (over the env file).
     pub flags: Settings,
+    /// The event to invoke each new build with, if any.
+    pub event: Option<String>,
 }
 
 /// The function as the emulator runs it, for the crate as it is now: its
@@ -209,28 +217,62 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", options.port)))
         .map_err(|e| Error::new(format!("cannot listen on 127.0.0.1:{}: {e}", options.port)))?;
-    let first = {
+    // The watcher first: a save during the first build is a change like any other.
+    let project = Project::locate(options.manifest_path.as_deref())?;
+    let dirs = project.local_package_dirs()?;
+    let (watcher, mut events) = start_watcher(&dirs)?;
+    // Until a build succeeds there is nothing to serve: a failed first build waits for the
+    // next change, as a failed rebuild does.
+    let (package, config) = loop {
         let (build_options, options) = (build_options.clone(), options.clone());
         let build = rt.spawn_blocking(move || build_package(&build_options, &options));
-        rt.block_on(async {
+        let built = rt.block_on(async {
             tokio::select! {
                 built = build => Some(built),
                 _ = signalled.notified() => None,
             }
-        })
-    };
-    let (package, config) = match first {
-        None => {
-            stopper.stop();
-            progress("Stopped", "interrupted during the first build");
-            return Ok(ExitCode::from(130));
+        });
+        match built {
+            None => {
+                stopper.stop();
+                progress("Stopped", "interrupted during the first build");
+                return Ok(ExitCode::from(130));
+            }
+            Some(Err(_)) => return Err(Error::new("the first build did not finish")),
+            Some(Ok(Ok(result))) => break result,
+            Some(Ok(Err(e))) => progress(
+                "Failed",
+                &format!("{e}; nothing is served until a build succeeds: fix and save"),
+            ),
         }
-        Some(Err(_)) => return Err(Error::new("the first build did not finish")),
-        Some(Ok(result)) => result?,
+        let waiting = {
+            let dirs = dirs.clone();
+            rt.spawn_blocking(move || {
+                let changed = next_change(&events, &dirs);
+                (changed, events)
+            })
+        };
+        let changed = rt.block_on(async {
+            tokio::select! {
+                changed = waiting => Some(changed),
+                _ = signalled.notified() => None,
+            }
+        });
+        match changed {
+            // Dropping the watcher ends the wait.
+            None => {
+                drop(watcher);
+                progress("Stopped", "no build succeeded");
+                return Ok(ExitCode::from(130));
+            }
+            Some(Err(_)) => return Err(Error::new("the wait for a change did not finish")),
+            Some(Ok((None, _))) => return Err(Error::new("the file watcher stopped")),
+            Some(Ok((Some(changed), back))) => {
+                events = back;
+                progress("Changed", &changed.display().to_string());
+            }
+        }
     };
-    let project = Project::locate(options.manifest_path.as_deref())?;
-    let dirs = project.local_package_dirs()?;
-    let (watcher, events) = start_watcher(&dirs)?;
 
     rt.block_on(async move {
         let addr = listener
@@ -248,6 +290,7 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
             },
         ));
 
+        let after_build = options.event.clone().map(Bytes::from);
         // Builds run on a thread of their own; each new package comes back here.
         let (built_tx, mut built_rx) = mpsc::channel::<(Package, FunctionConfig)>(1);
         let builder = {
@@ -288,6 +331,9 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
             ),
         );
         let mut generation = 1u64;
+        if let Some(event) = &after_build {
+            tokio::spawn(invoke_build(pools.current(), event.clone(), generation));
+        }
         loop {
             tokio::select! {
                 _ = signalled.notified() => break,
@@ -302,6 +348,9 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
                                 "Swapped",
                                 &format!("build {generation} serves the next invocation"),
                             );
+                            if let Some(event) = &after_build {
+                                tokio::spawn(invoke_build(pools.current(), event.clone(), generation));
+                            }
                         }
                         Err(e) => progress("Failed", &e.to_string()),
                     }
@@ -319,6 +368,26 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         progress("Stopped", "no instance or build left running");
         Ok(ExitCode::from(130))
     })
+}
+
+/// Invokes build `generation` once with `event`: the log to stderr, the `Result` JSON (one
+/// line) to stdout.
+async fn invoke_build(pool: Pool, event: Bytes, generation: u64) {
+    let result = pool.invoke(event).await;
+    {
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), "{}", result.log);
+    }
+    let outcome = if result.succeeded() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    progress(
+        "Invoked",
+        &format!("build {generation} with the event: {outcome}"),
+    );
+    println!("{}", result.to_json());
 }
 
 /// A notification for the first `SIGINT`, `SIGTERM` or `SIGHUP`.

@@ -525,3 +525,93 @@ fn watch_rebuilds_swaps_survives_errors_and_stops_clean() {
     let left = processes_of(&marker, &tmp);
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+#[test]
+fn watch_waits_out_a_broken_first_build_and_invokes_each_build_with_the_event() {
+    let target = shared_target();
+    let _lock = lock_shared(&target);
+    let work = tempfile::tempdir().unwrap();
+    let name = "scf-watch-first";
+    let (krate, _) = new_crate(work.path(), &target, name);
+    let main_rs = krate.join("src/main.rs");
+    let source = std::fs::read_to_string(&main_rs).unwrap();
+    assert!(source.contains("Ok(())\n}"));
+    std::fs::write(&main_rs, source.replace("Ok(())\n}", "Ok(()) + 1\n}")).unwrap();
+
+    let mut watch = cargo_scf(
+        &krate,
+        &target,
+        &["watch", "--port", "0", "--event", r#"{"n":7}"#],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut watch);
+    let stdout = BufReader::new(watch.stdout.take().unwrap());
+    let results = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    };
+
+    // The broken first build: the compiler's error, then the watch waits for a change.
+    let failed = until(&lines, "Failed", BUILD_LIMIT);
+    assert!(
+        failed.iter().any(|l| l.starts_with("error[E")),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .last()
+            .unwrap()
+            .contains("nothing is served until a build succeeds"),
+        "{failed:?}"
+    );
+    std::fs::write(&main_rs, &source).unwrap();
+    let fixed = until(&lines, "Serving", BUILD_LIMIT);
+    assert!(
+        fixed
+            .iter()
+            .any(|l| l.contains("Changed") && l.contains("src/main.rs")),
+        "{fixed:?}"
+    );
+
+    // The first build to serve is invoked with the event: its Result on stdout.
+    until(&lines, "build 1 with the event: succeeded", STEP_LIMIT);
+    let result = results.recv_timeout(STEP_LIMIT).unwrap();
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(
+        result["Result"]["RetMsg"],
+        format!(r#"Hello from {name}! event: {{"n":7}}"#),
+        "{result}"
+    );
+
+    // A rebuild is invoked too, and its failure is reported, not fatal.
+    std::fs::write(
+        &main_rs,
+        source.replace("Ok(())\n}", "Err(\"refused\".to_owned())\n}"),
+    )
+    .unwrap();
+    until(&lines, "build 2 with the event: failed", BUILD_LIMIT);
+    let result: Value = serde_json::from_str(&results.recv_timeout(STEP_LIMIT).unwrap()).unwrap();
+    assert_ne!(result["Result"]["InvokeResult"], 0, "{result}");
+    assert!(
+        result["Result"]["ErrMsg"]
+            .as_str()
+            .unwrap()
+            .contains("refused"),
+        "{result}"
+    );
+
+    kill_group(&watch, "-INT");
+    until(&lines, "Stopped", STEP_LIMIT);
+    let status = within(STEP_LIMIT, move || watch.wait().unwrap());
+    assert_eq!(status.code(), Some(130));
+}
