@@ -22,78 +22,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The `aws-sam-cli` release whose RIE the tests run (pinned so that a new release cannot
-/// change the emulator under the tests; raise it on purpose).
-const SAM_CLI_VERSION: &str = "1.170.0";
-/// Where RIE is inside the wheel.
-const RIE_IN_WHEEL: &str = "samcli/local/rapid/aws-lambda-rie-x86_64";
-/// RIE's invoke path (the Lambda `Invoke` API's, for the one function it runs).
-const INVOKE: &str = "/2015-03-31/functions/function/invocations";
+use scf_testkit::rie::INVOKE;
 /// The function timeout given to RIE (`AWS_LAMBDA_FUNCTION_TIMEOUT`), seconds.
 const FUNCTION_TIMEOUT_S: u64 = 30;
 /// Bound on any single wait.
 const WAIT: Duration = Duration::from_secs(60);
 
-/// RIE, downloaded and extracted once per target directory. Fails with what to do when pip
+/// RIE, downloaded and extracted once per target directory; fails with what to do when pip
 /// or PyPI cannot be reached.
 fn rie_binary() -> &'static Path {
     static RIE: OnceLock<PathBuf> = OnceLock::new();
     RIE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("rie-{SAM_CLI_VERSION}"));
-        let rie = dir.join("aws-lambda-rie-x86_64");
-        if rie.is_file() {
-            return rie;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        // Concurrent test processes (nextest) each download into their own directory and
-        // rename the binary into place: the rename is atomic, the last one wins.
-        let work = tempfile_dir(&dir);
-        let pip = Command::new("python3")
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-            .args(["--disable-pip-version-check", "--quiet", "-d"])
-            .arg(&work)
-            .arg(format!("aws-sam-cli=={SAM_CLI_VERSION}"))
-            .stdin(Stdio::null())
-            .output();
-        let wheel = match pip {
-            Ok(out) if out.status.success() => std::fs::read_dir(&work)
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|e| e == "whl")),
-            Ok(out) => panic!(
-                "the RIE test needs the aws-sam-cli wheel from PyPI, and `python3 -m pip download --no-deps aws-sam-cli=={SAM_CLI_VERSION}` failed ({}): is PyPI reachable? (scripts/setup.sh installs pip)\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => panic!(
-                "the RIE test needs python3 with pip to download the aws-sam-cli wheel, and python3 could not be run: {e} (scripts/setup.sh installs it)"
-            ),
-        };
-        let wheel = wheel.unwrap_or_else(|| panic!("pip left no wheel in {}", work.display()));
-        // A wheel is a zip: take the one member with Python's zipfile.
-        let part = work.join("aws-lambda-rie-x86_64");
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[3], 'wb') as f:\n    f.write(z.read(sys.argv[2]))",
-            ])
-            .arg(&wheel)
-            .arg(RIE_IN_WHEEL)
-            .arg(&part)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cannot take {RIE_IN_WHEEL} out of {}: {}",
-            wheel.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&part, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::rename(&part, &rie).unwrap();
-        let _ = std::fs::remove_dir_all(&work);
-        rie
+        scf_testkit::rie::binary(Path::new(env!("CARGO_TARGET_TMPDIR")))
+            .unwrap_or_else(|e| panic!("the RIE tests need RIE: {e}"))
     })
 }
 

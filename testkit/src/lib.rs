@@ -13,6 +13,7 @@
 //! - [`process`]: commands run under a time bound, killed (their process group) past it.
 //! - [`procfs`]: what `/proc` says about a process: CPU time, faults, peak RSS, children,
 //!   liveness, working directory.
+//! - [`rie`]: AWS's runtime interface emulator, from a pinned `aws-sam-cli` wheel.
 //! - [`protocol`]: the fixed facts both faces share (the request id handed out, the ARN, the trace id), and [`Dialect`], the workspace's one, re-exported from scf-local.
 
 #![deny(missing_docs)]
@@ -23,6 +24,7 @@ pub mod http;
 pub mod process;
 pub mod procfs;
 pub mod protocol;
+pub mod rie;
 pub mod runtime_api;
 
 pub use protocol::{is_aws, SCF};
