@@ -48,7 +48,8 @@ pub enum Command {
     /// Invoke the last build locally, or the deployed function with --remote (the settings
     /// options are for a local run only).
     Invoke(InvokeArgs),
-    /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change.
+    /// Build, serve the function on 127.0.0.1, rebuild and swap it in on every change; with
+    /// an event (--event, --event-file, --event-example), invoke each new build with it.
     Watch(WatchArgs),
     /// Build, then measure the bootstrap against the floor and the runtime's echo.
     Bench(crate::bench::BenchArgs),
@@ -234,7 +235,7 @@ pub struct InvokeArgs {
 /// The event of `invoke`, and of `watch`'s invocation after every build.
 #[derive(Debug, Args)]
 pub struct EventArgs {
-    /// The event, JSON.
+    /// The event, JSON (`invoke`'s default: {}).
     #[arg(long, value_name = "JSON", conflicts_with_all = ["event_file", "event_example"])]
     pub event: Option<String>,
     /// Read the event from a file.
