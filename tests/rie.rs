@@ -15,6 +15,7 @@
 
 use std::net::{TcpListener, TcpStream};
 mod common;
+use scf_testkit::rie::INVOKE;
 use scf_testkit::{http, procfs};
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use scf_testkit::rie::INVOKE;
 /// The function timeout given to RIE (`AWS_LAMBDA_FUNCTION_TIMEOUT`), seconds.
 const FUNCTION_TIMEOUT_S: u64 = 30;
 /// Bound on any single wait.

@@ -226,12 +226,7 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
     let (package, config) = loop {
         let (build_options, options) = (build_options.clone(), options.clone());
         let build = rt.spawn_blocking(move || build_package(&build_options, &options));
-        let built = rt.block_on(async {
-            tokio::select! {
-                built = build => Some(built),
-                _ = signalled.notified() => None,
-            }
-        });
+        let built = unless_signalled(&rt, &signalled, build);
         match built {
             None => {
                 stopper.stop();
@@ -252,12 +247,7 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
                 (changed, events)
             })
         };
-        let changed = rt.block_on(async {
-            tokio::select! {
-                changed = waiting => Some(changed),
-                _ = signalled.notified() => None,
-            }
-        });
+        let changed = unless_signalled(&rt, &signalled, waiting);
         match changed {
             // Dropping the watcher ends the wait.
             None => {
@@ -367,6 +357,20 @@ pub fn watch(options: WatchOptions) -> Result<ExitCode, Error> {
         let _ = tokio::task::spawn_blocking(move || builder.join()).await;
         progress("Stopped", "no instance or build left running");
         Ok(ExitCode::from(130))
+    })
+}
+
+/// Runs `task` on `rt` to its end, or until a stop signal (`None`).
+fn unless_signalled<T>(
+    rt: &tokio::runtime::Runtime,
+    signalled: &tokio::sync::Notify,
+    task: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    rt.block_on(async {
+        tokio::select! {
+            done = task => Some(done),
+            _ = signalled.notified() => None,
+        }
     })
 }
 
